@@ -1,0 +1,236 @@
+/**
+ * The worker side of the supervision protocol: `init` → `ready`, a periodic `heartbeat` carrying
+ * progress, `stop` → flush → `stopped`, and a structured `fatal` report from the `error` and
+ * `unhandledrejection` hooks (the parent's error event carries no stack).
+ *
+ * An actor is a factory that takes an {@linkcode ActorContext} and returns an {@linkcode Actor};
+ * its `worker.ts` only calls {@linkcode runActor}. {@linkcode hostActor} runs the same protocol
+ * over any message port, so actors can be tested without a worker.
+ *
+ * @example
+ * ```ts ignore
+ * import { runActor } from "../_runtime.ts";
+ * runActor((ctx) => ({
+ *   start: async () => ctx.log.info("started"),
+ *   stop: async () => {},
+ * }));
+ * ```
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../lib/clock.ts";
+import { errorInfo } from "../lib/errors.ts";
+import { getLogger, type Logger, setupLogging } from "../lib/log.ts";
+import {
+  type ActorMessage,
+  type InitMessage,
+  type Progress,
+  SupervisorMessage,
+} from "../schema/messages.ts";
+
+/** What an actor gets from the runtime. */
+export interface ActorContext {
+  readonly id: string;
+  readonly incarnation: number;
+  readonly node: string;
+  readonly args: Record<string, unknown>;
+  /** Database URL (a secret; never log it). */
+  readonly databaseUrl: string | undefined;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Aborted when the supervisor asks the actor to stop. */
+  readonly signal: AbortSignal;
+  /** Counts handled messages/cycles. */
+  handled(n?: number): void;
+  /** Records the time (epoch ms) of the newest data the actor produced. */
+  dataAt(ms: number): void;
+  /** Adds to a counter (`rejected.bad_price`, `rows.written`, ...). */
+  count(name: string, n?: number): void;
+  /** Sets a gauge (`buffer.depth`, ...). */
+  gauge(name: string, value: number): void;
+  /** Replaces the details shown in /status. */
+  setDetails(details: Record<string, unknown>): void;
+  /** Tells the supervisor the actor runs but is impaired (e.g. authentication refused). */
+  degraded(reason: string): void;
+  /** Tells the supervisor the actor is healthy again. */
+  recovered(): void;
+  /** The actor's work is done (a job): stop it and report a normal exit. */
+  finish(): void;
+}
+
+/** An actor: started once, stopped once. */
+export interface Actor {
+  /** Resolves when the actor is ready to do its work (connected, seeded). */
+  start(): Promise<void>;
+  /** Flushes and releases everything; resolves when nothing is left to write. */
+  stop(): Promise<void>;
+  /** Optional commands (drills, resync). */
+  command?(name: string, payload: unknown): Promise<unknown>;
+}
+
+/** Builds an actor from its context. */
+export type ActorFactory = (ctx: ActorContext) => Actor | Promise<Actor>;
+
+/** The minimal port the runtime talks through (a worker's `self`, or a test double). */
+export interface Port {
+  postMessage(message: ActorMessage): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+}
+
+export interface HostOptions {
+  clock?: Clock;
+  /** Configure LogTape from the init message (true in a worker). */
+  configureLogging?: boolean;
+  /** Called after `stopped` is posted (a worker closes itself). */
+  onStopped?: () => void;
+}
+
+/**
+ * Runs an actor over `port`: waits for `init`, then follows the protocol. Returns a function
+ * that reports an unexpected error as `fatal` (used by the worker's error hooks).
+ */
+export function hostActor(
+  port: Port,
+  factory: ActorFactory,
+  options: HostOptions = {},
+): (error: unknown) => void {
+  const clock = options.clock ?? systemClock;
+  let actor: Actor | undefined;
+  let init: InitMessage | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let stopping = false;
+  let fatalSent = false;
+  const abort = new AbortController();
+  const progress: Progress = {
+    handled: 0,
+    newestDataAt: null,
+    heapUsed: 0,
+    counters: {},
+  };
+  const post = (m: ActorMessage) => port.postMessage(m);
+  const beat = () => {
+    progress.heapUsed = Deno.memoryUsage().heapUsed;
+    post({ type: "heartbeat", at: clock.now(), progress });
+  };
+  const fatal = (error: unknown) => {
+    if (fatalSent) return;
+    fatalSent = true;
+    if (timer !== undefined) clearInterval(timer);
+    post({ type: "fatal", error: errorInfo(error) });
+  };
+
+  const onInit = async (m: InitMessage) => {
+    init = m;
+    if (options.configureLogging) {
+      await setupLogging({ format: m.log.format, level: m.log.level });
+    }
+    const log = getLogger("actor", m.id);
+    const ctx: ActorContext = {
+      id: m.id,
+      incarnation: m.incarnation,
+      node: m.node,
+      args: m.args,
+      databaseUrl: m.databaseUrl,
+      log,
+      clock,
+      signal: abort.signal,
+      handled: (n = 1) => void (progress.handled += n),
+      dataAt: (ms) => {
+        if (progress.newestDataAt === null || ms > progress.newestDataAt) {
+          progress.newestDataAt = ms;
+        }
+      },
+      count: (name, n = 1) => void (progress.counters[name] = (progress.counters[name] ?? 0) + n),
+      gauge: (name, value) => void (progress.counters[name] = value),
+      setDetails: (details) => void (progress.details = details),
+      degraded: (reason) => post({ type: "health", state: "degraded", reason }),
+      recovered: () => post({ type: "health", state: "running" }),
+      finish: () => void onStop().catch(fatal),
+    };
+    timer = setInterval(beat, m.heartbeatMs);
+    beat();
+    actor = await factory(ctx);
+    await actor.start();
+    if (!stopping) post({ type: "ready" });
+  };
+
+  const onStop = async () => {
+    if (stopping) return;
+    stopping = true;
+    abort.abort();
+    try {
+      await actor?.stop();
+    } finally {
+      if (timer !== undefined) clearInterval(timer);
+      post({ type: "stopped" });
+      options.onStopped?.();
+    }
+  };
+
+  port.onmessage = (event: MessageEvent) => {
+    const parsed = SupervisorMessage.safeParse(event.data);
+    if (!parsed.success) {
+      // Our own protocol broken: an invariant, so crash loudly.
+      fatal(new Error(`Cannot handle supervisor message: ${parsed.error.message}`));
+      return;
+    }
+    const m = parsed.data;
+    switch (m.type) {
+      case "init":
+        if (init) return fatal(new Error("Cannot init twice"));
+        onInit(m).catch(fatal);
+        break;
+      case "stop":
+        onStop().catch(fatal);
+        break;
+      case "command": {
+        const run = actor?.command;
+        if (!run) {
+          post({
+            type: "command_result",
+            name: m.name,
+            ok: false,
+            error: `unknown command "${m.name}"`,
+          });
+          break;
+        }
+        // A command that throws synchronously is a failed command, not a crash.
+        Promise.resolve().then(() => run.call(actor, m.name, m.payload)).then(
+          (result) => post({ type: "command_result", name: m.name, ok: true, result }),
+          (e) =>
+            post({
+              type: "command_result",
+              name: m.name,
+              ok: false,
+              error: errorInfo(e).message,
+            }),
+        );
+        break;
+      }
+    }
+  };
+  return fatal;
+}
+
+/** Entry point for an actor's `worker.ts`. */
+export function runActor(factory: ActorFactory): void {
+  const scope = self as unknown as Port & {
+    addEventListener: typeof globalThis.addEventListener;
+    close(): void;
+  };
+  const fatal = hostActor(scope, factory, {
+    configureLogging: true,
+    onStopped: () => setTimeout(() => scope.close(), 0),
+  });
+  // The report carries the stack; the supervisor then terminates the worker. preventDefault()
+  // keeps Deno from printing the error a second time on its way to the parent.
+  scope.addEventListener("error", (e: Event) => {
+    const ev = e as ErrorEvent;
+    fatal(ev.error ?? new Error(ev.message));
+    e.preventDefault();
+  });
+  scope.addEventListener("unhandledrejection", (e: Event) => {
+    fatal((e as PromiseRejectionEvent).reason);
+    e.preventDefault();
+  });
+}

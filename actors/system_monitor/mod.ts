@@ -1,0 +1,158 @@
+/**
+ * `system_monitor`: every `intervalMs` (15 s by default) checks database reachability and
+ * round-trip latency, each actor's state and data freshness from `system.actor_status`, free disk
+ * of the data directory and process memory, and writes one `system.health_status` row per run.
+ * Rows that cannot be written while the database is down are kept (bounded) and written later.
+ *
+ * @example
+ * ```ts ignore
+ * const monitor = createSystemMonitor(ctx, { sql, intervalMs: 15_000, dataDir: "./data" });
+ * await monitor.start();
+ * ```
+ *
+ * @module
+ */
+import { statfs } from "node:fs/promises";
+import type { Actor, ActorContext } from "../_runtime.ts";
+import type { Sql } from "../../lib/db.ts";
+import {
+  type ActorRow,
+  assess,
+  DEFAULT_THRESHOLDS,
+  type Measurements,
+  type Thresholds,
+} from "./checks.ts";
+
+export interface MonitorOptions {
+  sql: Sql;
+  intervalMs: number;
+  dataDir: string;
+  thresholds?: Thresholds;
+  /** Most unwritten health rows kept while the database is down. */
+  maxPending?: number;
+}
+
+interface HealthRow {
+  checked_at: Date;
+  node: string;
+  overall_status: string;
+  database_ok: boolean;
+  db_latency_ms: number | null;
+  details: Record<string, unknown>;
+}
+
+/** Reads the resident set size of this process (all workers share it). */
+async function rssBytes(): Promise<number | null> {
+  try {
+    const status = await Deno.readTextFile("/proc/self/status");
+    const m = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds the monitor actor. */
+export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor {
+  const pending: HealthRow[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+
+  async function measure(): Promise<Measurements> {
+    const t0 = ctx.clock.monotonic();
+    let database: Measurements["database"];
+    let actors: ActorRow[] = [];
+    try {
+      await o.sql`select 1`;
+      database = { ok: true, latencyMs: ctx.clock.monotonic() - t0 };
+      actors = await o.sql<ActorRow[]>`
+        select actor_id, state, stale, updated_at, newest_data_at from system.actor_status
+        where node = ${ctx.node} order by actor_id`;
+    } catch (e) {
+      database = { ok: false, latencyMs: null, error: e instanceof Error ? e.message : String(e) };
+    }
+    let disk: Measurements["disk"];
+    try {
+      const s = await statfs(o.dataDir);
+      disk = { path: o.dataDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+    } catch (e) {
+      disk = { path: o.dataDir, error: e instanceof Error ? e.message : String(e) };
+    }
+    return { database, actors, disk, memory: { rssBytes: await rssBytes() } };
+  }
+
+  async function runOnce(): Promise<void> {
+    const m = await measure();
+    const now = ctx.clock.now();
+    const v = assess(m, now, o.thresholds ?? DEFAULT_THRESHOLDS);
+    pending.push({
+      checked_at: new Date(now),
+      node: ctx.node,
+      overall_status: v.overall,
+      database_ok: m.database.ok,
+      db_latency_ms: m.database.latencyMs,
+      details: {
+        reasons: v.reasons,
+        ...m,
+        actors: m.actors.map((a) => ({ id: a.actor_id, state: a.state, stale: a.stale })),
+      },
+    });
+    const max = o.maxPending ?? 240;
+    if (pending.length > max) {
+      const n = pending.length - max;
+      pending.splice(0, n);
+      ctx.count("health_rows.dropped", n);
+    }
+    try {
+      const rows = pending.slice();
+      await o.sql`insert into system.health_status ${
+        o.sql(
+          rows as never,
+          "checked_at",
+          "node",
+          "overall_status",
+          "database_ok",
+          "db_latency_ms",
+          "details",
+        )
+      }`;
+      pending.splice(0, rows.length);
+      ctx.count("health_rows.written", rows.length);
+    } catch {
+      ctx.count("health_rows.write_failed");
+    }
+    ctx.gauge("health_rows.pending", pending.length);
+    ctx.handled();
+    ctx.dataAt(now);
+    ctx.setDetails({ overall: v.overall, reasons: v.reasons });
+  }
+
+  function loop(): void {
+    running = runOnce().catch((e) => {
+      ctx.log.error("Health check failed: {error}", { error: String(e) });
+    }).finally(() => {
+      running = undefined;
+      if (!ctx.signal.aborted) timer = setTimeout(loop, o.intervalMs);
+    });
+  }
+
+  return {
+    start() {
+      loop();
+      return Promise.resolve();
+    },
+    async stop() {
+      if (timer !== undefined) clearTimeout(timer);
+      await running;
+      await o.sql.end({ timeout: 2 });
+    },
+    async command(name) {
+      if (name === "check_now") {
+        await running;
+        await runOnce();
+        return "checked";
+      }
+      throw new Error(`unknown command "${name}"`);
+    },
+  };
+}

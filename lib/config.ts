@@ -1,0 +1,152 @@
+/**
+ * Configuration: one zod schema over environment variables and an optional JSON config file
+ * (`RECIO_CONFIG_FILE`; environment wins over the file). An invalid value is a start-up error
+ * naming the variable and what is expected.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./config.ts";
+ * const config = loadConfig({ RECIO_HTTP_PORT: "8099" });
+ * console.log(config.http.port); // 8099
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
+  v === "1" || v === "true" || v === "yes"
+);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+
+/**
+ * Every setting: environment variable → [schema, default]. The default is the string an operator
+ * would write, so `deploy/recio.env.example` can list the same values.
+ */
+export const SETTINGS = {
+  DATABASE_URL: [z.string().url().optional(), undefined],
+  RECIO_DATA_DIR: [z.string().min(1), "./data"],
+  RECIO_PG_DIR: [z.string().min(1).optional(), undefined],
+  RECIO_PG_PORT: [int(0, 65535), "0"],
+  RECIO_DB_CONNECT_TIMEOUT_MS: [int(0, 3_600_000), "30000"],
+  RECIO_DB_POOL_MAX: [int(1, 100), "10"],
+  RECIO_NODE: [z.string().min(1).max(64).optional(), undefined],
+  RECIO_HTTP_HOST: [z.string().min(1), "127.0.0.1"],
+  RECIO_HTTP_PORT: [int(0, 65535), "7070"],
+  STATUS_TOKEN: [z.string().min(16, "at least 16 characters").optional(), undefined],
+  RECIO_LOG_FORMAT: [z.enum(["auto", "json", "text"]), "auto"],
+  RECIO_LOG_LEVEL: [z.enum(["trace", "debug", "info", "warning", "error", "fatal"]), "info"],
+  RECIO_LOG_FILE: [z.string().min(1).optional(), undefined],
+  RECIO_MONITOR_INTERVAL_MS: [int(1000, 3_600_000), "15000"],
+  RECIO_STRATEGY: [z.enum(["one_for_one", "one_for_all", "rest_for_one"]), "one_for_one"],
+  RECIO_HEART_MAX_RESTARTS: [int(0, 1000), "10"],
+  RECIO_HEART_PING_MS: [int(100, 600_000), "5000"],
+  RECIO_HEART_HANG_MS: [int(1000, 3_600_000), "30000"],
+  RECIO_ZOMBIE_CPU_BOUND_MS: [int(1000, 3_600_000), "10000"],
+  RECIO_DEMO: [bool, "0"],
+  RECIO_SYMBOLS: [list, "BTC,ETH"],
+  RECIO_CHILDREN_FILE: [z.string().min(1).optional(), undefined],
+} as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
+
+type Settings = typeof SETTINGS;
+type Raw = { [K in keyof Settings]: z.output<Settings[K][0]> };
+
+/** The validated configuration the runtime uses. */
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  pgDir: string;
+  pgPort: number;
+  dbConnectTimeoutMs: number;
+  dbPoolMax: number;
+  node: string;
+  http: { host: string; port: number; token: string | undefined };
+  log: { format: "auto" | "json" | "text"; level: Raw["RECIO_LOG_LEVEL"]; file: string | undefined };
+  monitorIntervalMs: number;
+  strategy: Raw["RECIO_STRATEGY"];
+  heart: { maxRestarts: number; pingMs: number; hangMs: number };
+  zombieCpuBoundMs: number;
+  demo: boolean;
+  symbols: string[];
+  /** A JSON child list that replaces the default tree. */
+  childrenFile: string | undefined;
+}
+
+function readFileSettings(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (cause) {
+    throw new ConfigError(`Cannot read RECIO_CONFIG_FILE "${path}": file not readable`, { cause });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new ConfigError(`Cannot read RECIO_CONFIG_FILE "${path}": not valid JSON`, { cause });
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`Cannot read RECIO_CONFIG_FILE "${path}": expected a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Validates the environment (and the optional config file it names) into a {@linkcode Config}.
+ * Throws {@linkcode ConfigError} naming every invalid variable; values are never echoed, since
+ * some are secrets.
+ */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const file = env.RECIO_CONFIG_FILE ? readFileSettings(env.RECIO_CONFIG_FILE) : {};
+  for (const key of Object.keys(file)) {
+    if (!(key in SETTINGS)) {
+      throw new ConfigError(`Cannot read RECIO_CONFIG_FILE: unknown setting "${key}"`);
+    }
+  }
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, [schema, fallback]] of Object.entries(SETTINGS)) {
+    const fromEnv = env[name];
+    const fromFile = file[name];
+    const value = fromEnv !== undefined && fromEnv !== ""
+      ? fromEnv
+      : fromFile !== undefined
+      ? String(fromFile)
+      : fallback;
+    const result = (schema as z.ZodType).safeParse(value);
+    if (result.success) raw[name] = result.data;
+    else {
+      const why = result.error.issues.map((i) => i.message).join("; ");
+      problems.push(`${name}: ${why}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${problems.join(", ")}`);
+  }
+  const r = raw as Raw;
+  const dataDir = r.RECIO_DATA_DIR;
+  return {
+    databaseUrl: r.DATABASE_URL,
+    dataDir,
+    pgDir: r.RECIO_PG_DIR ?? `${dataDir}/pg`,
+    pgPort: r.RECIO_PG_PORT,
+    dbConnectTimeoutMs: r.RECIO_DB_CONNECT_TIMEOUT_MS,
+    dbPoolMax: r.RECIO_DB_POOL_MAX,
+    node: r.RECIO_NODE ?? Deno.hostname(),
+    http: { host: r.RECIO_HTTP_HOST, port: r.RECIO_HTTP_PORT, token: r.STATUS_TOKEN },
+    log: { format: r.RECIO_LOG_FORMAT, level: r.RECIO_LOG_LEVEL, file: r.RECIO_LOG_FILE },
+    monitorIntervalMs: r.RECIO_MONITOR_INTERVAL_MS,
+    strategy: r.RECIO_STRATEGY,
+    heart: {
+      maxRestarts: r.RECIO_HEART_MAX_RESTARTS,
+      pingMs: r.RECIO_HEART_PING_MS,
+      hangMs: r.RECIO_HEART_HANG_MS,
+    },
+    zombieCpuBoundMs: r.RECIO_ZOMBIE_CPU_BOUND_MS,
+    demo: r.RECIO_DEMO,
+    symbols: r.RECIO_SYMBOLS,
+    childrenFile: r.RECIO_CHILDREN_FILE,
+  };
+}

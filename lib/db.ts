@@ -1,0 +1,142 @@
+/**
+ * PostgreSQL access through postgres.js: one way to open a pool, bounded retry at start-up, and a
+ * description of the target that never includes the password.
+ *
+ * @example
+ * ```ts
+ * import { connectWithRetry } from "./db.ts";
+ * const sql = await connectWithRetry("postgres://postgres@127.0.0.1:5432/postgres", { timeoutMs: 5000 });
+ * await sql.end();
+ * ```
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { DatabaseError } from "./errors.ts";
+
+/** A postgres.js pool. */
+export type Sql = postgres.Sql<Record<string, never>>;
+/** A postgres.js transaction handle. */
+export type TransactionSql = postgres.TransactionSql<Record<string, never>>;
+
+/**
+ * Environment variables postgres.js reads when it opens a pool (`PG*` defaults and the OS user
+ * name). A worker with database access needs `env` permission for these and nothing more.
+ */
+export const POSTGRES_ENV: readonly string[] = [
+  "PGHOST",
+  "PGPORT",
+  "PGUSERNAME",
+  "PGUSER",
+  "PGDATABASE",
+  "PGPASSWORD",
+  "PGAPPNAME",
+  "PGTARGETSESSIONATTRS",
+  "PGMAX",
+  "PGSSL",
+  "PGSSLNEGOTIATION",
+  "PGIDLE_TIMEOUT",
+  "PGCONNECT_TIMEOUT",
+  "PGMAX_LIFETIME",
+  "PGMAX_PIPELINE",
+  "PGBACKOFF",
+  "PGKEEP_ALIVE",
+  "PGPREPARE",
+  "PGDEBUG",
+  "PGFETCH_TYPES",
+  "PGPUBLICATIONS",
+  "PGTARGET_SESSION_ATTRS",
+  "USERNAME",
+  "USER",
+  "LOGNAME",
+];
+
+/** `host:port` of a connection URL, for a worker's `net` permission. */
+export function databaseHostPort(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || "5432"}`;
+}
+
+/** `host:port/database` of a connection URL, never the user's password. */
+export function describeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || "localhost"}:${u.port || "5432"}${u.pathname || "/"}`;
+  } catch {
+    return "an unparseable DATABASE_URL";
+  }
+}
+
+export interface SqlOptions {
+  /** Pool size. */
+  max?: number;
+  /** Application name shown in pg_stat_activity. */
+  applicationName?: string;
+  /** Seconds before a connection attempt fails. */
+  connectTimeout?: number;
+}
+
+/** Opens a pool (lazily: nothing connects until the first query). */
+export function createSql(url: string, options: SqlOptions = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    connect_timeout: options.connectTimeout ?? 5,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? "recio" },
+    // Timestamps come back as Date; numerics as strings (no float rounding on the way).
+    types: {},
+  }) as unknown as Sql;
+}
+
+export interface RetryOptions extends SqlOptions {
+  /** Give up after this many milliseconds in all. */
+  timeoutMs: number;
+  /** Called before each wait, for logging. */
+  onRetry?: (attempt: number, delayMs: number, error: unknown) => void;
+}
+
+/**
+ * Opens a pool and waits until `SELECT 1` answers, retrying with capped exponential backoff for at
+ * most `timeoutMs`. Fails with a {@linkcode DatabaseError} naming host and port (never the
+ * password).
+ */
+export async function connectWithRetry(url: string, options: RetryOptions): Promise<Sql> {
+  const deadline = performance.now() + options.timeoutMs;
+  let delay = 100;
+  let attempt = 0;
+  for (;;) {
+    attempt++;
+    const sql = createSql(url, options);
+    try {
+      await sql`select 1`;
+      return sql;
+    } catch (error) {
+      await sql.end({ timeout: 0 }).catch(() => {});
+      const left = deadline - performance.now();
+      if (left <= 0 || isPermanent(error)) {
+        const why = error instanceof Error ? reason(error) : String(error);
+        throw new DatabaseError(
+          `Cannot connect to PostgreSQL at ${describeTarget(url)} after ${attempt} attempt(s): ${why}`,
+        );
+      }
+      const wait = Math.min(delay * (0.8 + Math.random() * 0.4), left);
+      options.onRetry?.(attempt, wait, error);
+      await new Promise((r) => setTimeout(r, wait));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+/** Authentication failures and missing databases do not fix themselves by waiting. */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === "28P01" || code === "28000" || code === "3D000";
+}
+
+/** The error's message with anything that looks like a connection string removed. */
+function reason(error: Error): string {
+  const code = (error as { code?: string }).code;
+  const text = error.message.replace(/postgres(ql)?:\/\/\S+/gi, "<url>");
+  return code ? `${text} (${code})` : text;
+}

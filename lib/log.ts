@@ -1,0 +1,133 @@
+/**
+ * Logging through LogTape: JSON lines in production, readable text in a terminal, secrets redacted
+ * by field name and by pattern (connection-string passwords, PEM keys, bearer tokens).
+ *
+ * @example
+ * ```ts
+ * import { getLogger, setupLogging } from "./log.ts";
+ * await setupLogging({ format: "text", level: "info" });
+ * getLogger("supervisor").info("Started {count} children", { count: 3 });
+ * ```
+ *
+ * @module
+ */
+import {
+  configure,
+  getConsoleSink,
+  getJsonLinesFormatter,
+  getLogger as ltGetLogger,
+  getTextFormatter,
+  type Logger,
+  type LogLevel,
+  reset,
+  type Sink,
+} from "@logtape/logtape";
+import { redactByField, redactByPattern } from "@logtape/redaction";
+
+export type { Logger };
+
+/** Field names whose values are always replaced by `[REDACTED]`. */
+const SECRET_FIELDS = [
+  /pass(word)?/i,
+  /secret/i,
+  /token/i,
+  /private[-_]?key/i,
+  /api[-_]?key/i,
+  /authorization/i,
+  /signature/i,
+  /database_?url/i,
+  /^key$/i,
+];
+
+/** Patterns that are secrets wherever they appear in a message. */
+export const SECRET_PATTERNS = [
+  {
+    pattern: /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi,
+    replacement: (m: string) => m.replace(/:[^:@]+@$/, ":[REDACTED]@"),
+  },
+  {
+    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+    replacement: () => "[REDACTED PRIVATE KEY]",
+  },
+  { pattern: /Bearer\s+[A-Za-z0-9._~+/=-]+/g, replacement: () => "Bearer [REDACTED]" },
+];
+
+/** Removes secrets from any text (used for error messages that leave the process). */
+export function redactText(text: string): string {
+  let out = text;
+  for (const { pattern, replacement } of SECRET_PATTERNS) {
+    out = out.replace(pattern, replacement);
+  }
+  return out;
+}
+
+export interface LogOptions {
+  format: "auto" | "json" | "text";
+  level: LogLevel;
+  /** Extra sinks (a file sink, a test recorder). */
+  sinks?: Record<string, Sink>;
+}
+
+/** Configures LogTape for this process or worker; safe to call again (it resets first). */
+export async function setupLogging(options: LogOptions): Promise<void> {
+  const json = options.format === "json" ||
+    (options.format === "auto" && !Deno.stderr.isTerminal());
+  const formatter = redactByPattern(
+    json ? getJsonLinesFormatter() : getTextFormatter(),
+    SECRET_PATTERNS,
+  );
+  const console = redactByField(getConsoleSink({ formatter }), { fieldPatterns: SECRET_FIELDS });
+  const extra = Object.fromEntries(
+    Object.entries(options.sinks ?? {}).map((
+      [k, s],
+    ) => [k, redactByField(s, { fieldPatterns: SECRET_FIELDS })]),
+  );
+  await reset();
+  await configure({
+    reset: true,
+    sinks: { console, ...extra },
+    filters: {},
+    loggers: [
+      {
+        category: ["recio"],
+        lowestLevel: options.level,
+        sinks: ["console", ...Object.keys(extra)],
+      },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["console"] },
+    ],
+  });
+}
+
+/** A logger under the `recio` category. */
+export function getLogger(...category: string[]): Logger {
+  return ltGetLogger(["recio", ...category]);
+}
+
+/**
+ * Logs at most `perWindow` messages per key per `windowMs`, then counts what it suppressed and
+ * reports the count with the next message that gets through.
+ */
+export class RateLimitedLog {
+  #windows = new Map<string, { start: number; count: number; suppressed: number }>();
+  constructor(
+    readonly logger: Logger,
+    readonly options: { perWindow: number; windowMs: number; now: () => number },
+  ) {}
+
+  warn(key: string, message: string, props: Record<string, unknown> = {}): void {
+    const now = this.options.now();
+    let w = this.#windows.get(key);
+    if (!w || now - w.start >= this.options.windowMs) {
+      const suppressed = w?.suppressed ?? 0;
+      w = { start: now, count: 0, suppressed: 0 };
+      this.#windows.set(key, w);
+      if (suppressed > 0) props = { ...props, suppressed };
+    }
+    if (w.count < this.options.perWindow) {
+      w.count++;
+      this.logger.warn(message, props);
+    } else {
+      w.suppressed++;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The messages between the supervisor and its actors: one zod discriminated union per direction.
+ * Nothing crosses `postMessage` unparsed. Times travel as ISO strings or epoch milliseconds,
+ * prices as decimal strings.
+ *
+ * @example
+ * ```ts
+ * import { ActorMessage } from "./messages.ts";
+ * const msg = ActorMessage.parse({ type: "ready" });
+ * console.log(msg.type); // "ready"
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** Serialisable error. */
+export const ErrorPayload = z.object({
+  name: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+});
+
+/** What the supervisor hands every actor when it starts. */
+export const InitMessage = z.object({
+  type: z.literal("init"),
+  id: z.string(),
+  incarnation: z.number().int().nonnegative(),
+  node: z.string(),
+  args: z.record(z.string(), z.unknown()),
+  heartbeatMs: z.number().int().positive(),
+  /** Connection URL of the database (a secret: never logged). */
+  databaseUrl: z.string().optional(),
+  log: z.object({
+    format: z.enum(["auto", "json", "text"]),
+    level: z.enum(["trace", "debug", "info", "warning", "error", "fatal"]),
+  }),
+});
+export type InitMessage = z.infer<typeof InitMessage>;
+
+/** Supervisor → actor. */
+export const SupervisorMessage = z.discriminatedUnion("type", [
+  InitMessage,
+  z.object({ type: z.literal("stop"), reason: z.string() }),
+  /** An actor-specific command (drills, manual resync); unknown names are answered with an error. */
+  z.object({ type: z.literal("command"), name: z.string(), payload: z.unknown().optional() }),
+]);
+export type SupervisorMessage = z.infer<typeof SupervisorMessage>;
+
+/** Progress an actor reports with every heartbeat. */
+export const Progress = z.object({
+  /** Messages/frames/cycles handled since start. */
+  handled: z.number().int().nonnegative(),
+  /** Newest data time the actor produced (epoch ms), for the freshness rule. */
+  newestDataAt: z.number().nullable(),
+  /** `Deno.memoryUsage().heapUsed` of the worker. */
+  heapUsed: z.number().nonnegative(),
+  /** Counters, e.g. `rejected.bad_price`, `rows.written`, `buffer.depth`. */
+  counters: z.record(z.string(), z.number()),
+  /** Small actor-specific details shown in /status (no secrets). */
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type Progress = z.infer<typeof Progress>;
+
+/** Actor → supervisor. */
+export const ActorMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready") }),
+  z.object({ type: z.literal("heartbeat"), at: z.number(), progress: Progress }),
+  /** The actor works but something is wrong (auth failure, stale input); or recovered. */
+  z.object({
+    type: z.literal("health"),
+    state: z.enum(["running", "degraded"]),
+    reason: z.string().optional(),
+  }),
+  z.object({ type: z.literal("stopped") }),
+  z.object({ type: z.literal("fatal"), error: ErrorPayload }),
+  z.object({
+    type: z.literal("command_result"),
+    name: z.string(),
+    ok: z.boolean(),
+    result: z.unknown().optional(),
+    error: z.string().optional(),
+  }),
+]);
+export type ActorMessage = z.infer<typeof ActorMessage>;

@@ -1,0 +1,251 @@
+/**
+ * Supervision events and actor state rows, written through a queue that never blocks
+ * supervision: `record()` and `setStatus()` return at once; a flusher writes batches to
+ * `system.supervisor_events` and `system.actor_status`, and keeps them (bounded) while PostgreSQL
+ * is down, writing them in order when it returns.
+ *
+ * @example
+ * ```ts ignore
+ * const log = new EventLog(sql, { node: "n1" });
+ * log.record({ actorId: "a", event: "start" });
+ * await log.flush();
+ * ```
+ *
+ * @module
+ */
+import type { Sql } from "../lib/db.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
+import { getLogger } from "../lib/log.ts";
+
+/** One supervision event. */
+export interface SupervisorEvent {
+  actorId: string | null;
+  event: string;
+  incarnation?: number | null;
+  reason?: string | null;
+  error?: string | null;
+  restartCount?: number | null;
+  uptimeMs?: number | null;
+  details?: Record<string, unknown> | null;
+  /** Epoch ms; set by record() when absent. */
+  at?: number;
+}
+
+/** The current state of one actor. */
+export interface ActorStatusRow {
+  actorId: string;
+  state: string;
+  incarnation: number;
+  restarts: number;
+  lastHeartbeatAt: number | null;
+  newestDataAt: number | null;
+  stale: boolean;
+  reason: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface EventLogOptions {
+  node: string;
+  clock?: Clock;
+  flushMs?: number;
+  /** Most events kept while the database is down; older ones are dropped and counted. */
+  maxQueued?: number;
+  /** Called with each event as it is recorded (for SSE streams, tests). */
+  onEvent?: (e: Required<Pick<SupervisorEvent, "at">> & SupervisorEvent) => void;
+}
+
+/** Non-blocking writer of supervision events and actor status. */
+export class EventLog {
+  #sql: Sql;
+  #opts: Required<Omit<EventLogOptions, "onEvent">> & Pick<EventLogOptions, "onEvent">;
+  #queue: (SupervisorEvent & { at: number })[] = [];
+  #status = new Map<string, ActorStatusRow & { at: number }>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushing: Promise<void> | undefined;
+  #failures = 0;
+  #closed = false;
+  #log = getLogger("supervisor", "event_log");
+  /** Events dropped because the queue was full (never silent: logged and counted). */
+  dropped = 0;
+  /** Total rows written. */
+  written = 0;
+  /** Whether the last write attempt failed. */
+  degraded = false;
+
+  constructor(sql: Sql, options: EventLogOptions) {
+    this.#sql = sql;
+    this.#opts = {
+      clock: systemClock,
+      flushMs: 200,
+      maxQueued: 100_000,
+      ...options,
+    };
+  }
+
+  /** Events waiting to be written. */
+  get pending(): number {
+    return this.#queue.length + this.#status.size;
+  }
+
+  /** Queues an event; never blocks, never throws. */
+  record(event: SupervisorEvent): void {
+    const e = { ...event, at: event.at ?? this.#opts.clock.now() };
+    this.#queue.push(e);
+    if (this.#queue.length > this.#opts.maxQueued) {
+      this.#queue.shift();
+      this.dropped++;
+      if (this.dropped === 1 || this.dropped % 1000 === 0) {
+        this.#log.error("Supervisor event queue full; dropped {dropped} oldest events", {
+          dropped: this.dropped,
+        });
+      }
+    }
+    this.#opts.onEvent?.(e);
+    this.#schedule();
+  }
+
+  /** Queues the current state of an actor (only the newest per actor is kept). */
+  setStatus(row: ActorStatusRow): void {
+    this.#status.set(row.actorId, { ...row, at: this.#opts.clock.now() });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    const delay = this.#failures === 0
+      ? this.#opts.flushMs
+      : Math.min(10_000, this.#opts.flushMs * 2 ** Math.min(this.#failures, 6));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flushOnce().catch(() => {});
+    }, delay);
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    this.#flushing = this.#write().finally(() => (this.#flushing = undefined));
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    const events = this.#queue.slice(0, 1000);
+    const statuses = [...this.#status.values()];
+    if (events.length === 0 && statuses.length === 0) return;
+    const node = this.#opts.node;
+    try {
+      await this.#sql.begin(async (tx) => {
+        if (events.length > 0) {
+          const rows = events.map((e) => ({
+            at: new Date(e.at),
+            node,
+            actor_id: e.actorId,
+            incarnation: e.incarnation ?? null,
+            event: e.event,
+            reason: e.reason ?? null,
+            error: e.error ?? null,
+            restart_count: e.restartCount ?? null,
+            uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined
+              ? null
+              : Math.round(e.uptimeMs),
+            details: e.details ?? null,
+          }));
+          await tx`insert into system.supervisor_events ${
+            tx(
+              rows as unknown as Record<string, never>[],
+              "at",
+              "node",
+              "actor_id",
+              "incarnation",
+              "event",
+              "reason",
+              "error",
+              "restart_count",
+              "uptime_ms",
+              "details",
+            )
+          }`;
+        }
+        for (const s of statuses) {
+          await tx`
+            insert into system.actor_status (actor_id, node, state, incarnation, restarts,
+              last_heartbeat_at, newest_data_at, stale, reason, details, updated_at)
+            values (${s.actorId}, ${node}, ${s.state}, ${s.incarnation}, ${s.restarts},
+              ${s.lastHeartbeatAt === null ? null : new Date(s.lastHeartbeatAt)},
+              ${s.newestDataAt === null ? null : new Date(s.newestDataAt)},
+              ${s.stale}, ${s.reason}, ${tx.json(s.details as never)}, ${new Date(s.at)})
+            on conflict (actor_id) do update set node = excluded.node, state = excluded.state,
+              incarnation = excluded.incarnation, restarts = excluded.restarts,
+              last_heartbeat_at = excluded.last_heartbeat_at,
+              newest_data_at = excluded.newest_data_at, stale = excluded.stale,
+              reason = excluded.reason, details = excluded.details,
+              updated_at = excluded.updated_at`;
+        }
+      });
+      // Remove exactly what was written; newer items may have arrived meanwhile.
+      this.#queue.splice(0, events.length);
+      for (const s of statuses) {
+        if (this.#status.get(s.actorId) === s) this.#status.delete(s.actorId);
+      }
+      this.written += events.length;
+      if (this.degraded) this.#log.info("Supervisor event log writing again");
+      this.degraded = false;
+      this.#failures = 0;
+    } catch (error) {
+      this.#failures++;
+      if (!this.degraded) {
+        this.#log.warn("Cannot write supervisor events; keeping {pending} queued: {error}", {
+          pending: this.pending,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      this.degraded = true;
+    } finally {
+      if (this.pending > 0) this.#schedule();
+    }
+  }
+
+  /** Writes everything queued; resolves when the queue is empty or `timeoutMs` passed. */
+  async flush(timeoutMs = 5_000): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.pending > 0 && performance.now() < deadline) {
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+      await this.#flushOnce();
+      if (this.pending > 0 && this.degraded) {
+        await new Promise((r) => setTimeout(r, Math.min(250, deadline - performance.now())));
+      }
+    }
+    return this.pending === 0;
+  }
+
+  /** Stops the timer (after a final flush by the caller). */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/**
+ * Restart times per actor within `sinceMs` of now, read back from `system.supervisor_events`
+ * so a crash loop is not forgotten across process restarts.
+ */
+export async function loadRestartHistory(
+  sql: Sql,
+  node: string,
+  since: Date,
+): Promise<Map<string, number[]>> {
+  const rows = await sql<{ actor_id: string; at: Date }[]>`
+    select actor_id, at from system.supervisor_events
+    where node = ${node} and event = 'restart' and at >= ${since} and actor_id is not null
+    order by at desc`;
+  const out = new Map<string, number[]>();
+  for (const r of rows) {
+    const list = out.get(r.actor_id) ?? [];
+    list.push(r.at.getTime());
+    out.set(r.actor_id, list);
+  }
+  return out;
+}

@@ -1,0 +1,173 @@
+/**
+ * The supervisor process: config → database (with bounded retry) → schema migrations → the
+ * supervision tree → the HTTP status server. Run by the heart (`main.ts`), which passes
+ * `DATABASE_URL` (its embedded server's when none is configured).
+ *
+ * Exit codes: 0 clean stop, 1 a critical child failed, 2 invalid configuration, 3 database
+ * unreachable or migration refused, 70 a zombie worker kept burning CPU (restart needed).
+ *
+ * @module
+ */
+import { type Config, loadConfig } from "../lib/config.ts";
+import { connectWithRetry, describeTarget, type Sql } from "../lib/db.ts";
+import { ConfigError, DatabaseError, SupervisorError } from "../lib/errors.ts";
+import { getLogger, redactText, setupLogging } from "../lib/log.ts";
+import { migrate } from "../schema/migrate.ts";
+import { type ChildSpecInput, validateChildSpecs } from "./child_spec.ts";
+import { assertModulesExist, defaultChildren, readChildrenFile } from "./children.ts";
+import { EventLog, loadRestartHistory } from "./event_log.ts";
+import { createStatusApp } from "./http.ts";
+import { Supervisor } from "./mod.ts";
+
+/** Exit codes of the supervisor process. */
+export const EXIT = {
+  ok: 0,
+  critical: 1,
+  config: 2,
+  database: 3,
+  zombie: 70,
+} as const;
+
+/** A running supervisor process. */
+export interface RunningSystem {
+  supervisor: Supervisor;
+  sql: Sql;
+  events: EventLog;
+  url: string;
+  /** Stops everything gracefully; resolves with the exit code given. */
+  shutdown(code: number, reason: string): Promise<number>;
+  /** Resolves when the system has shut down, with its exit code. */
+  done: Promise<number>;
+}
+
+/** Starts the whole system from `config`. */
+export async function startSystem(
+  config: Config,
+  options: { children?: ChildSpecInput[] } = {},
+): Promise<RunningSystem> {
+  const log = getLogger("supervisor");
+  const databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    throw new ConfigError(
+      "DATABASE_URL: not set (run `deno task start`, whose heart starts the embedded database)",
+    );
+  }
+  const sql = await connectWithRetry(databaseUrl, {
+    timeoutMs: config.dbConnectTimeoutMs,
+    max: config.dbPoolMax,
+    applicationName: "recio-supervisor",
+    onRetry: (attempt, delay) =>
+      log.warn("Database {target} not reachable (attempt {attempt}); retrying in {delay} ms", {
+        target: describeTarget(databaseUrl),
+        attempt,
+        delay: Math.round(delay),
+      }),
+  });
+  const migrated = await migrate(sql, { log });
+  if (migrated.applied.length > 0) {
+    log.info("Applied migrations {applied}", { applied: migrated.applied });
+  }
+
+  const specs = validateChildSpecs(
+    options.children ??
+      (config.childrenFile
+        ? readChildrenFile(config.childrenFile)
+        : defaultChildren(config)),
+  );
+  assertModulesExist(specs);
+
+  const events = new EventLog(sql, { node: config.node });
+  const longestPeriod = Math.max(60_000, ...specs.map((s) => s.intensity.periodMs));
+  const history = await loadRestartHistory(
+    sql,
+    config.node,
+    new Date(Date.now() - longestPeriod),
+  );
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let shuttingDown: Promise<number> | undefined;
+
+  const supervisor: Supervisor = new Supervisor(specs, {
+    node: config.node,
+    strategy: config.strategy,
+    events,
+    databaseUrl,
+    log: { format: config.log.format, level: config.log.level },
+    restartHistory: history,
+    zombieCpuBoundMs: config.zombieCpuBoundMs,
+    onCriticalFailure: (id, reason) =>
+      void shutdown(EXIT.critical, `critical child ${id} failed: ${reason}`),
+    onEscalate: (reason) => void shutdown(EXIT.zombie, reason),
+  });
+
+  const app = createStatusApp({ view: supervisor, sql, token: config.http.token });
+  const server = Deno.serve({
+    hostname: config.http.host,
+    port: config.http.port,
+    onListen: () => {},
+  }, app.fetch);
+  const url = `http://${config.http.host}:${server.addr.port}`;
+
+  const shutdown = (code: number, reason: string): Promise<number> => {
+    shuttingDown ??= (async () => {
+      log.info("Shutting down ({reason})", { reason });
+      await supervisor.stop(reason);
+      events.record({ actorId: null, event: "supervisor_stop", reason, details: { code } });
+      const flushed = await events.flush(5_000);
+      if (!flushed) {
+        log.error("Could not write {pending} supervision events before exit", {
+          pending: events.pending,
+        });
+      }
+      events.close();
+      await server.shutdown();
+      await sql.end({ timeout: 2 });
+      resolveDone(code);
+      return code;
+    })();
+    return shuttingDown;
+  };
+
+  events.record({
+    actorId: null,
+    event: "supervisor_start",
+    details: { pid: Deno.pid, children: specs.map((s) => s.id), url },
+  });
+  supervisor.start();
+  log.info("Status server on {url}", { url });
+  return { supervisor, sql, events, url, shutdown, done };
+}
+
+async function main(): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    return EXIT.config;
+  }
+  await setupLogging({ format: config.log.format, level: config.log.level });
+  const log = getLogger("supervisor");
+  let system: RunningSystem;
+  try {
+    system = await startSystem(config);
+  } catch (e) {
+    const msg = redactText(e instanceof Error ? e.message : String(e));
+    log.fatal("Cannot start: {error}", { error: msg });
+    console.error(msg);
+    if (e instanceof ConfigError || e instanceof SupervisorError) return EXIT.config;
+    if (e instanceof DatabaseError) return EXIT.database;
+    throw e;
+  }
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => void system.shutdown(EXIT.ok, `${signal} received`));
+  }
+  // Machine-readable line for the heart and for tests.
+  console.log(JSON.stringify({ event: "listening", url: system.url, pid: Deno.pid }));
+  return await system.done;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,68 @@
+/**
+ * The supervisor's public view: child states as the status API and the monitor see them.
+ *
+ * @module
+ */
+
+/** Lifecycle states (the transition table is in `lifecycle.ts`). */
+export type LifecycleState =
+  | "starting"
+  | "running"
+  | "degraded"
+  | "stopping"
+  | "stopped"
+  | "backoff"
+  | "failed";
+
+/** One child as `/status` and `/actors/:id` show it. */
+export interface ChildStatus {
+  id: string;
+  module: string;
+  state: LifecycleState;
+  /** Increases on every (re)start of the child. */
+  incarnation: number;
+  /** Restarts since the supervisor process started (plus those read back from the database). */
+  restarts: number;
+  restartsInWindow: number;
+  critical: boolean;
+  restart: "permanent" | "transient" | "temporary";
+  dependsOn: string[];
+  startedAt: number | null;
+  readyAt: number | null;
+  lastHeartbeatAt: number | null;
+  heartbeatAgeMs: number | null;
+  newestDataAt: number | null;
+  freshnessMs: number | null;
+  freshnessLagMs: number | null;
+  stale: boolean;
+  handled: number;
+  heapUsed: number | null;
+  counters: Record<string, number>;
+  details: Record<string, unknown>;
+  /** Why the child is in its state (degraded reason, last exit reason). */
+  reason: string | null;
+  lastError: string | null;
+  nextRestartAt: number | null;
+  /** Restarts by cause (crash, hang, stale, manual, dependency). */
+  restartsByCause: Record<string, number>;
+}
+
+/** Readiness: every critical child running with fresh data. */
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+/** What the HTTP status server needs from a supervisor. */
+export interface SupervisorView {
+  readonly node: string;
+  readonly startedAt: number;
+  children(): ChildStatus[];
+  child(id: string): ChildStatus | undefined;
+  readiness(): Readiness;
+  /** Counted zombie workers (terminated but possibly still running). */
+  zombies(): number;
+  restartChild(id: string, reason: string): Promise<void>;
+  stopChild(id: string, reason: string): Promise<void>;
+  startChild(id: string, reason: string): Promise<void>;
+}

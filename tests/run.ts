@@ -1,0 +1,65 @@
+/**
+ * `deno task test`: runs the whole suite against a real PostgreSQL server — the one at
+ * `DATABASE_URL` when set, otherwise the embedded one (in `./data/test-pg`, started here and
+ * stopped at the end). Builds a migrated template database once; each test clones it.
+ * Extra arguments go to `deno test` (e.g. a file or `--filter`).
+ *
+ * @module
+ */
+import postgres from "postgres";
+import { type EmbeddedDb, startEmbeddedDb } from "../lib/embedded_db.ts";
+import { createSql } from "../lib/db.ts";
+import { migrate } from "../schema/migrate.ts";
+import { withDatabase } from "./_db.ts";
+
+let url = Deno.env.get("DATABASE_URL");
+let embedded: EmbeddedDb | undefined;
+if (!url) {
+  embedded = await startEmbeddedDb({ dir: Deno.env.get("RECIO_TEST_PG_DIR") ?? "./data/test-pg" });
+  url = embedded.url;
+  console.log(`Using the embedded PostgreSQL on 127.0.0.1:${embedded.port}`);
+}
+
+const template = `recio_tpl_${Deno.pid}`;
+const admin = postgres(url, { max: 1, onnotice: () => {} });
+let code = 1;
+try {
+  await admin.unsafe(`drop database if exists ${template}`);
+  await admin.unsafe(`create database ${template}`);
+  const tpl = createSql(withDatabase(url, template), { max: 1 });
+  await migrate(tpl);
+  await tpl.end();
+
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "test",
+      "-A",
+      "--unstable-cron",
+      "--unstable-worker-options",
+      ...(Deno.args.length > 0 ? Deno.args : []),
+    ],
+    env: { DATABASE_URL: url, RECIO_TEST_TEMPLATE: template },
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const stop = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  code = (await child.status).code;
+} finally {
+  await admin.unsafe(`drop database if exists ${template} with (force)`).catch(() => {});
+  // Databases of tests that crashed before dropping theirs.
+  const left = await admin<{ datname: string }[]>`
+    select datname from pg_database where datname like 'recio_t_%'`.catch(() => []);
+  for (const { datname } of left) {
+    await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => {});
+  }
+  await admin.end();
+  await embedded?.stop();
+}
+Deno.exit(code);
