@@ -63,7 +63,11 @@ export interface Config {
   dbPoolMax: number;
   node: string;
   http: { host: string; port: number; token: string | undefined };
-  log: { format: "auto" | "json" | "text"; level: Raw["RECIO_LOG_LEVEL"]; file: string | undefined };
+  log: {
+    format: "auto" | "json" | "text";
+    level: Raw["RECIO_LOG_LEVEL"];
+    file: string | undefined;
+  };
   monitorIntervalMs: number;
   strategy: Raw["RECIO_STRATEGY"];
   heart: { maxRestarts: number; pingMs: number; hangMs: number };

@@ -117,7 +117,9 @@ export async function connectWithRetry(url: string, options: RetryOptions): Prom
       if (left <= 0 || isPermanent(error)) {
         const why = error instanceof Error ? reason(error) : String(error);
         throw new DatabaseError(
-          `Cannot connect to PostgreSQL at ${describeTarget(url)} after ${attempt} attempt(s): ${why}`,
+          `Cannot connect to PostgreSQL at ${
+            describeTarget(url)
+          } after ${attempt} attempt(s): ${why}`,
         );
       }
       const wait = Math.min(delay * (0.8 + Math.random() * 0.4), left);

@@ -121,7 +121,7 @@ export class EventLog {
     }, delay);
   }
 
-  async #flushOnce(): Promise<void> {
+  #flushOnce(): Promise<void> {
     if (this.#flushing) return this.#flushing;
     this.#flushing = this.#write().finally(() => (this.#flushing = undefined));
     return this.#flushing;

@@ -144,7 +144,9 @@ function watch(
     } catch { /* not answering */ }
     busy = false;
     if (lastOk !== undefined && Date.now() - lastOk > h.hangMs) {
-      log.error("Supervisor stopped answering for {ms} ms; killing it", { ms: Date.now() - lastOk });
+      log.error("Supervisor stopped answering for {ms} ms; killing it", {
+        ms: Date.now() - lastOk,
+      });
       lastOk = undefined;
       try {
         child.kill("SIGKILL");

@@ -76,7 +76,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
   const clock = deps.clock ?? systemClock;
   const app = new Hono();
 
-  app.onError((err, c) => {
+  app.onError((err) => {
     const status = err instanceof HTTPException ? err.status : 500;
     const detail = err instanceof HTTPException ? err.message : "internal error";
     if (!(err instanceof HTTPException)) console.error(redactText(String(err)));

@@ -70,9 +70,7 @@ export async function startSystem(
 
   const specs = validateChildSpecs(
     options.children ??
-      (config.childrenFile
-        ? readChildrenFile(config.childrenFile)
-        : defaultChildren(config)),
+      (config.childrenFile ? readChildrenFile(config.childrenFile) : defaultChildren(config)),
   );
   assertModulesExist(specs);
 

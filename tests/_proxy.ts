@@ -21,7 +21,10 @@ export class TcpProxy implements AsyncDisposable {
   /** The proxy for the server of a postgres URL; returns the proxy and the URL through it. */
   static async forUrl(url: string): Promise<{ proxy: TcpProxy; url: string }> {
     const u = new URL(url);
-    const proxy = new TcpProxy({ hostname: u.hostname || "127.0.0.1", port: Number(u.port || 5432) });
+    const proxy = new TcpProxy({
+      hostname: u.hostname || "127.0.0.1",
+      port: Number(u.port || 5432),
+    });
     await proxy.up();
     u.hostname = "127.0.0.1";
     u.port = String(proxy.port);
