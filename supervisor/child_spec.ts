@@ -67,8 +67,10 @@ export const ChildSpec = z.object({
   dependsOn: z.array(z.string()).default([]),
   critical: z.boolean().default(false),
   permissions: WorkerPermissions.default(WorkerPermissions.parse({})),
-  /** Pass the database URL in `init` (and the database host should be in `permissions.net`). */
+  /** Pass the database URL in `init`; the supervisor adds network access to its host. */
   database: z.boolean().default(true),
+  /** Start with the supervisor (false for jobs, which a schedule or a request starts). */
+  autostart: z.boolean().default(true),
 }).strict();
 export type ChildSpec = z.infer<typeof ChildSpec>;
 export type ChildSpecInput = z.input<typeof ChildSpec>;

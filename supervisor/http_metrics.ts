@@ -1,11 +1,13 @@
 /**
- * `/metrics` in the Prometheus text exposition format (version 0.0.4).
+ * `/metrics` in the Prometheus text exposition format (version 0.0.4): one HELP and one TYPE line
+ * per family, every family listed even when it has no samples yet, label values escaped, counter
+ * names from actors sanitised to Prometheus' name rules.
  *
  * @module
  */
-import type { LifecycleState, SupervisorView } from "./types.ts";
+import type { ChildStatus, LifecycleState, SupervisorView } from "./types.ts";
 
-const STATES: LifecycleState[] = [
+const STATES: readonly LifecycleState[] = [
   "starting",
   "running",
   "degraded",
@@ -15,158 +17,144 @@ const STATES: LifecycleState[] = [
   "failed",
 ];
 
-/** Escapes a label value. */
+/** The counter-name prefix that marks rejected outside input. */
+export const REJECTED_PREFIX = "rejected.";
+
+/** Escapes a label value (backslash, double quote, newline). */
 export function escapeLabel(v: string): string {
   return v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
 }
 
-/** A metric-name-safe version of a counter name. */
+/** A name that follows Prometheus' rules (`[a-zA-Z_:][a-zA-Z0-9_:]*`, here without colons). */
 export function metricName(v: string): string {
   const s = v.replace(/[^a-zA-Z0-9_]/g, "_");
   return /^[a-zA-Z_]/.test(s) ? s : `_${s}`;
 }
 
-class Families {
-  #lines: string[] = [];
-  #seen = new Set<string>();
-  add(
-    name: string,
-    type: "gauge" | "counter",
-    help: string,
-    labels: Record<string, string>,
-    v: number | null,
-  ) {
-    if (v === null || !Number.isFinite(v)) return;
-    if (!this.#seen.has(name)) {
-      this.#seen.add(name);
-      this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    }
-    const l = Object.entries(labels).map(([k, x]) => `${k}="${escapeLabel(x)}"`).join(",");
-    this.#lines.push(`${name}${l ? `{${l}}` : ""} ${v}`);
-  }
-  text(): string {
-    return this.#lines.join("\n") + "\n";
-  }
+type Labels = Record<string, string>;
+
+interface Family {
+  name: string;
+  type: "gauge" | "counter";
+  help: string;
+  samples: [Labels, number][];
 }
 
-/** Renders every metric the supervisor knows. Families are grouped (one HELP/TYPE each). */
-export function renderMetrics(view: SupervisorView, now: number): string {
-  const f = new Families();
-  const children = view.children();
-  f.add(
-    "recio_ready",
-    "gauge",
-    "1 when every critical actor runs with fresh data.",
-    {},
-    view.readiness().ready ? 1 : 0,
-  );
-  f.add(
+function family(name: string, type: Family["type"], help: string): Family {
+  return { name, type, help, samples: [] };
+}
+
+function add(f: Family, labels: Labels, v: number | null | undefined): void {
+  if (v === null || v === undefined || !Number.isFinite(v)) return;
+  f.samples.push([labels, v]);
+}
+
+function render(families: readonly Family[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    const help = f.help.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+    lines.push(`# HELP ${f.name} ${help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const [labels, v] of f.samples) {
+      const l = Object.entries(labels).map(([k, x]) => `${k}="${escapeLabel(x)}"`).join(",");
+      lines.push(`${f.name}${l ? `{${l}}` : ""} ${v}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+function seconds(ms: number | null): number | null {
+  return ms === null ? null : ms / 1000;
+}
+
+/** Extra inputs for {@linkcode renderMetrics}. */
+export interface MetricsExtra {
+  /** Rejected requests of the HTTP server itself, by reason. */
+  httpRejected?: Record<string, number>;
+}
+
+/** Renders every metric the supervisor knows, at wall-clock time `now` (ms). */
+export function renderMetrics(view: SupervisorView, now: number, extra: MetricsExtra = {}): string {
+  const children: ChildStatus[] = view.children();
+  const ready = family("recio_ready", "gauge", "1 when every critical actor runs with fresh data.");
+  const zombies = family(
     "recio_zombie_workers",
     "gauge",
     "Terminated workers whose threads may still run.",
-    {},
-    view.zombies(),
   );
-  f.add(
-    "recio_uptime_seconds",
+  const uptime = family("recio_uptime_seconds", "gauge", "Seconds since the supervisor started.");
+  const up = family("recio_actor_up", "gauge", "1 when the actor is running or degraded.");
+  const state = family("recio_actor_state", "gauge", "Lifecycle state of the actor (one-hot).");
+  const restarts = family("recio_actor_restarts_total", "counter", "Restarts by actor and cause.");
+  const incarnation = family("recio_actor_incarnation", "gauge", "Incarnation of the actor.");
+  const heartbeat = family(
+    "recio_actor_heartbeat_age_seconds",
     "gauge",
-    "Seconds since the supervisor started.",
-    {},
-    (now - view.startedAt) / 1000,
+    "Seconds since the actor's last heartbeat.",
   );
+  const lag = family(
+    "recio_actor_freshness_lag_seconds",
+    "gauge",
+    "Age of the actor's newest data in seconds.",
+  );
+  const stale = family("recio_actor_stale", "gauge", "1 when the actor's data is stale.");
+  const handled = family(
+    "recio_actor_handled_total",
+    "counter",
+    "Messages or cycles handled by the actor's current incarnation.",
+  );
+  const heap = family("recio_actor_heap_bytes", "gauge", "Heap used by the actor's worker.");
+  const rejected = family(
+    "recio_rejected_inputs_total",
+    "counter",
+    "Rejected outside inputs by actor and reason.",
+  );
+  const counter = family(
+    "recio_actor_counter",
+    "gauge",
+    "Other counters and gauges the actor reports, by sanitised name.",
+  );
+
+  add(ready, {}, view.readiness().ready ? 1 : 0);
+  add(zombies, {}, view.zombies());
+  add(uptime, {}, (now - view.startedAt) / 1000);
   for (const c of children) {
-    f.add(
-      "recio_actor_up",
-      "gauge",
-      "1 when the actor is running or degraded.",
-      { actor: c.id },
-      c.state === "running" || c.state === "degraded" ? 1 : 0,
-    );
-  }
-  for (const c of children) {
-    for (const s of STATES) {
-      f.add("recio_actor_state", "gauge", "Lifecycle state of the actor (one-hot).", {
-        actor: c.id,
-        state: s,
-      }, c.state === s ? 1 : 0);
-    }
-  }
-  for (const c of children) {
+    const actor = { actor: c.id };
+    add(up, actor, c.state === "running" || c.state === "degraded" ? 1 : 0);
+    for (const s of STATES) add(state, { actor: c.id, state: s }, c.state === s ? 1 : 0);
     for (const [cause, n] of Object.entries(c.restartsByCause)) {
-      f.add("recio_actor_restarts_total", "counter", "Restarts by actor and cause.", {
-        actor: c.id,
-        cause,
-      }, n);
+      add(restarts, { actor: c.id, cause }, n);
     }
-  }
-  for (const c of children) {
-    f.add(
-      "recio_actor_incarnation",
-      "gauge",
-      "Incarnation of the actor.",
-      { actor: c.id },
-      c.incarnation,
-    );
-  }
-  for (const c of children) {
-    f.add("recio_actor_heartbeat_age_seconds", "gauge", "Seconds since the last heartbeat.", {
-      actor: c.id,
-    }, c.heartbeatAgeMs === null ? null : c.heartbeatAgeMs / 1000);
-  }
-  for (const c of children) {
-    f.add("recio_actor_freshness_lag_seconds", "gauge", "Age of the actor's newest data.", {
-      actor: c.id,
-    }, c.freshnessLagMs === null ? null : c.freshnessLagMs / 1000);
-  }
-  for (const c of children) {
-    f.add(
-      "recio_actor_stale",
-      "gauge",
-      "1 when the actor's data is stale.",
-      { actor: c.id },
-      c.stale ? 1 : 0,
-    );
-  }
-  for (const c of children) {
-    f.add(
-      "recio_actor_handled_total",
-      "counter",
-      "Messages or cycles handled by the current incarnation.",
-      { actor: c.id },
-      c.handled,
-    );
-  }
-  for (const c of children) {
-    f.add(
-      "recio_actor_heap_bytes",
-      "gauge",
-      "Heap used by the actor's worker.",
-      { actor: c.id },
-      c.heapUsed,
-    );
-  }
-  for (const c of children) {
+    add(incarnation, actor, c.incarnation);
+    add(heartbeat, actor, seconds(c.heartbeatAgeMs));
+    add(lag, actor, seconds(c.freshnessLagMs));
+    add(stale, actor, c.stale ? 1 : 0);
+    add(handled, actor, c.handled);
+    add(heap, actor, c.heapUsed);
     for (const [name, n] of Object.entries(c.counters)) {
-      if (name.startsWith("rejected.")) {
-        f.add(
-          "recio_rejected_inputs_total",
-          "counter",
-          "Rejected outside inputs by actor and reason.",
-          { actor: c.id, reason: name.slice(9) },
-          n,
-        );
+      if (name.startsWith(REJECTED_PREFIX)) {
+        add(rejected, { actor: c.id, reason: metricName(name.slice(REJECTED_PREFIX.length)) }, n);
+      } else {
+        add(counter, { actor: c.id, name: metricName(name) }, n);
       }
     }
   }
-  for (const c of children) {
-    for (const [name, n] of Object.entries(c.counters)) {
-      if (!name.startsWith("rejected.")) {
-        f.add("recio_actor_counter", "gauge", "Actor-specific counters and gauges.", {
-          actor: c.id,
-          name: metricName(name),
-        }, n);
-      }
-    }
+  for (const [reason, n] of Object.entries(extra.httpRejected ?? {})) {
+    add(rejected, { actor: "http", reason: metricName(reason) }, n);
   }
-  return f.text();
+  return render([
+    ready,
+    zombies,
+    uptime,
+    up,
+    state,
+    restarts,
+    incarnation,
+    heartbeat,
+    lag,
+    stale,
+    handled,
+    heap,
+    rejected,
+    counter,
+  ]);
 }

@@ -163,7 +163,7 @@ export class Supervisor implements SupervisorView {
   start(): void {
     this.#stopping = false;
     for (const c of this.#children) {
-      c.wanted = true;
+      c.wanted = c.spec.autostart;
       this.#publish(c);
     }
     this.#startEligible();

@@ -329,3 +329,13 @@ Deno.test("supervisor - restart history read back from the database counts towar
     { restartHistory: new Map([["loop", [now - 1_000, now - 2_000]]]) },
   );
 });
+
+Deno.test("supervisor - a child with autostart false waits until it is started", async () => {
+  await withSupervisor([spec("job", { autostart: false, restart: "transient" })], async (sup) => {
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(sup.child("job")?.state, "stopped");
+    assert.equal(sup.child("job")?.incarnation, 0);
+    await sup.startChild("job", "schedule");
+    await eventually(running(sup, "job"));
+  });
+});
