@@ -48,6 +48,20 @@ export const SETTINGS = {
   RECIO_DEMO: [bool, "0"],
   RECIO_SYMBOLS: [list, "BTC,ETH"],
   RECIO_CHILDREN_FILE: [z.string().min(1).optional(), undefined],
+  RECIO_COORDINATOR_SYMBOLS: [list, "BTC"],
+  RECIO_COORDINATOR_MODE: [z.enum(["closed_form", "empirical"]), "closed_form"],
+  RECIO_COORDINATOR_CYCLE_MS: [int(100, 60_000), "1000"],
+  RECIO_STRIKE_COUNT: [int(1, 200), "21"],
+  RECIO_VOL_WINDOW_S: [int(60, 86_400), "1800"],
+  RECIO_VOL_FLOOR_ANNUAL: [z.coerce.number().min(0).max(10), "0.2"],
+  RECIO_MOMENTUM_DRIFT: [z.coerce.number().min(-1).max(1), "0"],
+  RECIO_PRICE_MAX_AGE_MS: [int(1000, 600_000), "10000"],
+  RECIO_MARKET_MAX_AGE_MS: [int(1000, 600_000), "15000"],
+  RECIO_OUTPUT_DIR: [z.string().min(1).optional(), undefined],
+  RECIO_WATCHLIST_MIN_VOLUME: [z.coerce.number().min(0), "1000"],
+  RECIO_WATCHLIST_MIN_PROBABILITY: [z.coerce.number().min(0).max(100), "90"],
+  RECIO_WATCHLIST_MAX_ASK: [z.coerce.number().min(0).max(100), "98"],
+  RECIO_WATCHLIST_MIN_DIFF: [z.coerce.number().min(-100).max(100), "-2.75"],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
 
 type Settings = typeof SETTINGS;
@@ -76,6 +90,19 @@ export interface Config {
   symbols: string[];
   /** A JSON child list that replaces the default tree. */
   childrenFile: string | undefined;
+  coordinator: {
+    symbols: string[];
+    mode: "closed_form" | "empirical";
+    cycleMs: number;
+    strikeCount: number;
+    volWindowS: number;
+    volFloorAnnual: number;
+    momentumDrift: number;
+    priceMaxAgeMs: number;
+    marketMaxAgeMs: number;
+    outputDir: string;
+    watchlist: { minVolume: number; minProbability: number; maxAsk: number; minDiff: number };
+  };
 }
 
 function readFileSettings(path: string): Record<string, unknown> {
@@ -152,5 +179,23 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     demo: r.RECIO_DEMO,
     symbols: r.RECIO_SYMBOLS,
     childrenFile: r.RECIO_CHILDREN_FILE,
+    coordinator: {
+      symbols: r.RECIO_COORDINATOR_SYMBOLS,
+      mode: r.RECIO_COORDINATOR_MODE,
+      cycleMs: r.RECIO_COORDINATOR_CYCLE_MS,
+      strikeCount: r.RECIO_STRIKE_COUNT,
+      volWindowS: r.RECIO_VOL_WINDOW_S,
+      volFloorAnnual: r.RECIO_VOL_FLOOR_ANNUAL,
+      momentumDrift: r.RECIO_MOMENTUM_DRIFT,
+      priceMaxAgeMs: r.RECIO_PRICE_MAX_AGE_MS,
+      marketMaxAgeMs: r.RECIO_MARKET_MAX_AGE_MS,
+      outputDir: r.RECIO_OUTPUT_DIR ?? `${dataDir}/output`,
+      watchlist: {
+        minVolume: r.RECIO_WATCHLIST_MIN_VOLUME,
+        minProbability: r.RECIO_WATCHLIST_MIN_PROBABILITY,
+        maxAsk: r.RECIO_WATCHLIST_MAX_ASK,
+        minDiff: r.RECIO_WATCHLIST_MIN_DIFF,
+      },
+    },
   };
 }
