@@ -1,7 +1,12 @@
 /**
- * The status HTTP API (Hono): health, readiness, status, actors, events, Prometheus metrics, the
- * read endpoints for prices and strike tables, a status page, and token-guarded control
- * endpoints. A factory: only the supervisor's main calls `Deno.serve`; tests use `app.request()`.
+ * The status HTTP API (Hono): liveness, readiness, status, actors, supervision events, Prometheus
+ * metrics, token-guarded control endpoints, read endpoints for prices and strike tables, and a
+ * status page. A factory: only the supervisor's main calls `Deno.serve`; tests use
+ * `app.request()`.
+ *
+ * Every request parameter is parsed with zod at the edge; a bad one is a 400 problem naming the
+ * parameter and is counted (`/metrics` and `/status`, actor `http`). Errors are JSON problems
+ * (see `http_problem.ts`); no error carries a secret or the database URL.
  *
  * @example
  * ```ts ignore
@@ -12,137 +17,211 @@
  * @module
  */
 import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import type { Sql } from "../lib/db.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
-import { redactText } from "../lib/log.ts";
-import { renderMetrics } from "./http_metrics.ts";
+import type { Sql } from "../lib/db.ts";
+import { errorInfo } from "../lib/errors.ts";
+import { getLogger, RateLimitedLog, redactText } from "../lib/log.ts";
+import { addMarketRoutes } from "./http_market.ts";
+import { addEventStreamRoute } from "./http_stream.ts";
+import { readOpsMetrics } from "./ops_metrics.ts";
+import type { EventBus } from "./event_bus.ts";
+import { REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
+import { classify, problem, problemError, problemResponse } from "./http_problem.ts";
 import { STATUS_PAGE } from "./status_page.ts";
-import type { SupervisorView } from "./types.ts";
+import type { ChildStatus, Readiness, SupervisorView } from "./types.ts";
 
+/** What the status app reads from and acts on. */
 export interface StatusAppDeps {
   view: SupervisorView;
   sql: Sql;
+  /** Bearer token for the control endpoints; without one they answer 403. */
   token?: string | undefined;
   clock?: Clock;
   version?: string;
+  /** Live supervision events for `GET /events/stream` (absent: the route answers 503). */
+  bus?: EventBus;
+  /** The event log's queue, for `/metrics` (an `EventLog` fits). */
+  eventLog?: { pending: number; dropped: number; written: number; degraded: boolean };
+  /** Optional extra sections of `/status`. */
+  extra?: { jobs?: () => unknown };
 }
 
-/** Throws a JSON problem. */
-function problem(
-  status: 400 | 401 | 403 | 404 | 503,
-  detail: string,
-  headers?: HeadersInit,
-): never {
-  throw new HTTPException(status, {
-    message: detail,
-    res: headers ? new Response(null, { headers }) : undefined,
-  });
-}
+/** How long `/readyz` and `/status` wait for `select 1`. */
+const DB_TIMEOUT_MS = 1_000;
 
-const EventsQuery = z.object({
+const EventsQuery = z.strictObject({
   actor: z.string().min(1).max(200).optional(),
-  since: z.string().datetime({ offset: true }).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-const SYMBOL = /^[a-z]{2,10}$/;
-
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+/** `a == b` in time that depends on neither's content nor length (both are hashed first). */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(a)),
+    crypto.subtle.digest("SHA-256", enc.encode(b)),
+  ]);
+  const xa = new Uint8Array(x);
+  const ya = new Uint8Array(y);
+  let diff = 0;
+  for (let i = 0; i < xa.length; i++) diff |= xa[i]! ^ ya[i]!;
   return diff === 0;
 }
 
-async function dbCheck(sql: Sql, timeoutMs: number, clock: Clock) {
+/**
+ * Shares one in-flight call among concurrent callers: a burst of `/status` or `/readyz` requests
+ * costs one database round trip, and each caller still gets an answer no older than that trip.
+ */
+function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => (pending ??= fn().finally(() => (pending = undefined)));
+}
+
+/** Database reachability and round-trip time of `select 1`, bounded by `timeoutMs`. */
+async function pingDb(sql: Sql, clock: Clock, timeoutMs: number) {
   const t0 = clock.monotonic();
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
-      sql`select 1`,
-      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), timeoutMs)),
+      sql`select 1`.execute(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
+      }),
     ]);
-    return { reachable: true, latencyMs: Math.round((clock.monotonic() - t0) * 10) / 10 };
+    return { reachable: true, latencyMs: Math.round((clock.monotonic() - t0) * 100) / 100 };
   } catch {
     return { reachable: false, latencyMs: null };
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** Rejected-input totals from the children's `rejected.<reason>` counters and the server's own. */
+function rejectedTotals(children: ChildStatus[], http: Record<string, number>) {
+  const byReason: Record<string, number> = {};
+  const byActor: Record<string, number> = {};
+  let total = 0;
+  const addAll = (actor: string, counters: Record<string, number>, prefixed: boolean) => {
+    for (const [name, n] of Object.entries(counters)) {
+      if (prefixed && !name.startsWith(REJECTED_PREFIX)) continue;
+      const reason = prefixed ? name.slice(REJECTED_PREFIX.length) : name;
+      byReason[reason] = (byReason[reason] ?? 0) + n;
+      byActor[actor] = (byActor[actor] ?? 0) + n;
+      total += n;
+    }
+  };
+  for (const c of children) addAll(c.id, c.counters, true);
+  addAll("http", http, false);
+  return { total, byReason, byActor };
 }
 
 /** Builds the status app. */
 export function createStatusApp(deps: StatusAppDeps): Hono {
   const { view, sql } = deps;
   const clock = deps.clock ?? systemClock;
+  const log = getLogger("http");
+  const limited = new RateLimitedLog(log, {
+    perWindow: 5,
+    windowMs: 60_000,
+    now: () => clock.now(),
+  });
+  const httpRejected: Record<string, number> = {};
+  const reject = (reason: string) => void (httpRejected[reason] = (httpRejected[reason] ?? 0) + 1);
+  const ping = singleFlight(() => pingDb(sql, clock, DB_TIMEOUT_MS));
   const app = new Hono();
 
-  app.onError((err) => {
-    const status = err instanceof HTTPException ? err.status : 500;
-    const detail = err instanceof HTTPException ? err.message : "internal error";
-    if (!(err instanceof HTTPException)) console.error(redactText(String(err)));
-    const headers = new Headers({ "content-type": "application/problem+json" });
-    if (err instanceof HTTPException && err.res) {
-      for (const [k, v] of err.res.headers) headers.set(k, v);
+  app.onError((err, c) => {
+    const { status } = classify(err);
+    if (status >= 500) {
+      const info = errorInfo(err);
+      limited.warn(
+        `${c.req.method} ${c.req.routePath}`,
+        "Request {method} {path} failed: {error}",
+        {
+          method: c.req.method,
+          path: c.req.routePath,
+          error: redactText(`${info.name}: ${info.message}`),
+        },
+      );
     }
-    return new Response(
-      JSON.stringify({ type: "about:blank", title: titleOf(status), status, detail }),
-      { status, headers },
-    );
+    return problemResponse(err);
   });
-  app.notFound(() => problem(404, "no such endpoint"));
+  app.notFound((c) => problemResponse(problemError(404, `no such endpoint: ${c.req.method}`)));
 
-  app.get("/", (c) => c.html(STATUS_PAGE));
+  const readiness = async (): Promise<
+    Readiness & { database: Awaited<ReturnType<typeof pingDb>> }
+  > => {
+    const r = view.readiness();
+    const database = await ping();
+    const reasons = [...r.reasons, ...(database.reachable ? [] : ["database unreachable"])];
+    return { ready: reasons.length === 0, reasons, database };
+  };
+
+  app.get("/", (c) => {
+    c.header("cache-control", "no-store");
+    return c.html(STATUS_PAGE);
+  });
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
   app.get("/readyz", async (c) => {
-    const r = view.readiness();
-    const db = await dbCheck(sql, 1_000, clock);
-    const reasons = [...r.reasons, ...(db.reachable ? [] : ["database unreachable"])];
-    return c.json({ ready: reasons.length === 0, reasons }, reasons.length === 0 ? 200 : 503);
+    const { ready, reasons } = await readiness();
+    return c.json(ready ? { ready } : { ready, reasons }, ready ? 200 : 503);
   });
 
   app.get("/status", async (c) => {
-    const db = await dbCheck(sql, 1_000, clock);
-    let health: unknown = null;
-    if (db.reachable) {
-      const rows = await sql`select * from system.health_status_latest`.catch(() => []);
-      health = rows[0] ?? null;
-    }
+    const { database, ...ready } = await readiness();
     const children = view.children();
-    const rejected: Record<string, number> = {};
-    for (const ch of children) {
-      for (const [name, n] of Object.entries(ch.counters)) {
-        if (name.startsWith("rejected.")) {
-          const reason = name.slice("rejected.".length);
-          rejected[reason] = (rejected[reason] ?? 0) + n;
-        }
-      }
-    }
     return c.json({
       node: view.node,
       version: deps.version ?? "dev",
+      now: new Date(clock.now()).toISOString(),
       uptimeMs: clock.now() - view.startedAt,
-      readiness: view.readiness(),
-      database: db,
+      readiness: ready,
+      database,
       zombies: view.zombies(),
-      rejectedInputs: rejected,
-      health,
+      rejectedInputs: rejectedTotals(children, httpRejected),
+      health: database.reachable ? await health() : null,
+      ...(deps.extra?.jobs ? { jobs: deps.extra.jobs() } : {}),
       actors: children,
     });
   });
 
+  const health = singleFlight(latestHealth);
+  /** The newest `system.health_status` row; null while there is none (or no table yet). */
+  async function latestHealth(): Promise<unknown> {
+    try {
+      const rows = await sql`select * from system.health_status_latest`;
+      return rows[0] ?? null;
+    } catch (e) {
+      // 42P01: the table or view does not exist (yet); anything else is worth a warning.
+      if ((e as { code?: string }).code !== "42P01") {
+        limited.warn("health", "Cannot read system.health_status_latest: {error}", {
+          error: redactText(errorInfo(e).message),
+        });
+      }
+      return null;
+    }
+  }
+
   app.get("/actors", (c) => c.json(view.children()));
   app.get("/actors/:id", (c) => {
-    const child = view.child(c.req.param("id"));
-    if (!child) problem(404, `unknown actor "${c.req.param("id")}"`);
+    const id = c.req.param("id");
+    const child = view.child(id);
+    if (!child) problem(404, `unknown actor "${id.slice(0, 100)}"`);
     return c.json(child);
   });
 
   app.get("/events", async (c) => {
     const parsed = EventsQuery.safeParse(c.req.query());
     if (!parsed.success) {
+      reject("bad_query");
       const issue = parsed.error.issues[0]!;
-      problem(400, `invalid query parameter "${issue.path.join(".")}": ${issue.message}`);
+      const name = issue.code === "unrecognized_keys"
+        ? issue.keys.join(", ")
+        : issue.path.join(".");
+      problem(400, `invalid query parameter "${name.slice(0, 100)}": ${issue.message}`);
     }
     const q = parsed.data;
     const rows = await sql`
@@ -157,69 +236,37 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     return c.json(rows);
   });
 
-  app.get("/metrics", (c) => {
+  app.get("/metrics", async (c) => {
+    const ops = await readOpsMetrics(sql);
     c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(renderMetrics(view, clock.now()));
+    return c.body(renderMetrics(view, clock.now(), {
+      httpRejected,
+      ...(deps.eventLog ? { eventLog: deps.eventLog } : {}),
+      ...(deps.bus ? { streamClients: deps.bus.subscribers } : {}),
+      ...(ops ? { ops } : {}),
+    }));
   });
 
-  const control = (action: "restart" | "stop" | "start") =>
+  for (const action of ["restart", "stop", "start"] as const) {
     app.post(`/actors/:id/${action}`, async (c) => {
       if (!deps.token) problem(403, "control endpoints are disabled (set STATUS_TOKEN)");
-      const auth = c.req.header("authorization") ?? "";
-      const m = /^Bearer\s+(.+)$/i.exec(auth);
-      if (!m || !timingSafeEqual(m[1]!.trim(), deps.token)) {
+      const m = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "");
+      if (!m || !(await sameSecret(m[1]!, deps.token))) {
+        reject("unauthorized");
         problem(401, "a valid bearer token is required", { "WWW-Authenticate": "Bearer" });
       }
       const id = c.req.param("id");
-      if (!view.child(id)) problem(404, `unknown actor "${id}"`);
+      if (!view.child(id)) problem(404, `unknown actor "${id.slice(0, 100)}"`);
       const reason = "manual via API";
       if (action === "restart") await view.restartChild(id, reason);
       else if (action === "stop") await view.stopChild(id, reason);
       else await view.startChild(id, reason);
       return c.json(view.child(id), 202);
     });
-  control("restart");
-  control("stop");
-  control("start");
+  }
 
-  app.get("/prices/:symbol/latest", async (c) => {
-    const symbol = c.req.param("symbol").toLowerCase();
-    if (!SYMBOL.test(symbol)) problem(400, `invalid symbol "${c.req.param("symbol")}"`);
-    const table = `${symbol}_price_log`;
-    const exists = await sql`select to_regclass(${`live_data.${table}`}) as t`;
-    if (!exists[0]?.t) problem(404, `no price log for "${symbol}"`);
-    const rows = await sql`
-      select "timestamp", price, momentum, delta_1m, delta_2m, delta_3m, delta_4m, delta_15m,
-             delta_30m
-      from ${sql("live_data")}.${sql(table)} order by "timestamp" desc limit 1`;
-    const row = rows[0];
-    if (!row) problem(404, `no prices yet for "${symbol}"`);
-    const ageMs = clock.now() - (row.timestamp as Date).getTime();
-    return c.json({ symbol: symbol.toUpperCase(), ...row, ageMs });
-  });
-
-  app.get("/strike-table/:symbol", async (c) => {
-    const symbol = c.req.param("symbol").toUpperCase();
-    if (!SYMBOL.test(symbol.toLowerCase())) {
-      problem(400, `invalid symbol "${c.req.param("symbol")}"`);
-    }
-    const [header] =
-      await sql`select * from live_data.strike_table_header where symbol = ${symbol}`;
-    if (!header) problem(404, `no strike table for "${symbol}"`);
-    const strikes = await sql`
-      select * from live_data.strike_table where symbol = ${symbol} order by strike`;
-    return c.json({ ...header, strikes });
-  });
-
+  addMarketRoutes(app, { sql, clock, reject });
+  if (deps.bus) addEventStreamRoute(app, { bus: deps.bus, sql, reject });
+  else app.get("/events/stream", () => problem(503, "no live event stream in this process"));
   return app;
-}
-
-function titleOf(status: number): string {
-  return ({
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    503: "Service Unavailable",
-  } as Record<number, string>)[status] ?? "Internal Server Error";
 }

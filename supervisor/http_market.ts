@@ -78,10 +78,13 @@ export function addMarketRoutes(app: Hono, deps: MarketRouteDeps): void {
   app.get("/strike-table/:symbol", async (c) => {
     const symbol = parseSymbol(c.req.param("symbol"), deps);
     // One snapshot, so the header and the rows come from the same coordinator cycle.
-    const [headers, strikes] = await sql.begin("isolation level repeatable read read only", (tx) => [
-      tx`select * from live_data.strike_table_header where lower(symbol) = ${symbol}`,
-      tx`select * from live_data.strike_table where lower(symbol) = ${symbol} order by strike`,
-    ]);
+    const [headers, strikes] = await sql.begin(
+      "isolation level repeatable read read only",
+      (tx) => [
+        tx`select * from live_data.strike_table_header where lower(symbol) = ${symbol}`,
+        tx`select * from live_data.strike_table where lower(symbol) = ${symbol} order by strike`,
+      ],
+    );
     const header = headers[0];
     if (!header && strikes.length === 0) problem(404, `no strike table for "${symbol}"`);
     return c.json({

@@ -24,12 +24,21 @@ const TITLES: Record<number, string> = {
   503: "Service Unavailable",
 };
 
-/** Throws a JSON problem with `detail` (and extra response headers, e.g. `WWW-Authenticate`). */
-export function problem(status: ProblemStatus, detail: string, headers?: HeadersInit): never {
-  throw new HTTPException(status, {
+/** A JSON problem with `detail` (and extra response headers, e.g. `WWW-Authenticate`). */
+export function problemError(
+  status: ProblemStatus,
+  detail: string,
+  headers?: HeadersInit,
+): HTTPException {
+  return new HTTPException(status, {
     message: detail,
     res: headers ? new Response(null, { headers }) : undefined,
   });
+}
+
+/** Throws {@linkcode problemError}: the one way a route fails on purpose. */
+export function problem(status: ProblemStatus, detail: string, headers?: HeadersInit): never {
+  throw problemError(status, detail, headers);
 }
 
 /** Connection-level failures of postgres.js (and the OS): the database is not there. */

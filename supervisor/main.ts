@@ -15,6 +15,7 @@ import { getLogger, redactText, setupLogging } from "../lib/log.ts";
 import { migrate } from "../schema/migrate.ts";
 import { type ChildSpecInput, validateChildSpecs } from "./child_spec.ts";
 import { assertModulesExist, defaultChildren, readChildrenFile } from "./children.ts";
+import { EventBus } from "./event_bus.ts";
 import { EventLog, loadRestartHistory } from "./event_log.ts";
 import { createStatusApp } from "./http.ts";
 import { Supervisor } from "./mod.ts";
@@ -74,7 +75,8 @@ export async function startSystem(
   );
   assertModulesExist(specs);
 
-  const events = new EventLog(sql, { node: config.node });
+  const bus = new EventBus({ node: config.node });
+  const events = new EventLog(sql, { node: config.node, onEvent: (e) => bus.publish(e) });
   const longestPeriod = Math.max(60_000, ...specs.map((s) => s.intensity.periodMs));
   const history = await loadRestartHistory(
     sql,
@@ -99,7 +101,13 @@ export async function startSystem(
     onEscalate: (reason) => void shutdown(EXIT.zombie, reason),
   });
 
-  const app = createStatusApp({ view: supervisor, sql, token: config.http.token });
+  const app = createStatusApp({
+    view: supervisor,
+    sql,
+    token: config.http.token,
+    bus,
+    eventLog: events,
+  });
   const server = Deno.serve({
     hostname: config.http.host,
     port: config.http.port,
@@ -119,6 +127,7 @@ export async function startSystem(
         });
       }
       events.close();
+      bus.close(); // ends the event streams, or server.shutdown() would wait for them forever
       await server.shutdown();
       await sql.end({ timeout: 2 });
       resolveDone(code);

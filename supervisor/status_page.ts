@@ -16,14 +16,14 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.25rem .6rem;
 #ready{font-weight:bold}
 </style></head><body>
 <h1>rec.io runtime <small id="node"></small></h1>
-<p>Ready: <span id="ready">…</span> · uptime <span id="uptime"></span> · database <span id="db"></span></p>
+<p>Ready: <span id="ready">…</span> · uptime <span id="uptime"></span> · database <span id="db"></span> · zombies <span id="zombies"></span> · rejected inputs <span id="rejected"></span></p>
 <h2>Actors</h2>
 <table><thead><tr><th>actor</th><th>state</th><th>incarnation</th><th>restarts</th><th>heartbeat age</th><th>freshness lag</th><th>reason</th></tr></thead><tbody id="actors"></tbody></table>
 <h2>Recent events</h2>
 <table><thead><tr><th>time</th><th>actor</th><th>event</th><th>reason</th></tr></thead><tbody id="events"></tbody></table>
 <script>
 const s = (ms) => ms == null ? "–" : (ms / 1000).toFixed(1) + " s";
-const esc = (v) => String(v ?? "").replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+const esc = (v) => String(v ?? "").replace(/[&<>"']/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
 async function refresh() {
   try {
     const st = await (await fetch("/status")).json();
@@ -31,9 +31,11 @@ async function refresh() {
     document.getElementById("ready").textContent = st.readiness.ready ? "yes" : "no: " + st.readiness.reasons.join(", ");
     document.getElementById("uptime").textContent = s(st.uptimeMs);
     document.getElementById("db").textContent = st.database.reachable ? "up (" + st.database.latencyMs + " ms)" : "DOWN";
+    document.getElementById("zombies").textContent = String(st.zombies);
+    document.getElementById("rejected").textContent = String(st.rejectedInputs.total);
     document.getElementById("actors").innerHTML = st.actors.map((a) =>
       "<tr data-actor='" + esc(a.id) + "'><td>" + esc(a.id) + "</td><td class='" + esc(a.state) + "'>" + esc(a.state) +
-      "</td><td>" + a.incarnation + "</td><td>" + a.restarts + "</td><td>" + s(a.heartbeatAgeMs) +
+      "</td><td>" + esc(a.incarnation) + "</td><td>" + esc(a.restarts) + "</td><td>" + s(a.heartbeatAgeMs) +
       "</td><td>" + s(a.freshnessLagMs) + "</td><td>" + esc(a.reason) + "</td></tr>").join("");
     const ev = await (await fetch("/events?limit=20")).json();
     document.getElementById("events").innerHTML = ev.map((e) =>
