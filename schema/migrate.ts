@@ -1,38 +1,59 @@
 /**
- * Schema migrations: `schema/migrations/NNNN_name.sql`, applied in order, each in its own
- * transaction, under an advisory lock (so concurrent starts serialise), recorded with a SHA-256
- * checksum in `system.schema_migrations`. An applied migration whose file changed, or whose file
- * is gone, is a refusal to start naming the file: schema drift was the old system's most common
- * outage.
+ * Schema migrations: `schema/migrations/NNNN_name.sql`, applied in version order, each in its own
+ * transaction, recorded with a SHA-256 checksum of the file's bytes in `system.schema_migrations`.
+ * Every step holds a transaction-level advisory lock, so two processes migrating one database at
+ * once serialise and each migration runs exactly once. An applied migration whose file changed,
+ * or whose file is gone, is a refusal naming the file: schema drift was the old system's most
+ * common outage.
+ *
+ * Migration files are plain SQL run inside a transaction, so they cannot contain statements that
+ * refuse one (`create index concurrently`, `vacuum`).
+ *
+ * Run `deno task migrate` to migrate the database named by `DATABASE_URL`.
  *
  * @example
  * ```ts ignore
  * import { migrate } from "./migrate.ts";
- * const { applied } = await migrate(sql);
+ * const { applied, skipped } = await migrate(sql);
  * ```
  *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import { type Config, loadConfig } from "../lib/config.ts";
-import { connectWithRetry, type Sql } from "../lib/db.ts";
+import { connectWithRetry, type Sql, type TransactionSql } from "../lib/db.ts";
 import { ConfigError, DatabaseError } from "../lib/errors.ts";
-import { setupLogging } from "../lib/log.ts";
+import { getLogger, setupLogging } from "../lib/log.ts";
 
 /** Key of the advisory lock held while migrating ("recio" as a number). */
 export const MIGRATION_LOCK = 0x7265_6369_6f;
 
-const NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
+/** Valid migration file names; the four digits are the version. */
+export const MIGRATION_NAME = /^(\d{4})_[a-z0-9_]+\.sql$/;
 
 /** One migration file. */
 export interface Migration {
   version: number;
   name: string;
+  /** SHA-256 of the file's bytes, lower-case hex. */
   checksum: string;
   text: string;
 }
 
-async function sha256(bytes: Uint8Array): Promise<string> {
+/** Result of {@linkcode migrate}: file names applied now and already applied before. */
+export interface MigrateResult {
+  applied: string[];
+  skipped: string[];
+}
+
+interface AppliedRow {
+  version: number;
+  name: string;
+  checksum: string;
+}
+
+/** Lower-case hex SHA-256 of `bytes`. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -41,19 +62,26 @@ async function sha256(bytes: Uint8Array): Promise<string> {
 export async function readMigrations(dir: URL): Promise<Migration[]> {
   const out: Migration[] = [];
   const seen = new Map<number, string>();
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.isFile) continue;
-    const m = NAME.exec(entry.name);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (cause) {
+    throw new DatabaseError(`Cannot migrate: migrations folder is not readable`, { cause });
+  }
+  entries.sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    const m = entry.isFile ? MIGRATION_NAME.exec(entry.name) : null;
     if (!m) {
       throw new DatabaseError(
-        `Cannot migrate: "${entry.name}" is not a migration name (expected NNNN_name.sql)`,
+        `Cannot migrate: "${entry.name}" in the migrations folder is not a migration file ` +
+          `(expected NNNN_name.sql, lower-case letters, digits and _)`,
       );
     }
     const version = Number(m[1]);
     const other = seen.get(version);
     if (other) {
       throw new DatabaseError(
-        `Cannot migrate: ${entry.name} and ${other} share version ${m[1]}`,
+        `Cannot migrate: ${other} and ${entry.name} share version ${m[1]}`,
       );
     }
     seen.set(version, entry.name);
@@ -61,77 +89,118 @@ export async function readMigrations(dir: URL): Promise<Migration[]> {
     out.push({
       version,
       name: entry.name,
-      checksum: await sha256(bytes),
+      checksum: await sha256Hex(bytes),
       text: new TextDecoder().decode(bytes),
     });
   }
   return out.sort((a, b) => a.version - b.version);
 }
 
-/** Applies the missing migrations; refuses on drift. */
+function short(checksum: string): string {
+  return checksum.slice(0, 12);
+}
+
+/** Throws naming the file when an applied migration changed or its file is gone. */
+function checkDrift(files: readonly Migration[], done: readonly AppliedRow[]): void {
+  const byVersion = new Map(files.map((m) => [m.version, m]));
+  for (const row of [...done].sort((a, b) => a.version - b.version)) {
+    const file = byVersion.get(row.version);
+    if (!file) {
+      throw new DatabaseError(
+        `Cannot migrate: applied migration ${row.name} is missing from the migrations folder`,
+      );
+    }
+    if (file.name !== row.name) {
+      throw new DatabaseError(
+        `Cannot migrate: applied migration ${row.name} was renamed to ${file.name}`,
+      );
+    }
+    if (file.checksum !== row.checksum) {
+      throw new DatabaseError(
+        `Cannot migrate: applied migration ${file.name} has changed (checksum ${
+          short(row.checksum)
+        } applied, ${short(file.checksum)} on disk)`,
+      );
+    }
+  }
+}
+
+async function lock(tx: TransactionSql): Promise<void> {
+  await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+}
+
+function failure(what: string, cause: unknown): DatabaseError {
+  if (cause instanceof DatabaseError) return cause;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new DatabaseError(`Cannot migrate: ${what}: ${why}`, { cause });
+}
+
+/**
+ * Applies the migrations of `options.dir` (default `schema/migrations/`) that the database does
+ * not have yet, each in its own transaction; refuses with a {@linkcode DatabaseError} naming the
+ * file when an applied migration changed or disappeared.
+ */
 export async function migrate(
   sql: Sql,
   options: { dir?: URL; log?: Logger } = {},
-): Promise<{ applied: string[]; skipped: string[] }> {
-  const migrations = await readMigrations(options.dir ?? new URL("./migrations/", import.meta.url));
-  const applied: string[] = [];
-  const skipped: string[] = [];
-  // A session lock on one reserved connection: held across the per-migration transactions.
-  const conn = await sql.reserve();
+): Promise<MigrateResult> {
+  const log = options.log ?? getLogger("migrate");
+  const files = await readMigrations(options.dir ?? new URL("./migrations/", import.meta.url));
+
+  let done: AppliedRow[];
   try {
-    await conn`select pg_advisory_lock(${MIGRATION_LOCK})`;
-    await conn`create schema if not exists system`;
-    await conn`create table if not exists system.schema_migrations (
-      version int primary key,
-      name text not null,
-      checksum text not null,
-      applied_at timestamptz not null default now(),
-      duration_ms int not null)`;
-    const done = new Map(
-      (await conn<{ version: number; name: string; checksum: string }[]>`
-        select version, name, checksum from system.schema_migrations`).map((r) => [r.version, r]),
-    );
-    const byVersion = new Map(migrations.map((m) => [m.version, m]));
-    for (const [version, row] of done) {
-      const file = byVersion.get(version);
-      if (!file) {
-        throw new DatabaseError(
-          `Cannot migrate: applied migration ${row.name} is missing from the migrations folder`,
-        );
-      }
-      if (file.checksum !== row.checksum) {
-        throw new DatabaseError(
-          `Cannot migrate: applied migration ${file.name} has changed (checksum ${
-            row.checksum.slice(0, 12)
-          } applied, ${file.checksum.slice(0, 12)} on disk)`,
-        );
-      }
-    }
-    for (const m of migrations) {
-      if (done.has(m.version)) {
-        skipped.push(m.name);
-        continue;
-      }
-      const t0 = performance.now();
-      try {
-        await conn.unsafe("begin");
-        await conn.unsafe(m.text);
-        await conn`insert into system.schema_migrations (version, name, checksum, duration_ms)
-          values (${m.version}, ${m.name}, ${m.checksum}, ${Math.round(performance.now() - t0)})`;
-        await conn.unsafe("commit");
-      } catch (cause) {
-        await conn.unsafe("rollback").catch(() => {});
-        const why = cause instanceof Error ? cause.message : String(cause);
-        throw new DatabaseError(`Cannot migrate: ${m.name} failed: ${why}`, { cause });
-      }
-      applied.push(m.name);
-      options.log?.info("Applied migration {name}", { name: m.name });
-    }
-  } finally {
-    await conn`select pg_advisory_unlock(${MIGRATION_LOCK})`.catch(() => {});
-    conn.release();
+    done = await sql.begin(async (tx) => {
+      await lock(tx);
+      await tx`create schema if not exists system`;
+      await tx`create table if not exists system.schema_migrations (
+        version int primary key,
+        name text not null,
+        checksum text not null,
+        applied_at timestamptz not null default now(),
+        duration_ms int not null)`;
+      return await tx<AppliedRow[]>`select version, name, checksum from system.schema_migrations`;
+    });
+  } catch (cause) {
+    throw failure("cannot read system.schema_migrations", cause);
   }
-  return { applied, skipped };
+  checkDrift(files, done);
+
+  const result: MigrateResult = { applied: [], skipped: [] };
+  const recorded = new Set(done.map((r) => r.version));
+  for (const m of files) {
+    if (recorded.has(m.version)) {
+      result.skipped.push(m.name);
+      continue;
+    }
+    let ran: boolean;
+    try {
+      ran = await sql.begin(async (tx) => {
+        await lock(tx);
+        // Another process may have applied it while this one waited for the lock.
+        const [row] = await tx<AppliedRow[]>`
+          select version, name, checksum from system.schema_migrations
+          where version = ${m.version}`;
+        if (row) {
+          checkDrift([m], [row]);
+          return false;
+        }
+        const t0 = performance.now();
+        await tx.unsafe(m.text);
+        await tx`insert into system.schema_migrations (version, name, checksum, duration_ms)
+          values (${m.version}, ${m.name}, ${m.checksum}, ${Math.round(performance.now() - t0)})`;
+        return true;
+      });
+    } catch (cause) {
+      throw failure(`${m.name} failed (nothing of it was applied)`, cause);
+    }
+    if (ran) {
+      result.applied.push(m.name);
+      log.info("Applied migration {name}", { name: m.name });
+    } else {
+      result.skipped.push(m.name);
+    }
+  }
+  return result;
 }
 
 async function main(): Promise<number> {
@@ -146,24 +215,28 @@ async function main(): Promise<number> {
   if (!config.databaseUrl) {
     console.error(
       new ConfigError(
-        "DATABASE_URL: not set (the embedded database is migrated by `deno task start`)",
+        "Cannot migrate: DATABASE_URL is not set. Set DATABASE_URL to the database to migrate, " +
+          "or use `deno task start`, which owns the embedded database and migrates it at start-up",
       ).message,
     );
     return 2;
   }
+  let sql: Sql | undefined;
   try {
-    const sql = await connectWithRetry(config.databaseUrl, {
+    sql = await connectWithRetry(config.databaseUrl, {
       timeoutMs: config.dbConnectTimeoutMs,
       max: 2,
+      applicationName: "recio-migrate",
     });
     const { applied, skipped } = await migrate(sql);
     console.log(`applied ${applied.length} migration(s), ${skipped.length} already applied`);
     for (const name of applied) console.log(`  ${name}`);
-    await sql.end();
     return 0;
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
     return 3;
+  } finally {
+    await sql?.end({ timeout: 5 });
   }
 }
 

@@ -1,11 +1,13 @@
--- live_data: one row per second of exchange time per symbol (the last trade price of that
+-- live_data: spot prices, Kalshi market state and history, strike tables.
+--
+-- Price logs: one row per second of exchange time per symbol (the last trade price of that
 -- second), unique on "timestamp" (UTC). Deltas and momentum are percent (DESIGN.md section 3).
 -- Range-partitioned by month so retention drops whole partitions; a default partition takes
 -- rows of months without a partition, so no row is ever rejected.
 create table if not exists live_data.btc_price_log (
   id bigint generated always as identity,
   "timestamp" timestamptz not null,
-  price numeric(20, 8) not null check (price > 0),
+  price numeric(20, 8) not null constraint btc_price_log_price_check check (price > 0),
   momentum numeric(10, 6),
   delta_1m numeric(10, 6),
   delta_2m numeric(10, 6),
@@ -19,9 +21,21 @@ create table if not exists live_data.btc_price_log (
 create table if not exists live_data.btc_price_log_default
   partition of live_data.btc_price_log default;
 
-create table if not exists live_data.eth_price_log
-  (like live_data.btc_price_log including defaults including constraints, primary key ("timestamp"))
-  partition by range ("timestamp");
+-- Spelled out rather than LIKE: LIKE does not copy the identity of "id".
+create table if not exists live_data.eth_price_log (
+  id bigint generated always as identity,
+  "timestamp" timestamptz not null,
+  price numeric(20, 8) not null constraint eth_price_log_price_check check (price > 0),
+  momentum numeric(10, 6),
+  delta_1m numeric(10, 6),
+  delta_2m numeric(10, 6),
+  delta_3m numeric(10, 6),
+  delta_4m numeric(10, 6),
+  delta_15m numeric(10, 6),
+  delta_30m numeric(10, 6),
+  received_at timestamptz not null default now(),
+  primary key ("timestamp")
+) partition by range ("timestamp");
 create table if not exists live_data.eth_price_log_default
   partition of live_data.eth_price_log default;
 
@@ -118,6 +132,7 @@ create table if not exists live_data.strike_table_header (
   last_updated timestamptz
 );
 
+-- The current month and the three after it; the retention job keeps creating months ahead.
 select system.ensure_month_partitions('live_data.btc_price_log', now(), now() + interval '3 months');
 select system.ensure_month_partitions('live_data.eth_price_log', now(), now() + interval '3 months');
 select system.ensure_month_partitions('live_data.kalshi_market_history', now(), now() + interval '3 months');

@@ -2,18 +2,26 @@
 -- <user>_rw that can use and write only that schema, and the account tables. Money is dollars
 -- (numeric), counts are numeric (_fp), column names say the unit. Natural keys make every
 -- write idempotent: fills by trade_id, orders by order_id, settlements by (ticker, settled_time).
--- Idempotent: later migrations may call it again to add what they need.
+-- The role can use and read/write only its own schema (grants plus default privileges for tables
+-- added later); nothing is granted to PUBLIC. Idempotent: later migrations may call it again.
 create or replace function system.create_user_schema(user_name text) returns void
 language plpgsql as $$
 declare
   role_name text := user_name || '_rw';
 begin
-  if user_name !~ '^user_[0-9]{4}$' then
-    raise exception 'Cannot create user schema "%": expected a name like user_0001', user_name;
+  if user_name is null or user_name !~ '^user_[0-9]{4}$' then
+    raise exception 'Cannot create user schema "%": expected a name like user_0001', user_name
+      using errcode = 'invalid_parameter_value';
   end if;
   execute format('create schema if not exists %I', user_name);
+  -- Roles belong to the whole server, not to one database: another database on the same
+  -- server (a test, a second instance) may create this one at the same moment.
   if not exists (select 1 from pg_roles where rolname = role_name) then
-    execute format('create role %I nologin', role_name);
+    begin
+      execute format('create role %I nologin', role_name);
+    exception when duplicate_object or unique_violation then
+      null;
+    end;
   end if;
 
   execute format($t$create table if not exists %I.account_balance (
@@ -139,6 +147,11 @@ begin
     cursor text,
     last_time timestamptz,
     updated_at timestamptz not null default now())$t$, user_name);
+
+  -- The account sync reads newest-first by time.
+  execute format('create index if not exists account_balance_observed_at on %I.account_balance (observed_at desc)', user_name);
+  execute format('create index if not exists fills_created_time on %I.fills (created_time desc)', user_name);
+  execute format('create index if not exists orders_created_time on %I.orders (created_time desc)', user_name);
 
   execute format('revoke all on schema %I from public', user_name);
   execute format('grant usage on schema %I to %I', user_name, role_name);
