@@ -1,0 +1,350 @@
+/**
+ * `price_watchdog`: one instance per symbol. Reads Coinbase trades (Advanced Trade or Exchange
+ * feed), keeps one row per second of exchange time (the last trade price of that second) with
+ * deltas and momentum (DESIGN.md §3), and writes them in batches to `live_data.<sym>_price_log`.
+ *
+ * - Start-up seeds the in-memory history from the table (and backfilled candles), so a restart
+ *   keeps the deltas continuous, and records the restart gap.
+ * - Every frame is parsed with zod; bad ones are rejected and counted as `rejected.<reason>`
+ *   (`malformed_json`, `unknown_channel`, `wrong_product`, `bad_price`, `future_timestamp`,
+ *   `stale_frame`, `schema`), logged with a rate limit, never written.
+ * - A disconnect, sequence gap or silence reconnects inside the feed; gaps of more than 5 s are
+ *   recorded in `system.ingest_gaps` and backfilled from 1-minute candles before the rows after
+ *   the gap are computed, so `price_at(t)` across the gap can use a candle close.
+ * - The heartbeat carries the exchange time of the newest row (`ctx.dataAt`), so the
+ *   supervisor's freshness rule restarts a feed that is connected but not advancing.
+ *
+ * @example
+ * ```ts ignore
+ * const args = resolveArgs({ symbol: "BTC" });
+ * const store = createPriceStore({ sql, symbol: "btc", ... });
+ * const actor = createPriceWatchdog(ctx, { settings: args, store });
+ * await actor.start();
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Actor, ActorContext } from "../_runtime.ts";
+import { RateLimitedLog } from "../../lib/log.ts";
+import { type CandleFetch, fetchCandles } from "./candles.ts";
+import { createCoinbaseFeed, type PriceFeed, type Transport } from "./coinbase_feed.ts";
+import type { FrameItem, ParsedFrame, RejectReason } from "./coinbase_frames.ts";
+import { momentum, PriceHistory } from "./momentum.ts";
+import { SecondBucket, type SecondRow } from "./second_bucket.ts";
+import type { PriceStore } from "./store.ts";
+
+export type { PriceFeed, Transport } from "./coinbase_feed.ts";
+export type { PriceStore } from "./store.ts";
+
+/** Default endpoints (exchange-protocols.md §A1-A3). */
+export const COINBASE_URLS = {
+  advanced: "wss://advanced-trade-ws.coinbase.com",
+  exchange: "wss://ws-feed.exchange.coinbase.com",
+  rest: "https://api.exchange.coinbase.com",
+} as const;
+
+/** A gap longer than this is recorded (and backfilled). */
+export const GAP_MS = 5_000;
+/** Frames more than this far ahead of our clock are rejected. */
+export const FUTURE_TOLERANCE_MS = 5_000;
+/** A price beyond this factor of the last accepted one is absurd. */
+export const ABSURD_FACTOR = 10;
+
+const int = (min: number) => z.number().int().min(min);
+
+/** Arguments of the actor (the child spec's `args`). */
+export const PriceWatchdogArgs = z.object({
+  symbol: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,15}$/, "letters and digits"),
+  productId: z.string().regex(/^[A-Z0-9]+-[A-Z0-9]+$/, "like BTC-USD").optional(),
+  feed: z.enum(["advanced", "exchange"]).default("advanced"),
+  wsUrl: z.string().url().optional(),
+  restUrl: z.string().url().default(COINBASE_URLS.rest),
+  flushMs: int(10).default(250),
+  maxBatch: int(1).default(500),
+  bufferRows: int(3600).default(7200),
+  silenceMs: int(100).default(5_000),
+  maxReconnectAttempts: int(1).default(10),
+  /** Emit the open second after this long without a frame (a quiet feed). */
+  idleEmitMs: int(100).default(2_000),
+  /** Longest wait for a gap's candles before rows after the gap are computed anyway. */
+  backfillTimeoutMs: int(100).default(10_000),
+}).strict();
+
+/** Resolved settings. */
+export type PriceWatchdogSettings =
+  & Omit<z.output<typeof PriceWatchdogArgs>, "wsUrl" | "productId">
+  & {
+    productId: string;
+    wsUrl: string;
+  };
+
+/** Validates the actor's arguments and fills in defaults (URLs follow the feed format). */
+export function resolveArgs(raw: unknown): PriceWatchdogSettings {
+  const parsed = PriceWatchdogArgs.safeParse(raw);
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`);
+    throw new Error(`Cannot start price_watchdog: invalid args (${why.join("; ")})`);
+  }
+  const a = parsed.data;
+  return {
+    ...a,
+    productId: a.productId ?? `${a.symbol.toUpperCase()}-USD`,
+    wsUrl: a.wsUrl ?? COINBASE_URLS[a.feed],
+  };
+}
+
+/** What the actor needs; the feed and candle fetch are built from settings unless given. */
+export interface PriceWatchdogDeps {
+  settings: PriceWatchdogSettings;
+  store: PriceStore;
+  /** The socket under the feed (tests may wrap it). */
+  transport?: Transport;
+  /** A ready-made feed (replaces the Coinbase one). */
+  feed?: PriceFeed;
+  fetch?: typeof fetch;
+  /** Called when the feed gives up; by default the error is thrown so the worker crashes. */
+  onFatal?: (error: unknown) => void;
+}
+
+/** Builds the watchdog of one symbol. */
+export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps): Actor {
+  const s = deps.settings;
+  const { clock } = ctx;
+  const store = deps.store;
+  const feed = deps.feed ?? createCoinbaseFeed({
+    format: s.feed,
+    url: s.wsUrl,
+    productId: s.productId,
+    clock,
+    silenceMs: s.silenceMs,
+    maxAttempts: s.maxReconnectAttempts,
+    transport: deps.transport,
+  });
+  const onFatal = deps.onFatal ?? ((e: unknown) =>
+    setTimeout(() => {
+      throw e;
+    }));
+  const warn = new RateLimitedLog(ctx.log, {
+    perWindow: 5,
+    windowMs: 60_000,
+    now: () => clock.now(),
+  });
+  const history = new PriceHistory();
+  let bucket = new SecondBucket();
+  let lastPrice: number | null = null;
+  let newestExchangeMs: number | null = null;
+  let lastFrameMono = clock.monotonic();
+  let pendingGap: { fromMs: number; cause: string } | null = null;
+  let backfilling: Promise<void> | null = null;
+  const waiting: SecondRow[] = [];
+  let feedRun: Promise<void> | undefined;
+  let idle: ReturnType<typeof setInterval> | undefined;
+  let degraded = false;
+
+  function details(): void {
+    ctx.setDetails({
+      symbol: s.symbol.toUpperCase(),
+      productId: s.productId,
+      feed: s.feed,
+      connection: feed.status.state,
+      lastPrice,
+      newestRowAt: history.newestMs === null ? null : new Date(history.newestMs).toISOString(),
+      buffered: store.pending,
+    });
+  }
+
+  function reject(reason: RejectReason, detail: string): void {
+    ctx.count(`rejected.${reason}`);
+    warn.warn(reason, "Rejected a {product} frame ({reason}): {detail}", {
+      product: s.productId,
+      reason,
+      detail,
+    });
+  }
+
+  function writeRow(row: SecondRow): void {
+    const price = Number(row.price);
+    const deltas = history.deltas(row.secondMs, price);
+    history.add(row.secondMs, price);
+    store.enqueue({
+      secondMs: row.secondMs,
+      price: row.price,
+      receivedMs: row.receivedMs,
+      deltas,
+      momentum: momentum(deltas),
+    });
+    ctx.dataAt(row.secondMs);
+  }
+
+  function emit(row: SecondRow | null): void {
+    if (!row) return;
+    if (backfilling) waiting.push(row);
+    else writeRow(row);
+  }
+
+  function backfill(fromMs: number, toMs: number, cause: string): void {
+    const abort = new AbortController();
+    const timeout = setTimeout(() => abort.abort(), s.backfillTimeoutMs);
+    const onStop = () => abort.abort();
+    ctx.signal.addEventListener("abort", onStop);
+    backfilling = (async () => {
+      let ok = false;
+      try {
+        const got: CandleFetch = await fetchCandles(
+          {
+            restUrl: s.restUrl,
+            productId: s.productId,
+            now: clock.now(),
+            fetch: deps.fetch,
+            signal: abort.signal,
+          },
+          fromMs,
+          toMs,
+        );
+        if (got.rejected > 0) ctx.count("rejected.candle", got.rejected);
+        const inserted = await store.insertCandles(got.candles);
+        for (const c of got.candles) history.addCandle(c.startMs, Number(c.close));
+        ctx.count("candles.backfilled", inserted);
+        ok = true;
+      } catch (error) {
+        ctx.count("backfill.failed");
+        warn.warn("backfill", "Cannot backfill the {product} gap: {error}", {
+          product: s.productId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      } finally {
+        clearTimeout(timeout);
+        ctx.signal.removeEventListener("abort", onStop);
+        store.recordGap({ fromMs, toMs, cause, backfilled: ok });
+        backfilling = null;
+        for (const row of waiting.splice(0)) writeRow(row);
+      }
+    })();
+  }
+
+  /** New exchange time seen (a trade or a heartbeat): closes a pending gap. */
+  function exchangeTime(timeMs: number): void {
+    if (pendingGap) {
+      const gap = pendingGap;
+      pendingGap = null;
+      if (timeMs - gap.fromMs > GAP_MS) {
+        ctx.count(`gaps.${gap.cause}`);
+        backfill(gap.fromMs, timeMs, gap.cause);
+      }
+    }
+    if (newestExchangeMs === null || timeMs > newestExchangeMs) newestExchangeMs = timeMs;
+    if (degraded) {
+      degraded = false;
+      ctx.recovered();
+    }
+  }
+
+  function item(it: FrameItem, receivedMs: number): void {
+    switch (it.kind) {
+      case "tick": {
+        if (it.timeMs > clock.now() + FUTURE_TOLERANCE_MS) {
+          return reject("future_timestamp", `time ${new Date(it.timeMs).toISOString()}`);
+        }
+        const price = Number(it.price);
+        if (
+          lastPrice !== null &&
+          (price > lastPrice * ABSURD_FACTOR || price * ABSURD_FACTOR < lastPrice)
+        ) {
+          return reject("bad_price", `price ${it.price} against last ${lastPrice}`);
+        }
+        const r = bucket.offer({ timeMs: it.timeMs, price: it.price, receivedMs });
+        if (!r.accepted) return reject(r.reason, `time ${new Date(it.timeMs).toISOString()}`);
+        lastPrice = price;
+        exchangeTime(it.timeMs);
+        ctx.count("ticks");
+        emit(r.emitted);
+        return;
+      }
+      case "clock": {
+        if (it.timeMs > clock.now() + FUTURE_TOLERANCE_MS) {
+          return reject("future_timestamp", `heartbeat ${new Date(it.timeMs).toISOString()}`);
+        }
+        exchangeTime(it.timeMs);
+        emit(bucket.advance(it.timeMs));
+        return;
+      }
+      case "ack":
+        ctx.count("subscriptions");
+        return;
+      case "server_error":
+        ctx.count("server_errors");
+        warn.warn("server_error", "Coinbase sent an error for {product}: {message}", {
+          product: s.productId,
+          message: it.message,
+        });
+        return;
+      case "ignored":
+        ctx.count("ignored");
+        return;
+      case "rejected":
+        return reject(it.reason, it.detail);
+    }
+  }
+
+  function frame(parsed: ParsedFrame, receivedMs: number): void {
+    lastFrameMono = clock.monotonic();
+    ctx.handled();
+    for (const it of parsed.items) item(it, receivedMs);
+  }
+
+  return {
+    async start() {
+      const seed = await store.seed();
+      for (const r of seed.rows) history.add(r.timeMs, Number(r.price));
+      for (const c of seed.candles) history.addCandle(c.startMs, Number(c.close));
+      const newest = history.newestMs;
+      lastPrice = history.newestPrice;
+      bucket = new SecondBucket(newest);
+      if (newest !== null) {
+        newestExchangeMs = newest;
+        pendingGap = { fromMs: newest, cause: "restart" };
+        ctx.dataAt(newest);
+      }
+      ctx.count("rows.seeded", seed.rows.length);
+      store.start();
+      feedRun = feed.run({
+        frame,
+        status: () => details(),
+        disconnected: (cause, detail) => {
+          ctx.count(`disconnects.${cause}`);
+          warn.warn("disconnect", "Coinbase feed of {product} lost ({cause}: {detail})", {
+            product: s.productId,
+            cause,
+            detail,
+          });
+          if (pendingGap === null && newestExchangeMs !== null) {
+            pendingGap = { fromMs: newestExchangeMs, cause };
+          }
+          if (!degraded) {
+            degraded = true;
+            ctx.degraded(`feed ${cause}`);
+          }
+        },
+      }, ctx.signal).catch(onFatal);
+      idle = setInterval(() => {
+        if (bucket.openSecondMs !== null && clock.monotonic() - lastFrameMono >= s.idleEmitMs) {
+          emit(bucket.flush());
+        }
+        details();
+      }, Math.min(1_000, s.idleEmitMs));
+      details();
+    },
+    async stop() {
+      clearInterval(idle);
+      await feedRun;
+      await backfilling;
+      emit(bucket.flush());
+      await store.close(3_000);
+    },
+    command(name) {
+      if (name === "flush") return store.drain(3_000);
+      return Promise.reject(new Error(`unknown command "${name}"`));
+    },
+  };
+}

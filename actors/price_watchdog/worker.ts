@@ -1,0 +1,28 @@
+/**
+ * Worker entry of `price_watchdog`: wiring only (args, database pool, store, actor).
+ *
+ * @module
+ */
+import { runActor } from "../_runtime.ts";
+import { createSql } from "../../lib/db.ts";
+import { createPriceWatchdog, resolveArgs } from "./mod.ts";
+import { createPriceStore } from "./store.ts";
+
+runActor((ctx) => {
+  if (!ctx.databaseUrl) throw new Error("Cannot start price_watchdog: no database URL");
+  const settings = resolveArgs(ctx.args);
+  const symbol = settings.symbol.toLowerCase();
+  const store = createPriceStore({
+    sql: createSql(ctx.databaseUrl, { max: 2, applicationName: `recio-price_watchdog-${symbol}` }),
+    symbol,
+    clock: ctx.clock,
+    log: ctx.log,
+    count: ctx.count,
+    gauge: ctx.gauge,
+    flushMs: settings.flushMs,
+    maxBatch: settings.maxBatch,
+    bufferRows: settings.bufferRows,
+    endSql: true,
+  });
+  return createPriceWatchdog(ctx, { settings, store });
+});

@@ -1,0 +1,248 @@
+/**
+ * Price watchdog benchmark: frames/s parsed and aggregated in process; end-to-end rows/s from
+ * the fake Coinbase through the actor into PostgreSQL; close-to-durable latency p50/p99 at a
+ * live-like 50 frames/s and at saturation; and, in the same run, the raw PostgreSQL ceiling for
+ * the same row shape (multi-row INSERT and COPY) and a single-row commit, so results are ratios.
+ *
+ * Latency is measured from the frame that closes a second (the first frame of a later second)
+ * to the commit of that second's row: a second's row cannot be final before its second ends.
+ *
+ * Needs `DATABASE_URL`; works in its own scratch database. Run alone:
+ * `DATABASE_URL=... deno run -A bench/price_watchdog.ts`.
+ *
+ * @module
+ */
+import { parseAdvancedFrame } from "../actors/price_watchdog/coinbase_frames.ts";
+import { momentum, PriceHistory } from "../actors/price_watchdog/momentum.ts";
+import { SecondBucket } from "../actors/price_watchdog/second_bucket.ts";
+import type { Sql } from "../lib/db.ts";
+import { createTestDb, eventually } from "../tests/_db.ts";
+import { hostWatchdog } from "../tests/_price_watchdog.ts";
+import { FakeCoinbase } from "../tests/fakes/coinbase_server.ts";
+
+/** One result row. */
+export interface BenchRow {
+  bench: string;
+  metric: string;
+  value: number;
+  unit: string;
+  note?: string;
+}
+
+const BENCH = "price_watchdog";
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Frames/s through parse → per-second bucket → deltas/momentum, in process. */
+function parseAndAggregate(n: number): number {
+  const t0 = Date.UTC(2026, 0, 1);
+  const frames: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ms = t0 + i * 250; // four trades per second
+    frames.push(JSON.stringify({
+      channel: "ticker",
+      client_id: "",
+      timestamp: new Date(ms).toISOString(),
+      sequence_num: i,
+      events: [{
+        type: "update",
+        tickers: [{
+          type: "ticker",
+          product_id: "BTC-USD",
+          price: (68_000 + (i % 500) / 10).toFixed(2),
+          volume_24_h: "15328.12345678",
+          best_bid: "68000",
+          best_ask: "68001",
+        }],
+      }],
+    }));
+  }
+  const bucket = new SecondBucket();
+  const history = new PriceHistory();
+  let rows = 0;
+  const start = performance.now();
+  for (const f of frames) {
+    for (const it of parseAdvancedFrame(f, "BTC-USD").items) {
+      if (it.kind !== "tick") continue;
+      const r = bucket.offer({ timeMs: it.timeMs, price: it.price, receivedMs: 0 });
+      if (r.accepted && r.emitted) {
+        const p = Number(r.emitted.price);
+        const d = history.deltas(r.emitted.secondMs, p);
+        momentum(d);
+        history.add(r.emitted.secondMs, p);
+        rows++;
+      }
+    }
+  }
+  const s = (performance.now() - start) / 1000;
+  if (rows < n / 4 - 1) throw new Error(`bench broken: ${rows} rows from ${n} frames`);
+  return n / s;
+}
+
+function shapeRows(n: number, t0: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    timestamp: new Date(t0 + i * 1000),
+    price: (68_000 + (i % 500) / 10).toFixed(2),
+    momentum: "0.012345",
+    delta_1m: "0.010000",
+    delta_2m: "0.020000",
+    delta_3m: "0.030000",
+    delta_4m: "0.040000",
+    delta_15m: "0.150000",
+    delta_30m: null,
+    received_at: new Date(),
+  }));
+}
+
+/** Raw PostgreSQL ceilings for the price-log row shape (into `live_data.eth_price_log`). */
+async function ceilings(sql: Sql, n: number) {
+  const t0 = Date.UTC(2026, 0, 1);
+  const rows = shapeRows(n, t0);
+  await sql`truncate live_data.eth_price_log`;
+  let start = performance.now();
+  for (let i = 0; i < n; i += 1000) {
+    await sql`insert into live_data.eth_price_log ${sql(rows.slice(i, i + 1000))}
+      on conflict ("timestamp") do nothing`;
+  }
+  const insertRps = n / ((performance.now() - start) / 1000);
+
+  await sql`truncate live_data.eth_price_log`;
+  start = performance.now();
+  const writable = await sql`copy live_data.eth_price_log ("timestamp", price, momentum,
+    delta_1m, delta_2m, delta_3m, delta_4m, delta_15m, delta_30m, received_at) from stdin`
+    .writable();
+  const enc = new TextEncoder();
+  const write = (chunk: Uint8Array) =>
+    new Promise<void>((resolve, reject) =>
+      writable.write(chunk, (e?: Error | null) => (e ? reject(e) : resolve()))
+    );
+  let buf = "";
+  for (const r of rows) {
+    buf +=
+      `${r.timestamp.toISOString()}\t${r.price}\t${r.momentum}\t${r.delta_1m}\t${r.delta_2m}\t` +
+      `${r.delta_3m}\t${r.delta_4m}\t${r.delta_15m}\t\\N\t${r.received_at.toISOString()}\n`;
+    if (buf.length > 64_000) {
+      await write(enc.encode(buf));
+      buf = "";
+    }
+  }
+  if (buf) await write(enc.encode(buf));
+  await new Promise<void>((resolve, reject) => {
+    writable.on("finish", () => resolve());
+    writable.on("error", reject);
+    writable.end();
+  });
+  const copyRps = n / ((performance.now() - start) / 1000);
+
+  await sql`truncate live_data.eth_price_log`;
+  const single: number[] = [];
+  const one = shapeRows(300, t0);
+  for (const r of one) {
+    const s = performance.now();
+    await sql`insert into live_data.eth_price_log ${sql(r)} on conflict ("timestamp") do nothing`;
+    single.push(performance.now() - s);
+  }
+  single.sort((a, b) => a - b);
+  return {
+    insertRps,
+    copyRps,
+    singleP50: percentile(single, 0.5),
+    singleP99: percentile(single, 0.99),
+  };
+}
+
+/** Sends ticks one second of exchange time apart; returns per-row close-to-durable latencies. */
+async function endToEnd(url: string, sql: Sql, options: { n: number; rate: number | null }) {
+  await sql`truncate live_data.btc_price_log`;
+  await using fake = new FakeCoinbase();
+  const w = await hostWatchdog({
+    sql,
+    args: {
+      symbol: "BTC",
+      wsUrl: fake.advancedUrl,
+      restUrl: fake.restUrl,
+      flushMs: 250,
+      maxBatch: 1000,
+      bufferRows: Math.max(3600, options.n * 2),
+    },
+  });
+  void url;
+  try {
+    await eventually(() => fake.subscribers() === 1);
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - (options.n + 10) * 1000;
+    const sentAt: number[] = [];
+    const start = performance.now();
+    for (let i = 0; i <= options.n; i++) {
+      sentAt.push(performance.now());
+      fake.tick({ timeMs: t0 + i * 1000, price: (68_000 + (i % 500) / 10).toFixed(2) });
+      if (options.rate) {
+        const due = start + ((i + 1) * 1000) / options.rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    // Frame n closes row n-1; row n stays open (not counted).
+    await eventually(() => w.durable.length >= options.n, { timeoutMs: 120_000 });
+    const elapsed = (performance.now() - start) / 1000;
+    const lat = w.durable.slice(0, options.n).map(({ row, at }) => {
+      const i = Math.round((row.secondMs - t0) / 1000);
+      return at - sentAt[i + 1]!;
+    }).sort((a, b) => a - b);
+    return {
+      rowsPerSec: options.n / elapsed,
+      p50: percentile(lat, 0.5),
+      p99: percentile(lat, 0.99),
+    };
+  } finally {
+    await w.stop();
+  }
+}
+
+/** Runs the benchmark. */
+export async function run(): Promise<BenchRow[]> {
+  await using db = await createTestDb();
+  const out: BenchRow[] = [];
+  const add = (metric: string, value: number, unit: string, note?: string) =>
+    out.push({ bench: BENCH, metric, value: round(value, 2), unit, ...(note ? { note } : {}) });
+
+  parseAndAggregate(20_000); // warm-up
+  const fps = parseAndAggregate(200_000);
+  add("parse_aggregate", fps, "frames/s", "target >= 100000");
+
+  const ceil = await ceilings(db.sql, 50_000);
+  add("pg_multirow_insert", ceil.insertRps, "rows/s", "1000-row INSERT ... ON CONFLICT DO NOTHING");
+  add("pg_copy", ceil.copyRps, "rows/s", "COPY FROM STDIN");
+  add("pg_single_row_commit_p50", ceil.singleP50, "ms");
+  add("pg_single_row_commit_p99", ceil.singleP99, "ms");
+
+  const sat = await endToEnd(db.url, db.sql, { n: 20_000, rate: null });
+  add("e2e_rows", sat.rowsPerSec, "rows/s", "fake WS -> actor -> PostgreSQL, one row per frame");
+  add("e2e_vs_copy", sat.rowsPerSec / ceil.copyRps, "ratio", "target >= 0.5");
+  add("e2e_vs_multirow_insert", sat.rowsPerSec / ceil.insertRps, "ratio");
+  add("close_to_durable_p50_saturation", sat.p50, "ms");
+  add("close_to_durable_p99_saturation", sat.p99, "ms");
+
+  const live = await endToEnd(db.url, db.sql, { n: 500, rate: 50 });
+  const bound = 250 + 2 * ceil.singleP50;
+  add("close_to_durable_p50_50fps", live.p50, "ms");
+  add(
+    "close_to_durable_p99_50fps",
+    live.p99,
+    "ms",
+    `target <= flushMs + 2 x commit = ${round(bound)} ms`,
+  );
+  return out;
+}
+
+if (import.meta.main) {
+  const rows = await run();
+  console.table(rows);
+}

@@ -1,0 +1,131 @@
+/**
+ * The price store against a real PostgreSQL server: idempotent batches, buffer overflow recorded
+ * in `system.ingest_drops`, seeding.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { systemClock } from "../lib/clock.ts";
+import { createSql, type Sql } from "../lib/db.ts";
+import { getLogger } from "../lib/log.ts";
+import { createPriceStore, type PriceRow } from "../actors/price_watchdog/store.ts";
+import { createTestDb, eventually } from "./_db.ts";
+import { TcpProxy } from "./_proxy.ts";
+import { FakeCoinbase } from "./fakes/coinbase_server.ts";
+import { readRows } from "./_price_watchdog.ts";
+
+function row(secondMs: number, price: string): PriceRow {
+  return {
+    secondMs,
+    price,
+    receivedMs: secondMs + 100,
+    momentum: 0.5,
+    deltas: [0.25, null, null, null, null, 1e-7],
+  };
+}
+
+function store(sql: Sql, counters: Record<string, number>, extra = {}) {
+  return createPriceStore({
+    sql,
+    symbol: "btc",
+    clock: systemClock,
+    log: getLogger("test"),
+    count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k),
+    gauge: (n, v) => void (counters[n] = v),
+    flushMs: 20,
+    maxBatch: 2,
+    bufferRows: 5,
+    ...extra,
+  });
+}
+
+Deno.test("createPriceStore() writes in batches and a second write of the same second changes nothing", async () => {
+  await using db = await createTestDb();
+  const counters: Record<string, number> = {};
+  const s = store(db.sql, counters);
+  s.start();
+  const t = Date.UTC(2026, 5, 1);
+  s.enqueue(row(t, "100.5"));
+  s.enqueue(row(t + 1_000, "101"));
+  s.enqueue(row(t, "999")); // the same second again (a replay)
+  await s.close(2_000);
+  const rows = await readRows(db.sql);
+  assert.deepEqual(rows.map((r) => r.price), ["100.50000000", "101.00000000"]);
+  assert.equal(rows[0]!.deltas[5], "0.000000", "1e-7 rounds into numeric(10,6)");
+  assert.equal(rows[0]!.deltas[0], "0.250000");
+});
+
+Deno.test("createPriceStore() drops the oldest rows beyond bufferRows while PostgreSQL is down and records the drop", async () => {
+  await using db = await createTestDb();
+  const { proxy, url } = await TcpProxy.forUrl(db.url);
+  await using _proxy = proxy;
+  const sql = createSql(url, { max: 1, connectTimeout: 2 });
+  const counters: Record<string, number> = {};
+  const s = store(sql, counters, { endSql: true });
+  s.start();
+  await proxy.down();
+  const t = Date.UTC(2026, 5, 1);
+  for (let i = 0; i < 8; i++) s.enqueue(row(t + i * 1_000, String(100 + i)));
+  await eventually(() => (counters["db.write_failed"] ?? 0) >= 1);
+  assert.equal(counters["rows.dropped"], 3);
+  assert.equal(s.pending, 5);
+  await proxy.up();
+  await s.close(10_000);
+  const rows = await readRows(db.sql);
+  assert.deepEqual(
+    rows.map((r) => Number(r.price)),
+    [103, 104, 105, 106, 107],
+    "newest kept, in order",
+  );
+  const drops = await db.sql<
+    { source: string; dropped_rows: string; first_ts: Date; last_ts: Date }[]
+  >`
+    select source, dropped_rows, first_ts, last_ts from system.ingest_drops`;
+  assert.equal(drops.length, 1);
+  assert.equal(drops[0]!.source, "price_watchdog:btc");
+  assert.equal(Number(drops[0]!.dropped_rows), 3);
+  assert.equal(drops[0]!.first_ts.getTime(), t);
+  assert.equal(drops[0]!.last_ts.getTime(), t + 2_000);
+});
+
+Deno.test("createPriceStore() seed() returns the last 32 minutes of rows and candles", async () => {
+  await using db = await createTestDb();
+  const counters: Record<string, number> = {};
+  const s = store(db.sql, counters, { maxBatch: 100, bufferRows: 100 });
+  s.start();
+  const t = Date.UTC(2026, 5, 1);
+  for (let m = 0; m <= 40; m += 5) s.enqueue(row(t + m * 60_000, String(100 + m)));
+  await s.drain(2_000);
+  await s.insertCandles([{
+    startMs: t + 20 * 60_000,
+    open: "1",
+    high: "2",
+    low: "1",
+    close: "1.5",
+    volume: "0",
+  }]);
+  assert.equal(
+    await s.insertCandles([{
+      startMs: t + 20 * 60_000,
+      open: "9",
+      high: "9",
+      low: "9",
+      close: "9",
+      volume: "0",
+    }]),
+    0,
+    "an existing minute is left as it is",
+  );
+  const seed = await s.seed();
+  assert.deepEqual(seed.rows.map((r) => (r.timeMs - t) / 60_000), [10, 15, 20, 25, 30, 35, 40]);
+  assert.deepEqual(seed.candles, [{ startMs: t + 20 * 60_000, close: "1.50000000" }]);
+  await s.close(1_000);
+});
+
+Deno.test("FakeCoinbase closes a connection that does not subscribe within the deadline", async () => {
+  await using fake = new FakeCoinbase({ subscribeDeadlineMs: 100 });
+  const ws = new WebSocket(fake.advancedUrl);
+  const closed = new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
+  assert.equal(await closed, 4001);
+  assert.equal(fake.deadlineCloses, 1);
+});
