@@ -13,6 +13,7 @@
  * @module
  */
 import { z } from "zod";
+import { cronProblem } from "./cron.ts";
 import { ConfigError } from "./errors.ts";
 
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
@@ -20,6 +21,11 @@ const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
 );
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+/** A five-field cron expression (UTC), or `off` (the job runs only when started by hand). */
+const schedule = z.string().trim().superRefine((v, ctx) => {
+  const problem = v === "off" ? undefined : cronProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: `a cron expression or "off" (${problem})` });
+}).transform((v) => (v === "off" ? null : v));
 
 /**
  * Every setting: environment variable → [schema, default]. The default is the string an operator
@@ -48,6 +54,10 @@ export const SETTINGS = {
   RECIO_DEMO: [bool, "0"],
   RECIO_SYMBOLS: [list, "BTC,ETH"],
   RECIO_CHILDREN_FILE: [z.string().min(1).optional(), undefined],
+  RECIO_COINBASE_FEED: [z.enum(["advanced", "exchange"]), "advanced"],
+  RECIO_COINBASE_WS_URL: [z.string().url().optional(), undefined],
+  RECIO_COINBASE_REST_URL: [z.string().url().optional(), undefined],
+  RECIO_PRICE_FRESHNESS_MS: [int(1000, 3_600_000), "30000"],
   RECIO_COORDINATOR_SYMBOLS: [list, "BTC"],
   RECIO_COORDINATOR_MODE: [z.enum(["closed_form", "empirical"]), "closed_form"],
   RECIO_COORDINATOR_CYCLE_MS: [int(100, 60_000), "1000"],
@@ -62,6 +72,16 @@ export const SETTINGS = {
   RECIO_WATCHLIST_MIN_PROBABILITY: [z.coerce.number().min(0).max(100), "90"],
   RECIO_WATCHLIST_MAX_ASK: [z.coerce.number().min(0).max(100), "98"],
   RECIO_WATCHLIST_MIN_DIFF: [z.coerce.number().min(-100).max(100), "-2.75"],
+  RECIO_JOBS_ENABLED: [bool, "1"],
+  RECIO_JOB_PARTITIONS: [schedule, "0 3 * * *"],
+  RECIO_JOB_RETENTION: [schedule, "30 3 * * *"],
+  RECIO_JOB_BACKUP: [schedule, "0 4 * * *"],
+  RECIO_PARTITION_MONTHS_AHEAD: [int(1, 120), "3"],
+  RECIO_RETENTION_MONTHS: [int(1, 1200), "36"],
+  RECIO_BACKUP_DIR: [z.string().min(1), "./archive/backups"],
+  RECIO_BACKUP_KEEP_DAILY: [int(1, 366), "7"],
+  RECIO_BACKUP_KEEP_WEEKLY: [int(0, 520), "4"],
+  RECIO_PG_BIN_DIR: [z.string().min(1).optional(), undefined],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
 
 type Settings = typeof SETTINGS;
@@ -90,6 +110,12 @@ export interface Config {
   symbols: string[];
   /** A JSON child list that replaces the default tree. */
   childrenFile: string | undefined;
+  coinbase: {
+    feed: "advanced" | "exchange";
+    wsUrl: string | undefined;
+    restUrl: string | undefined;
+    freshnessMs: number;
+  };
   coordinator: {
     symbols: string[];
     mode: "closed_form" | "empirical";
@@ -102,6 +128,25 @@ export interface Config {
     marketMaxAgeMs: number;
     outputDir: string;
     watchlist: { minVolume: number; minProbability: number; maxAsk: number; minDiff: number };
+  };
+  /** Scheduled jobs: cron schedules (UTC; null = only by hand) and their settings. */
+  jobs: {
+    /** Register the schedules with `Deno.cron` (off: jobs run only when started by hand). */
+    enabled: boolean;
+    schedules: {
+      partition_maintenance: string | null;
+      retention: string | null;
+      backup: string | null;
+    };
+    monthsAhead: number;
+    retentionMonths: number;
+  };
+  backup: {
+    dir: string;
+    keepDaily: number;
+    keepWeekly: number;
+    /** A folder with `pg_dump`/`pg_restore` to try first. */
+    pgBinDir: string | undefined;
   };
 }
 
@@ -179,6 +224,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     demo: r.RECIO_DEMO,
     symbols: r.RECIO_SYMBOLS,
     childrenFile: r.RECIO_CHILDREN_FILE,
+    coinbase: {
+      feed: r.RECIO_COINBASE_FEED,
+      wsUrl: r.RECIO_COINBASE_WS_URL,
+      restUrl: r.RECIO_COINBASE_REST_URL,
+      freshnessMs: r.RECIO_PRICE_FRESHNESS_MS,
+    },
     coordinator: {
       symbols: r.RECIO_COORDINATOR_SYMBOLS,
       mode: r.RECIO_COORDINATOR_MODE,
@@ -196,6 +247,22 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
         maxAsk: r.RECIO_WATCHLIST_MAX_ASK,
         minDiff: r.RECIO_WATCHLIST_MIN_DIFF,
       },
+    },
+    jobs: {
+      enabled: r.RECIO_JOBS_ENABLED,
+      schedules: {
+        partition_maintenance: r.RECIO_JOB_PARTITIONS,
+        retention: r.RECIO_JOB_RETENTION,
+        backup: r.RECIO_JOB_BACKUP,
+      },
+      monthsAhead: r.RECIO_PARTITION_MONTHS_AHEAD,
+      retentionMonths: r.RECIO_RETENTION_MONTHS,
+    },
+    backup: {
+      dir: r.RECIO_BACKUP_DIR,
+      keepDaily: r.RECIO_BACKUP_KEEP_DAILY,
+      keepWeekly: r.RECIO_BACKUP_KEEP_WEEKLY,
+      pgBinDir: r.RECIO_PG_BIN_DIR,
     },
   };
 }

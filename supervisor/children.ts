@@ -11,11 +11,81 @@ import type { ChildSpec, ChildSpecInput } from "./child_spec.ts";
 
 const actor = (name: string) => new URL(`../actors/${name}/worker.ts`, import.meta.url).href;
 
+const FEED_WS = {
+  advanced: "wss://advanced-trade-ws.coinbase.com",
+  exchange: "wss://ws-feed.exchange.coinbase.com",
+} as const;
+const FEED_REST = "https://api.exchange.coinbase.com";
+
+/** `host:port` of a URL, with the scheme's default port spelled out (for `net` permissions). */
+export function hostPort(url: string): string {
+  const u = new URL(url);
+  const port = u.port ||
+    ({ "wss:": "443", "https:": "443", "ws:": "80", "http:": "80" } as Record<string, string>)[
+      u.protocol
+    ] || "5432";
+  return `${u.hostname}:${port}`;
+}
+
+/** One `price_watchdog:<sym>` per configured symbol; network only to its feed hosts. */
+export function priceWatchdogChildren(config: Config): ChildSpecInput[] {
+  const feed = config.coinbase.feed;
+  const wsUrl = config.coinbase.wsUrl ?? FEED_WS[feed];
+  const restUrl = config.coinbase.restUrl ?? FEED_REST;
+  const net = [...new Set([hostPort(wsUrl), hostPort(restUrl)])];
+  return config.symbols.map((raw) => {
+    const symbol = raw.trim().toUpperCase();
+    return {
+      id: `price_watchdog:${symbol.toLowerCase()}`,
+      module: actor("price_watchdog"),
+      args: { symbol, productId: `${symbol}-USD`, feed, wsUrl, restUrl },
+      heartbeatMs: 1_000,
+      hangAfterMs: 10_000,
+      // A feed that is connected but not advancing is restarted.
+      freshness: config.coinbase.freshnessMs,
+      freshnessGraceMs: 30_000,
+      permissions: { net },
+    };
+  });
+}
+
+/** One `strike_coordinator:<sym>` per coordinator symbol, after its price watchdog. */
+export function coordinatorChildren(config: Config, after: readonly string[]): ChildSpecInput[] {
+  const c = config.coordinator;
+  return c.symbols.map((raw) => {
+    const symbol = raw.trim().toUpperCase();
+    const feed = `price_watchdog:${symbol.toLowerCase()}`;
+    return {
+      id: `strike_coordinator:${symbol.toLowerCase()}`,
+      module: actor("strike_coordinator"),
+      args: {
+        symbol,
+        mode: c.mode,
+        cycleMs: c.cycleMs,
+        strikeCount: c.strikeCount,
+        volWindowS: c.volWindowS,
+        volFloorAnnual: c.volFloorAnnual,
+        momentumDrift: c.momentumDrift,
+        priceMaxAgeMs: c.priceMaxAgeMs,
+        marketMaxAgeMs: c.marketMaxAgeMs,
+        outputDir: c.outputDir,
+        watchlist: c.watchlist,
+      },
+      dependsOn: after.filter((id) => id === feed || id.startsWith("kalshi_market_watchdog")),
+      heartbeatMs: 1_000,
+      hangAfterMs: 15_000,
+      // Staleness of its inputs is reported (degraded), not cured by a restart.
+      freshness: null,
+      permissions: { write: [c.outputDir], read: [c.outputDir] },
+    };
+  });
+}
+
 /** The default supervision tree for `config`. */
 export function defaultChildren(config: Config): ChildSpecInput[] {
   // Database access (net to its host, the PG* env) is added by the supervisor for every child
   // with `database: true`.
-  return [
+  const list: ChildSpecInput[] = [
     {
       id: "system_monitor",
       module: actor("system_monitor"),
@@ -27,7 +97,10 @@ export function defaultChildren(config: Config): ChildSpecInput[] {
       freshnessGraceMs: config.monitorIntervalMs + 10_000,
       permissions: { read: ["/proc/self/status", config.dataDir], sys: ["statfs"] },
     },
+    ...priceWatchdogChildren(config),
   ];
+  list.push(...coordinatorChildren(config, list.map((c) => c.id)));
+  return list;
 }
 
 /** Reads a JSON child list (relative `module` paths resolve against the file). */

@@ -1,0 +1,233 @@
+/**
+ * `strike_coordinator`: every cycle (1 s by default) reads, from PostgreSQL only, the latest
+ * price and momentum of its symbol and the current Kalshi event's markets, computes the
+ * probability of each strike (closed form by default, or the empirical lookup), and replaces
+ * `live_data.strike_table` in one transaction and the JSON files atomically.
+ *
+ * Never stale, never wrong silently: when the price or the market snapshot is older than its
+ * bound, or there is no open event, nothing new is published; the table header, the files, the
+ * heartbeat and `/status` (the actor is `degraded` with the reason) say it is stale, and the
+ * coordinator resumes by itself when its inputs are fresh again. Time to close comes from the
+ * event's own strike time (UTC), never from "the next top of the hour" on the local clock.
+ *
+ * @example
+ * ```ts ignore
+ * const actor = createStrikeCoordinator(ctx, { store, settings, writeFile });
+ * ```
+ *
+ * @module
+ */
+import type { Actor, ActorContext } from "../_runtime.ts";
+import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
+import { Lookup } from "./empirical.ts";
+import type { CoordinatorStore, Header } from "./store.ts";
+import { buildStrikeRows, strikeTier, watchlist, type WatchlistSettings } from "./strike_table.ts";
+
+/** Settings of one coordinator. */
+export interface CoordinatorSettings {
+  symbol: string;
+  mode: "closed_form" | "empirical";
+  cycleMs: number;
+  strikeCount: number;
+  volWindowS: number;
+  volFloorAnnual: number;
+  /** μ per second = coefficient × momentum (as a fraction) per minute. 0 = driftless. */
+  momentumDrift: number;
+  priceMaxAgeMs: number;
+  marketMaxAgeMs: number;
+  /** Directory of the JSON files; null = no files. */
+  outputDir: string | null;
+  watchlist: WatchlistSettings;
+}
+
+export interface CoordinatorDeps {
+  store: CoordinatorStore;
+  settings: CoordinatorSettings;
+  writeJson: (path: string, data: unknown) => Promise<void>;
+  /** Closes the database pool on stop. */
+  close?: () => Promise<void>;
+}
+
+/** The outcome of one cycle. */
+export type CycleResult = { published: true; strikes: number } | {
+  published: false;
+  stale: string;
+};
+
+/** Builds the coordinator actor. */
+export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps): Actor & {
+  cycle(): Promise<CycleResult>;
+} {
+  const s = deps.settings;
+  const sym = s.symbol.toUpperCase();
+  const files = s.outputDir
+    ? {
+      table: `${s.outputDir}/${sym.toLowerCase()}_strike_table.json`,
+      watch: `${s.outputDir}/${sym.toLowerCase()}_watchlist.json`,
+    }
+    : null;
+  let lookup: Lookup | null = null;
+  let staleReason: string | null = null;
+  let lastPublished: Record<string, unknown> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<unknown> | undefined;
+
+  async function markStale(reason: string): Promise<CycleResult> {
+    ctx.count("cycles.stale");
+    if (reason !== staleReason) {
+      staleReason = reason;
+      ctx.degraded(`strike table stale: ${reason}`);
+      ctx.log.warn("Strike table {symbol} stale: {reason}", { symbol: sym, reason });
+    }
+    await deps.store.markStale(reason);
+    if (files) {
+      const header = {
+        ...(lastPublished ?? { symbol: sym, strikes: [] }),
+        stale: true,
+        stale_reason: reason,
+      };
+      await deps.writeJson(files.table, header);
+      await deps.writeJson(files.watch, { ...header, strikes: [] });
+    }
+    ctx.setDetails({ stale: true, staleReason: reason, mode: s.mode });
+    return { published: false, stale: reason };
+  }
+
+  async function cycle(): Promise<CycleResult> {
+    const now = ctx.clock.now();
+    const price = await deps.store.latestPrice();
+    if (!price) return markStale("no price yet");
+    const priceAge = now - price.t;
+    if (priceAge > s.priceMaxAgeMs) {
+      return markStale(
+        `price is ${Math.round(priceAge / 1000)} s old (bound ${s.priceMaxAgeMs / 1000} s)`,
+      );
+    }
+    if (!Number.isFinite(price.price) || price.price <= 0) return markStale("invalid price");
+    const event = await deps.store.currentEvent(now);
+    if (!event) return markStale("no open event");
+    if (event.status && !["open", "active", "initialized", "unopened"].includes(event.status)) {
+      return markStale(`event ${event.eventTicker} is ${event.status}`);
+    }
+    const m = await deps.store.markets(event.eventTicker);
+    if (m.markets.length === 0 || m.observedAt === null) {
+      return markStale(`no market snapshot for ${event.eventTicker}`);
+    }
+    const marketAge = now - m.observedAt;
+    if (marketAge > s.marketMaxAgeMs) {
+      return markStale(
+        `market snapshot is ${Math.round(marketAge / 1000)} s old (bound ${
+          s.marketMaxAgeMs / 1000
+        } s)`,
+      );
+    }
+    const ttcSeconds = Math.max(0, (event.strikeDate - now) / 1000);
+
+    let prob: (floorStrike: number) => number;
+    if (s.mode === "empirical") {
+      if (!lookup) {
+        lookup = new Lookup(await deps.store.lookupRows());
+      }
+      if (lookup.empty) {
+        return markStale("empirical model has no lookup table (run deno task model:build)");
+      }
+      const l = lookup;
+      const bucket = l.bucketFor(price.momentum);
+      prob = (k) => l.probAtOrAbove(price.price, k, ttcSeconds, bucket);
+    } else {
+      const recent = await deps.store.recentPrices(now - s.volWindowS * 1000);
+      const floor = perSqrtSecond(s.volFloorAnnual);
+      const sigma = Math.max(floor, realizedVolPerSqrtSecond(recent) ?? 0);
+      const drift = s.momentumDrift * ((price.momentum ?? 0) / 100) / 60;
+      prob = (k) => probAtOrAbove({ price: price.price, strike: k, ttcSeconds, sigma, drift });
+    }
+    const rows = buildStrikeRows(price.price, m.markets, prob, s.strikeCount);
+    const header: Header = {
+      symbol: sym,
+      current_price: price.price,
+      ttc_seconds: Math.round(ttcSeconds),
+      broker: "Kalshi",
+      event_ticker: event.eventTicker,
+      market_title: event.title,
+      strike_tier: strikeTier(m.markets),
+      market_status: m.status,
+      momentum: price.momentum,
+      deltas: price.deltas,
+      model_mode: s.mode,
+      last_updated: new Date(now),
+    };
+    await deps.store.publish(header, rows);
+    const json = {
+      symbol: sym,
+      current_price: price.price,
+      ttc: header.ttc_seconds,
+      broker: "Kalshi",
+      event_ticker: event.eventTicker,
+      market_title: event.title,
+      strike_tier: header.strike_tier,
+      market_status: m.status,
+      last_updated: header.last_updated.toISOString(),
+      momentum: { weighted_score: price.momentum, deltas: price.deltas },
+      model_mode: s.mode,
+      stale: false,
+      stale_reason: null,
+      strikes: rows,
+    };
+    lastPublished = json;
+    if (files) {
+      await deps.writeJson(files.table, json);
+      await deps.writeJson(files.watch, {
+        ...json,
+        settings: s.watchlist,
+        strikes: watchlist(rows, s.watchlist),
+      });
+    }
+    if (staleReason !== null) {
+      staleReason = null;
+      ctx.recovered();
+      ctx.log.info("Strike table {symbol} fresh again", { symbol: sym });
+    }
+    ctx.handled();
+    ctx.dataAt(now);
+    ctx.count("cycles.published");
+    ctx.setDetails({ stale: false, mode: s.mode, strikes: rows.length, event: event.eventTicker });
+    return { published: true, strikes: rows.length };
+  }
+
+  function loop(): void {
+    const t0 = ctx.clock.monotonic();
+    running = cycle().catch((e) => {
+      ctx.count("cycles.failed");
+      ctx.log.error("Strike table cycle failed: {error}", {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }).finally(() => {
+      running = undefined;
+      ctx.gauge("cycle.ms", Math.round(ctx.clock.monotonic() - t0));
+      if (!ctx.signal.aborted) {
+        timer = setTimeout(loop, Math.max(0, s.cycleMs - (ctx.clock.monotonic() - t0)));
+      }
+    });
+  }
+
+  return {
+    cycle,
+    async start() {
+      if (files) await Deno.mkdir(s.outputDir!, { recursive: true });
+      loop();
+    },
+    async stop() {
+      if (timer !== undefined) clearTimeout(timer);
+      await running;
+      await deps.close?.();
+    },
+    async command(name) {
+      if (name === "cycle") return await cycle();
+      if (name === "reload_model") {
+        lookup = null;
+        return "reloaded";
+      }
+      throw new Error(`unknown command "${name}"`);
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The coordinator's SQL: it reads the price log, the Kalshi tables and the lookup table, and
+ * replaces its symbol's strike table in one transaction. Numerics arrive as strings and are
+ * converted once here.
+ *
+ * @module
+ */
+import type { Sql } from "../../lib/db.ts";
+import type { PricePoint } from "./closed_form.ts";
+import type { LookupRow } from "./empirical.ts";
+import type { MarketQuote, StrikeRow } from "./strike_table.ts";
+
+/** The newest price row. */
+export interface LatestPrice {
+  t: number;
+  price: number;
+  momentum: number | null;
+  deltas: Record<string, number | null>;
+}
+
+/** The event the table is for. */
+export interface EventInfo {
+  eventTicker: string;
+  title: string | null;
+  strikeDate: number;
+  status: string | null;
+}
+
+/** The markets of the event and when they were last observed. */
+export interface EventMarkets {
+  markets: MarketQuote[];
+  observedAt: number | null;
+  status: string | null;
+}
+
+/** The strike table header as stored. */
+export interface Header {
+  symbol: string;
+  current_price: number;
+  ttc_seconds: number;
+  broker: string;
+  event_ticker: string;
+  market_title: string | null;
+  strike_tier: number | null;
+  market_status: string | null;
+  momentum: number | null;
+  deltas: Record<string, number | null>;
+  model_mode: string;
+  last_updated: Date;
+}
+
+const DELTAS = ["delta_1m", "delta_2m", "delta_3m", "delta_4m", "delta_15m", "delta_30m"] as const;
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+/** Builds the store for one symbol (`BTC` → `live_data.btc_price_log`, series `KXBTCD`). */
+export function createCoordinatorStore(sql: Sql, symbol: string) {
+  const lower = symbol.toLowerCase();
+  if (!/^[a-z]{2,10}$/.test(lower)) throw new Error(`Cannot use symbol "${symbol}"`);
+  const priceLog = sql(`live_data.${lower}_price_log`);
+  const series = `KX${symbol.toUpperCase()}D`;
+  return {
+    async latestPrice(): Promise<LatestPrice | null> {
+      const [r] = await sql`select * from ${priceLog} order by "timestamp" desc limit 1`;
+      if (!r) return null;
+      return {
+        t: (r.timestamp as Date).getTime(),
+        price: Number(r.price),
+        momentum: num(r.momentum),
+        deltas: Object.fromEntries(DELTAS.map((d) => [d, num(r[d])])),
+      };
+    },
+
+    async recentPrices(sinceMs: number): Promise<PricePoint[]> {
+      const rows = await sql`select "timestamp", price from ${priceLog}
+        where "timestamp" >= ${new Date(sinceMs)} order by "timestamp"`;
+      return rows.map((r) => ({ t: (r.timestamp as Date).getTime(), price: Number(r.price) }));
+    },
+
+    /** The first event of the series that has not reached its strike time. */
+    async currentEvent(nowMs: number): Promise<EventInfo | null> {
+      const [r] =
+        await sql`select event_ticker, title, strike_date, status from live_data.kalshi_events
+        where series_ticker = ${series} and strike_date > ${new Date(nowMs)}
+        order by strike_date limit 1`;
+      if (!r) return null;
+      return {
+        eventTicker: r.event_ticker,
+        title: r.title,
+        strikeDate: (r.strike_date as Date).getTime(),
+        status: r.status,
+      };
+    },
+
+    async markets(eventTicker: string): Promise<EventMarkets> {
+      const rows = await sql`select market_ticker, floor_strike, yes_ask, no_ask, volume, status,
+          observed_at from live_data.kalshi_market_state
+        where event_ticker = ${eventTicker} and floor_strike is not null`;
+      let observedAt: number | null = null;
+      for (const r of rows) {
+        const t = (r.observed_at as Date).getTime();
+        if (observedAt === null || t > observedAt) observedAt = t;
+      }
+      return {
+        observedAt,
+        status: rows[0]?.status ?? null,
+        markets: rows.map((r) => ({
+          ticker: r.market_ticker,
+          floorStrike: Number(r.floor_strike),
+          yesAsk: num(r.yes_ask),
+          noAsk: num(r.no_ask),
+          volume: num(r.volume),
+        })),
+      };
+    },
+
+    /** Replaces the symbol's table and header in one transaction. */
+    async publish(header: Header, rows: StrikeRow[]): Promise<void> {
+      await sql.begin(async (tx) => {
+        await tx`delete from live_data.strike_table where symbol = ${header.symbol}`;
+        if (rows.length > 0) {
+          await tx`insert into live_data.strike_table ${
+            tx(
+              rows.map((r) => ({
+                ...r,
+                symbol: header.symbol,
+                event_ticker: header.event_ticker,
+              })) as never,
+              "symbol",
+              "strike",
+              "buffer",
+              "buffer_pct",
+              "probability",
+              "yes_ask",
+              "no_ask",
+              "yes_diff",
+              "no_diff",
+              "volume",
+              "ticker",
+              "active_side",
+              "event_ticker",
+            )
+          }`;
+        }
+        await tx`insert into live_data.strike_table_header ${
+          tx(
+            {
+              ...header,
+              deltas: tx.json(header.deltas as never),
+              stale: false,
+              stale_reason: null,
+            } as never,
+          )
+        }
+          on conflict (symbol) do update set current_price = excluded.current_price,
+            ttc_seconds = excluded.ttc_seconds, broker = excluded.broker,
+            event_ticker = excluded.event_ticker, market_title = excluded.market_title,
+            strike_tier = excluded.strike_tier, market_status = excluded.market_status,
+            momentum = excluded.momentum, deltas = excluded.deltas,
+            model_mode = excluded.model_mode, stale = false, stale_reason = null,
+            last_updated = excluded.last_updated`;
+      });
+    },
+
+    /** Flags the table stale (the rows stay as last published). */
+    async markStale(reason: string): Promise<void> {
+      await sql`insert into live_data.strike_table_header (symbol, stale, stale_reason)
+        values (${symbol.toUpperCase()}, true, ${reason})
+        on conflict (symbol) do update set stale = true, stale_reason = excluded.stale_reason`;
+    },
+
+    async lookupRows(): Promise<LookupRow[]> {
+      const rows = await sql`select bucket, ttc_minutes, move_pct, p_up, p_down, samples
+        from analytics.probability_lookup where symbol = ${symbol.toUpperCase()}`;
+      return rows.map((r) => ({
+        bucket: r.bucket,
+        ttc_minutes: Number(r.ttc_minutes),
+        move_pct: Number(r.move_pct),
+        p_up: Number(r.p_up),
+        p_down: Number(r.p_down),
+        samples: Number(r.samples),
+      }));
+    },
+  };
+}
+
+/** The store's type. */
+export type CoordinatorStore = ReturnType<typeof createCoordinatorStore>;

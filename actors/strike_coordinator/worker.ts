@@ -1,0 +1,22 @@
+/**
+ * Worker entry of `strike_coordinator`: wiring only.
+ *
+ * @module
+ */
+import { runActor } from "../_runtime.ts";
+import { createSql } from "../../lib/db.ts";
+import { writeJsonAtomic } from "./files.ts";
+import { type CoordinatorSettings, createStrikeCoordinator } from "./mod.ts";
+import { createCoordinatorStore } from "./store.ts";
+
+runActor((ctx) => {
+  if (!ctx.databaseUrl) throw new Error("Cannot start strike_coordinator: no database URL");
+  const settings = ctx.args as unknown as CoordinatorSettings;
+  const sql = createSql(ctx.databaseUrl, { max: 2, applicationName: `recio-${ctx.id}` });
+  return createStrikeCoordinator(ctx, {
+    store: createCoordinatorStore(sql, settings.symbol),
+    settings,
+    writeJson: writeJsonAtomic,
+    close: () => sql.end({ timeout: 2 }),
+  });
+});
