@@ -70,6 +70,97 @@ function seconds(ms: number | null): number | null {
 export interface MetricsExtra {
   /** Rejected requests of the HTTP server itself, by reason. */
   httpRejected?: Record<string, number>;
+  /** The supervision event log's queue. */
+  eventLog?: { pending: number; dropped: number; written: number; degraded: boolean };
+  /** Open `GET /events/stream` connections. */
+  streamClients?: number;
+  /** Job runs and backups read from the database (see `ops_metrics.ts`). */
+  ops?: OpsMetrics;
+}
+
+/** The newest run of each scheduled job and the newest successful backup. */
+export interface OpsMetrics {
+  jobs: { job: string; ok: boolean; startedAt: number; durationMs: number | null }[];
+  lastBackupAt: number | null;
+  lastBackupBytes: number | null;
+}
+
+/** Families for the event log, event streams, jobs and backups (empty ones still listed). */
+function opsFamilies(now: number, extra: MetricsExtra): Family[] {
+  const pending = family(
+    "recio_event_log_pending",
+    "gauge",
+    "Supervision events and status rows waiting to be written.",
+  );
+  const dropped = family(
+    "recio_event_log_dropped_total",
+    "counter",
+    "Supervision events dropped because the queue was full.",
+  );
+  const written = family(
+    "recio_event_log_written_total",
+    "counter",
+    "Supervision events written to PostgreSQL.",
+  );
+  const degraded = family(
+    "recio_event_log_degraded",
+    "gauge",
+    "1 when the last write of supervision events failed.",
+  );
+  const streams = family("recio_event_stream_clients", "gauge", "Open event streams (SSE).");
+  const jobDuration = family(
+    "recio_job_last_duration_seconds",
+    "gauge",
+    "Duration of the newest finished run of each job.",
+  );
+  const jobStarted = family(
+    "recio_job_last_run_timestamp_seconds",
+    "gauge",
+    "Start time (Unix seconds) of the newest finished run of each job.",
+  );
+  const jobOk = family(
+    "recio_job_last_run_ok",
+    "gauge",
+    "1 when the newest finished run of the job succeeded.",
+  );
+  const backupAge = family(
+    "recio_backup_age_seconds",
+    "gauge",
+    "Seconds since the newest successful backup finished.",
+  );
+  const backupBytes = family(
+    "recio_backup_last_size_bytes",
+    "gauge",
+    "Size of the newest successful backup.",
+  );
+  const e = extra.eventLog;
+  if (e) {
+    add(pending, {}, e.pending);
+    add(dropped, {}, e.dropped);
+    add(written, {}, e.written);
+    add(degraded, {}, e.degraded ? 1 : 0);
+  }
+  add(streams, {}, extra.streamClients);
+  for (const j of extra.ops?.jobs ?? []) {
+    add(jobDuration, { job: j.job }, seconds(j.durationMs));
+    add(jobStarted, { job: j.job }, j.startedAt / 1000);
+    add(jobOk, { job: j.job }, j.ok ? 1 : 0);
+  }
+  const at = extra.ops?.lastBackupAt;
+  if (at !== undefined && at !== null) add(backupAge, {}, (now - at) / 1000);
+  add(backupBytes, {}, extra.ops?.lastBackupBytes);
+  return [
+    pending,
+    dropped,
+    written,
+    degraded,
+    streams,
+    jobDuration,
+    jobStarted,
+    jobOk,
+    backupAge,
+    backupBytes,
+  ];
 }
 
 /** Renders every metric the supervisor knows, at wall-clock time `now` (ms). */
@@ -156,5 +247,6 @@ export function renderMetrics(view: SupervisorView, now: number, extra: MetricsE
     heap,
     rejected,
     counter,
+    ...opsFamilies(now, extra),
   ]);
 }

@@ -13,7 +13,13 @@ Deno.test("EventLog - writes events and the newest actor status", async () => {
   await using db = await createTestDb();
   const log = new EventLog(db.sql, { node: "n1", flushMs: 20 });
   log.record({ actorId: "a", event: "start", incarnation: 1 });
-  log.record({ actorId: "a", event: "exit", incarnation: 1, reason: "crash: boom", uptimeMs: 12.7 });
+  log.record({
+    actorId: "a",
+    event: "exit",
+    incarnation: 1,
+    reason: "crash: boom",
+    uptimeMs: 12.7,
+  });
   const status = {
     actorId: "a",
     state: "starting",
@@ -28,10 +34,12 @@ Deno.test("EventLog - writes events and the newest actor status", async () => {
   log.setStatus(status);
   log.setStatus({ ...status, state: "running", newestDataAt: Date.UTC(2026, 0, 1) });
   assert.equal(await log.flush(), true);
-  const events = await db.sql`select actor_id, event, reason, uptime_ms from system.supervisor_events order by id`;
+  const events = await db
+    .sql`select actor_id, event, reason, uptime_ms from system.supervisor_events order by id`;
   assert.deepEqual(events.map((e) => e.event), ["start", "exit"]);
   assert.equal(events[1]!.uptime_ms, "13");
-  const [row] = await db.sql`select state, newest_data_at from system.actor_status where actor_id = 'a'`;
+  const [row] = await db
+    .sql`select state, newest_data_at from system.actor_status where actor_id = 'a'`;
   assert.equal(row!.state, "running");
   assert.equal((row!.newest_data_at as Date).toISOString(), "2026-01-01T00:00:00.000Z");
   log.close();
