@@ -45,7 +45,9 @@ function admin(): postgres.Sql {
  */
 export async function createTestDb(options: { migrated?: boolean } = {}): Promise<TestDb> {
   const migrated = options.migrated ?? true;
-  const name = `recio_t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  // Named after the run (tests/run.ts sets the prefix) so a run cleans up only its own.
+  const prefix = Deno.env.get("RECIO_TEST_DB_PREFIX") ?? "recio_t_";
+  const name = `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const a = admin();
   const template = Deno.env.get("RECIO_TEST_TEMPLATE");
   try {

@@ -21,6 +21,8 @@ if (!url) {
 }
 
 const template = `recio_tpl_${Deno.pid}`;
+/** Databases of this run only: concurrent runs on one server must not drop each other's. */
+const prefix = `recio_t${Deno.pid}_`;
 const admin = postgres(url, { max: 1, onnotice: () => {} });
 let code = 1;
 try {
@@ -38,7 +40,7 @@ try {
       "--unstable-worker-options",
       ...(Deno.args.length > 0 ? Deno.args : []),
     ],
-    env: { DATABASE_URL: url, RECIO_TEST_TEMPLATE: template },
+    env: { DATABASE_URL: url, RECIO_TEST_TEMPLATE: template, RECIO_TEST_DB_PREFIX: prefix },
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
@@ -55,7 +57,7 @@ try {
   await admin.unsafe(`drop database if exists ${template} with (force)`).catch(() => {});
   // Databases of tests that crashed before dropping theirs.
   const left = await admin<{ datname: string }[]>`
-    select datname from pg_database where datname like 'recio_t_%'`.catch(() => []);
+    select datname from pg_database where starts_with(datname, ${prefix})`.catch(() => []);
   for (const { datname } of left) {
     await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => {});
   }
