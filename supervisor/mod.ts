@@ -563,7 +563,8 @@ export class Supervisor implements SupervisorView {
     const f = c.spec.freshness;
     if (f === null || c.readyAt === null) return false;
     if (now - c.readyAt < c.spec.freshnessGraceMs) return false;
-    return now - (c.newestDataAt ?? c.readyAt) > f;
+    // Data of a previous incarnation does not make a new one stale: count from its ready time.
+    return now - Math.max(c.readyAt, c.newestDataAt ?? 0) > f;
   }
 
   #tick(): void {
@@ -583,7 +584,7 @@ export class Supervisor implements SupervisorView {
         const stale = this.#isStale(c, now);
         if (stale && !c.stale) {
           c.stale = true;
-          const lag = now - (c.newestDataAt ?? c.readyAt ?? now);
+          const lag = now - Math.max(c.readyAt ?? now, c.newestDataAt ?? 0);
           this.#event(c, "stale", {
             reason: `newest data ${lag} ms old (freshness ${c.spec.freshness} ms)`,
           });
@@ -631,7 +632,8 @@ export class Supervisor implements SupervisorView {
       return;
     }
     const extra = ticks.size - live;
-    const hot = hotThreads(prev.ticks, ticks, now - prev.at, 0.8);
+    // Half a core: a spinning thread on a loaded 2-core machine may get no more than that.
+    const hot = hotThreads(prev.ticks, ticks, now - prev.at, 0.5);
     if (extra <= 0) {
       // Every zombie thread has ended: forget them.
       this.#zombies = [];

@@ -18,10 +18,16 @@ Deno.test("workerThreadTicks() sees a terminated worker that keeps spinning", as
     await new Promise((resolve) => { w.onmessage = resolve; w.postMessage("go"); });
     w.terminate();
     await new Promise((r) => setTimeout(r, 200));
-    const a = workerThreadTicks();
-    await new Promise((r) => setTimeout(r, 500));
-    const hot = hotThreads(a, workerThreadTicks(), 500, 0.6);
-    console.log(JSON.stringify({ threads: a.size, hot: hot.length }));
+    // Sample a few times: on a loaded machine one window may be short of CPU.
+    let hot = [];
+    let threads = 0;
+    for (let i = 0; i < 5 && hot.length === 0; i++) {
+      const a = workerThreadTicks();
+      threads = a.size;
+      await new Promise((r) => setTimeout(r, 1000));
+      hot = hotThreads(a, workerThreadTicks(), 1000, 0.3);
+    }
+    console.log(JSON.stringify({ threads, hot: hot.length }));
     Deno.exit(0);`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--ext=ts", script],
