@@ -82,6 +82,19 @@ export const SETTINGS = {
   RECIO_BACKUP_KEEP_DAILY: [int(1, 366), "7"],
   RECIO_BACKUP_KEEP_WEEKLY: [int(0, 520), "4"],
   RECIO_PG_BIN_DIR: [z.string().min(1).optional(), undefined],
+  KALSHI_BASE_URL: [z.string().url(), "https://external-api.kalshi.com/trade-api/v2"],
+  KALSHI_WS_URL: [z.string().url(), "wss://external-api-ws.kalshi.com/trade-api/ws/v2"],
+  KALSHI_API_KEY_ID: [z.string().min(1).optional(), undefined],
+  KALSHI_PRIVATE_KEY_PATH: [z.string().min(1).optional(), undefined],
+  KALSHI_SERIES: [list, "KXBTCD,KXETHD"],
+  KALSHI_POLL_MS: [int(100, 3_600_000), "1000"],
+  KALSHI_USERS: [
+    list.pipe(z.array(z.string().regex(/^user_[0-9]{4}$/, "names like user_0001"))),
+    "user_0001",
+  ],
+  KALSHI_RATE_READ_PER_S: [z.coerce.number().positive().max(10_000), "20"],
+  KALSHI_RATE_WRITE_PER_S: [z.coerce.number().positive().max(10_000), "10"],
+  KALSHI_ARCHIVE_DIR: [z.string().min(1).optional(), undefined],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
 
 type Settings = typeof SETTINGS;
@@ -110,6 +123,19 @@ export interface Config {
   symbols: string[];
   /** A JSON child list that replaces the default tree. */
   childrenFile: string | undefined;
+  /** Kalshi: endpoints, credentials (the key id and the key file's path, never the key). */
+  kalshi: {
+    baseUrl: string;
+    wsUrl: string;
+    apiKeyId: string | undefined;
+    privateKeyPath: string | undefined;
+    series: string[];
+    pollMs: number;
+    users: string[];
+    readPerSecond: number;
+    writePerSecond: number;
+    archiveDir: string | undefined;
+  };
   coinbase: {
     feed: "advanced" | "exchange";
     wsUrl: string | undefined;
@@ -224,6 +250,18 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     demo: r.RECIO_DEMO,
     symbols: r.RECIO_SYMBOLS,
     childrenFile: r.RECIO_CHILDREN_FILE,
+    kalshi: {
+      baseUrl: r.KALSHI_BASE_URL,
+      wsUrl: r.KALSHI_WS_URL,
+      apiKeyId: r.KALSHI_API_KEY_ID,
+      privateKeyPath: r.KALSHI_PRIVATE_KEY_PATH,
+      series: r.KALSHI_SERIES,
+      pollMs: r.KALSHI_POLL_MS,
+      users: r.KALSHI_USERS,
+      readPerSecond: r.KALSHI_RATE_READ_PER_S,
+      writePerSecond: r.KALSHI_RATE_WRITE_PER_S,
+      archiveDir: r.KALSHI_ARCHIVE_DIR,
+    },
     coinbase: {
       feed: r.RECIO_COINBASE_FEED,
       wsUrl: r.RECIO_COINBASE_WS_URL,

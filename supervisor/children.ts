@@ -7,7 +7,8 @@
  */
 import type { Config } from "../lib/config.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
-import type { ChildSpec, ChildSpecInput } from "./child_spec.ts";
+import { type ChildSpec, type ChildSpecInput, hostPort } from "./child_spec.ts";
+import { kalshiAccountSyncSpecs, kalshiMarketWatchdogSpec } from "./kalshi_children.ts";
 
 const actor = (name: string) => new URL(`../actors/${name}/worker.ts`, import.meta.url).href;
 
@@ -16,16 +17,6 @@ const FEED_WS = {
   exchange: "wss://ws-feed.exchange.coinbase.com",
 } as const;
 const FEED_REST = "https://api.exchange.coinbase.com";
-
-/** `host:port` of a URL, with the scheme's default port spelled out (for `net` permissions). */
-export function hostPort(url: string): string {
-  const u = new URL(url);
-  const port = u.port ||
-    ({ "wss:": "443", "https:": "443", "ws:": "80", "http:": "80" } as Record<string, string>)[
-      u.protocol
-    ] || "5432";
-  return `${u.hostname}:${port}`;
-}
 
 /** One `price_watchdog:<sym>` per configured symbol; network only to its feed hosts. */
 export function priceWatchdogChildren(config: Config): ChildSpecInput[] {
@@ -98,6 +89,7 @@ export function defaultChildren(config: Config): ChildSpecInput[] {
       permissions: { read: ["/proc/self/status", config.dataDir], sys: ["statfs"] },
     },
     ...priceWatchdogChildren(config),
+    ...kalshiChildren(config),
   ];
   list.push(...coordinatorChildren(config, list.map((c) => c.id)));
   return list;
@@ -134,4 +126,27 @@ export function assertModulesExist(specs: readonly ChildSpec[]): void {
       throw new SupervisorError(`Cannot start child "${s.id}": module not found (${s.module})`);
     }
   }
+}
+
+/** The Kalshi market watchdog and one account sync per configured user. */
+export function kalshiChildren(config: Config): ChildSpecInput[] {
+  const k = config.kalshi;
+  return [
+    kalshiMarketWatchdogSpec({
+      baseUrl: k.baseUrl,
+      series: k.series,
+      pollMs: k.pollMs,
+      readPerSecond: k.readPerSecond,
+      archiveDir: k.archiveDir,
+    }),
+    ...kalshiAccountSyncSpecs({
+      baseUrl: k.baseUrl,
+      wsUrl: k.wsUrl,
+      users: k.users,
+      apiKeyId: k.apiKeyId,
+      privateKeyPath: k.privateKeyPath,
+      readPerSecond: k.readPerSecond,
+      writePerSecond: k.writePerSecond,
+    }),
+  ];
 }

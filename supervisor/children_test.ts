@@ -6,10 +6,12 @@ import { assertModulesExist, defaultChildren } from "./children.ts";
 Deno.test("defaultChildren() is a valid tree: monitor, one watchdog per symbol, coordinator after its feed", () => {
   const specs = validateChildSpecs(defaultChildren(loadConfig({})));
   assertModulesExist(specs);
-  assert.deepEqual(specs.map((s) => s.id), [
+  assert.deepEqual(specs.filter((s) => s.autostart).map((s) => s.id), [
     "system_monitor",
     "price_watchdog:btc",
     "price_watchdog:eth",
+    "kalshi_market_watchdog",
+    "kalshi_account_sync:user_0001",
     "strike_coordinator:btc",
   ]);
   const btc = specs[1]!;
@@ -21,7 +23,10 @@ Deno.test("defaultChildren() is a valid tree: monitor, one watchdog per symbol, 
   assert.equal(btc.permissions.run, false);
   assert.equal(btc.freshness, 30_000);
   assert.equal(btc.args.productId, "BTC-USD");
-  assert.deepEqual(specs[3]!.dependsOn, ["price_watchdog:btc"]);
+  assert.deepEqual(specs[5]!.dependsOn, ["price_watchdog:btc", "kalshi_market_watchdog"]);
+  const sync = specs[4]!;
+  assert.equal(sync.permissions.read, false, "no key configured: no file to read");
+  assert.equal(sync.permissions.env, false);
 });
 
 Deno.test("defaultChildren() points the feeds at configured URLs and symbols", () => {
@@ -32,9 +37,11 @@ Deno.test("defaultChildren() points the feeds at configured URLs and symbols", (
     RECIO_COINBASE_WS_URL: "ws://127.0.0.1:4001/exchange",
     RECIO_COINBASE_REST_URL: "http://127.0.0.1:4001",
   })));
-  assert.deepEqual(specs.map((s) => s.id), [
+  assert.deepEqual(specs.filter((s) => s.autostart).map((s) => s.id), [
     "system_monitor",
     "price_watchdog:eth",
+    "kalshi_market_watchdog",
+    "kalshi_account_sync:user_0001",
     "strike_coordinator:eth",
   ]);
   assert.deepEqual(specs[1]!.permissions.net, ["127.0.0.1:4001"]);

@@ -1,0 +1,52 @@
+/**
+ * Worker entry of `kalshi_account_sync`: wiring only. Reads the private key from the file named
+ * in its args (the only file it may read), builds the signed client, the socket opener and the
+ * store of the user's schema. Without a key id and key path it runs unauthenticated, and the
+ * actor reports that it has no credentials.
+ *
+ * @module
+ */
+import { runActor } from "../_runtime.ts";
+import { createSql } from "../../lib/db.ts";
+import { createAccountStore } from "../../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../../lib/kalshi/client.ts";
+import { signerFromFile } from "../../lib/kalshi/signer.ts";
+import { openKalshiSocket } from "../../lib/kalshi/ws.ts";
+import { createAccountSync, resolveArgs } from "./mod.ts";
+
+runActor(async (ctx) => {
+  if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_account_sync: no database URL");
+  const settings = resolveArgs(ctx.args);
+  const signer = settings.keyId && settings.keyPath
+    ? await signerFromFile(settings.keyId, settings.keyPath)
+    : undefined;
+  const sql = createSql(ctx.databaseUrl, {
+    max: 2,
+    applicationName: `recio-kalshi_account-${settings.user}`,
+  });
+  const client = new KalshiClient({
+    baseUrl: settings.baseUrl,
+    signer,
+    clock: ctx.clock,
+    timeoutMs: settings.timeoutMs,
+    readPerSecond: settings.readPerSecond,
+    writePerSecond: settings.writePerSecond,
+    onRetry: (i) => ctx.count(`retries.${i.status ?? "network"}`),
+  });
+  const wsUrl = settings.wsUrl;
+  const actor = createAccountSync(ctx, {
+    settings,
+    client,
+    store: createAccountStore(sql, settings.user),
+    openSocket: signer && wsUrl
+      ? (signal) => openKalshiSocket(wsUrl, { signer, clock: ctx.clock, signal })
+      : undefined,
+  });
+  return {
+    ...actor,
+    async stop() {
+      await actor.stop();
+      await sql.end({ timeout: 5 });
+    },
+  };
+});

@@ -1,0 +1,65 @@
+/**
+ * `deno task kalshi:backfill [--user user_0001] [--since YYYY-MM-DD] [--streams fills,...]`:
+ * the historical ingest as a command. Needs `DATABASE_URL`, `KALSHI_API_KEY_ID` and
+ * `KALSHI_PRIVATE_KEY_PATH`. Ctrl-C stops after the page being written; the next run resumes.
+ *
+ * @module
+ */
+import { loadConfig } from "../../lib/config.ts";
+import { connectWithRetry } from "../../lib/db.ts";
+import { getLogger, setupLogging } from "../../lib/log.ts";
+import { createAccountStore } from "../../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../../lib/kalshi/client.ts";
+import { signerFromFile } from "../../lib/kalshi/signer.ts";
+import { parseBackfillArgs, runBackfill } from "./mod.ts";
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  await setupLogging({ format: config.log.format, level: config.log.level });
+  const log = getLogger("kalshi_historical_ingest");
+  const args = parseBackfillArgs(Deno.args);
+  if (!config.databaseUrl) {
+    console.error("Cannot backfill: set DATABASE_URL (the embedded database is owned by main.ts)");
+    return 2;
+  }
+  if (!config.kalshi.apiKeyId || !config.kalshi.privateKeyPath) {
+    console.error("Cannot backfill: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH");
+    return 2;
+  }
+  const signer = await signerFromFile(config.kalshi.apiKeyId, config.kalshi.privateKeyPath);
+  const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error("interrupted"));
+  Deno.addSignalListener("SIGINT", onSignal);
+  try {
+    const client = new KalshiClient({
+      baseUrl: config.kalshi.baseUrl,
+      signer,
+      readPerSecond: config.kalshi.readPerSecond,
+      writePerSecond: config.kalshi.writePerSecond,
+    });
+    const summary = await runBackfill({
+      client,
+      store: createAccountStore(sql, args.user),
+      streams: args.streams,
+      since: args.since,
+      signal: abort.signal,
+      onReject: (stream, issue) => log.warn("Rejected a {stream} item: {issue}", { stream, issue }),
+      onPage: (stream, items) => log.info("{stream}: {items} items", { stream, items }),
+    });
+    console.log(JSON.stringify({ user: args.user, ...summary }, null, 2));
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Worker entry of `kalshi_historical_ingest` as a transient child: runs one backfill and
+ * finishes. A refused key is reported as degraded and the job ends (restarting cannot fix it);
+ * any other failure crashes the job so the supervisor's policy retries it (it resumes).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { runActor } from "../_runtime.ts";
+import { createSql } from "../../lib/db.ts";
+import { createAccountStore } from "../../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../../lib/kalshi/client.ts";
+import { KalshiAuthError } from "../../lib/kalshi/errors.ts";
+import { signerFromFile } from "../../lib/kalshi/signer.ts";
+import { runBackfill, STREAMS } from "./mod.ts";
+
+const Args = z.object({
+  user: z.string().regex(/^user_[0-9]{4}$/),
+  baseUrl: z.string().url(),
+  keyId: z.string().min(1),
+  keyPath: z.string().min(1),
+  since: z.iso.date().optional(),
+  streams: z.array(z.enum(STREAMS)).default([...STREAMS]),
+  readPerSecond: z.number().positive().default(20),
+}).strict();
+
+runActor(async (ctx) => {
+  if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_historical_ingest: no database URL");
+  const args = Args.parse(ctx.args);
+  const signer = await signerFromFile(args.keyId, args.keyPath);
+  const sql = createSql(ctx.databaseUrl, { max: 2, applicationName: "recio-kalshi_backfill" });
+  const client = new KalshiClient({
+    baseUrl: args.baseUrl,
+    signer,
+    clock: ctx.clock,
+    readPerSecond: args.readPerSecond,
+    onRetry: (i) => ctx.count(`retries.${i.status ?? "network"}`),
+  });
+  let job: Promise<void> | undefined;
+  let failure: unknown;
+  return {
+    start() {
+      job = runBackfill({
+        client,
+        store: createAccountStore(sql, args.user),
+        streams: args.streams,
+        since: args.since ? new Date(`${args.since}T00:00:00Z`) : undefined,
+        signal: ctx.signal,
+        onReject: (stream) => ctx.count(`rejected.${stream}`),
+        onPage: (stream, items) => {
+          ctx.count(`rows.${stream}`, items);
+          ctx.handled();
+          ctx.dataAt(ctx.clock.now());
+        },
+      }).then(
+        (summary) => {
+          ctx.setDetails({ summary });
+          ctx.finish();
+        },
+        (error) => {
+          if (ctx.signal.aborted) return;
+          if (error instanceof KalshiAuthError) {
+            ctx.degraded(`kalshi authentication refused (${error.status || 401})`);
+            ctx.finish();
+            return;
+          }
+          failure = error;
+          // Crash: the supervisor restarts the transient job, which resumes from its cursors.
+          queueMicrotask(() => {
+            throw failure;
+          });
+        },
+      );
+      return Promise.resolve();
+    },
+    async stop() {
+      await job;
+      await sql.end({ timeout: 5 });
+    },
+  };
+});

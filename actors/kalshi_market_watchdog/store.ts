@@ -1,0 +1,109 @@
+/**
+ * SQL of `kalshi_market_watchdog`: one transaction per snapshot upserts the event
+ * (`live_data.kalshi_events`), appends a `live_data.kalshi_market_history` row for each market
+ * whose quote (status, bids, asks, last price) differs from its stored state, and upserts
+ * `live_data.kalshi_market_state`. The change test runs in SQL against the stored state, so a
+ * restarted watchdog does not append duplicates.
+ *
+ * @module
+ */
+import type { Sql } from "../../lib/db.ts";
+import type { EventSnapshot } from "./snapshot.ts";
+
+/** What one write did. */
+export interface WriteResult {
+  markets: number;
+  historyRows: number;
+}
+
+/** The watchdog's store. */
+export interface MarketStore {
+  writeSnapshot(snapshot: EventSnapshot, observedAt: Date, symbol: string): Promise<WriteResult>;
+}
+
+/** Creates the store. */
+export function createMarketStore(sql: Sql): MarketStore {
+  return {
+    async writeSnapshot(snapshot, observedAt, symbol) {
+      const rows = snapshot.markets.map((m) => ({
+        market_ticker: m.ticker,
+        event_ticker: snapshot.eventTicker,
+        series_ticker: snapshot.seriesTicker,
+        symbol,
+        strike_type: m.strikeType,
+        floor_strike: m.floorStrike,
+        cap_strike: m.capStrike,
+        status: m.status,
+        yes_bid: m.yesBid,
+        yes_ask: m.yesAsk,
+        no_bid: m.noBid,
+        no_ask: m.noAsk,
+        last_price: m.lastPrice,
+        volume: m.volume,
+        volume_24h: m.volume24h,
+        open_interest: m.openInterest,
+        liquidity: m.liquidity,
+        close_time: m.closeTime,
+        expected_expiration_time: m.expectedExpirationTime,
+        title: m.title,
+        subtitle: m.subtitle,
+      }));
+      const json = JSON.stringify(rows);
+      return await sql.begin(async (tx) => {
+        await tx`insert into live_data.kalshi_events (event_ticker, series_ticker, symbol, title,
+            sub_title, strike_date, status, raw, updated_at)
+          values (${snapshot.eventTicker}, ${snapshot.seriesTicker}, ${symbol}, ${snapshot.title},
+            ${snapshot.subTitle}, ${snapshot.strikeDate}, ${eventStatus(snapshot)},
+            ${JSON.stringify(snapshot.raw)}::text::jsonb, now())
+          on conflict (event_ticker) do update set series_ticker = excluded.series_ticker,
+            symbol = excluded.symbol, title = excluded.title, sub_title = excluded.sub_title,
+            strike_date = excluded.strike_date, status = excluded.status, raw = excluded.raw,
+            updated_at = excluded.updated_at`;
+        const history = await tx`
+          with v as (
+            select * from jsonb_to_recordset(${json}::text::jsonb) as x(market_ticker text,
+              event_ticker text, status text, yes_bid numeric(10, 4), yes_ask numeric(10, 4),
+              no_bid numeric(10, 4), no_ask numeric(10, 4), last_price numeric(10, 4),
+              volume numeric, open_interest numeric)
+          )
+          insert into live_data.kalshi_market_history (market_ticker, event_ticker, observed_at,
+            status, yes_bid, yes_ask, no_bid, no_ask, last_price, volume, open_interest)
+          select v.market_ticker, v.event_ticker, ${observedAt}, v.status, v.yes_bid, v.yes_ask,
+            v.no_bid, v.no_ask, v.last_price, v.volume, v.open_interest
+          from v left join live_data.kalshi_market_state s using (market_ticker)
+          where s.market_ticker is null
+            or (s.status, s.yes_bid, s.yes_ask, s.no_bid, s.no_ask, s.last_price)
+              is distinct from (v.status, v.yes_bid, v.yes_ask, v.no_bid, v.no_ask, v.last_price)
+          on conflict (market_ticker, observed_at) do nothing`;
+        await tx`insert into live_data.kalshi_market_state (market_ticker, event_ticker,
+            series_ticker, symbol, strike_type, floor_strike, cap_strike, status, yes_bid, yes_ask,
+            no_bid, no_ask, last_price, volume, volume_24h, open_interest, liquidity, close_time,
+            expected_expiration_time, title, subtitle, observed_at, updated_at)
+          select *, ${observedAt}::timestamptz, now() from jsonb_to_recordset(${json}::text::jsonb)
+            as x(market_ticker text, event_ticker text, series_ticker text, symbol text,
+              strike_type text, floor_strike numeric, cap_strike numeric, status text,
+              yes_bid numeric, yes_ask numeric, no_bid numeric, no_ask numeric,
+              last_price numeric, volume numeric, volume_24h numeric, open_interest numeric,
+              liquidity numeric, close_time timestamptz, expected_expiration_time timestamptz,
+              title text, subtitle text)
+          on conflict (market_ticker) do update set event_ticker = excluded.event_ticker,
+            series_ticker = excluded.series_ticker, symbol = excluded.symbol,
+            strike_type = excluded.strike_type, floor_strike = excluded.floor_strike,
+            cap_strike = excluded.cap_strike, status = excluded.status,
+            yes_bid = excluded.yes_bid, yes_ask = excluded.yes_ask, no_bid = excluded.no_bid,
+            no_ask = excluded.no_ask, last_price = excluded.last_price, volume = excluded.volume,
+            volume_24h = excluded.volume_24h, open_interest = excluded.open_interest,
+            liquidity = excluded.liquidity, close_time = excluded.close_time,
+            expected_expiration_time = excluded.expected_expiration_time,
+            title = excluded.title, subtitle = excluded.subtitle,
+            observed_at = excluded.observed_at, updated_at = excluded.updated_at`;
+        return { markets: rows.length, historyRows: history.count };
+      });
+    },
+  };
+}
+
+/** An event is open while any of its markets is active. */
+function eventStatus(snapshot: EventSnapshot): string {
+  return snapshot.markets.some((m) => m.status === "active") ? "open" : "closed";
+}

@@ -1,0 +1,239 @@
+/**
+ * The store of one user's Kalshi account tables (`<user>.account_balance`, `positions`, `orders`,
+ * `fills`, `settlements`, `sync_cursors`). Shared by `kalshi_account_sync` and
+ * `kalshi_historical_ingest`, which write the same tables and must agree on the natural keys
+ * (actors never import each other, so the queries live here, in one module).
+ *
+ * Every write is idempotent: fills by `trade_id` and settlements by `(ticker, settled_time)` are
+ * inserted once; orders by `order_id` are upserted (their status changes); positions are replaced
+ * as one snapshot in one transaction. Multi-row writes are one statement per batch, rows travel as
+ * one JSON parameter (`jsonb_to_recordset`), amounts as decimal strings.
+ *
+ * @module
+ */
+import type { Sql, TransactionSql } from "../db.ts";
+import type {
+  Balance,
+  KalshiFill,
+  KalshiOrder,
+  KalshiPosition,
+  KalshiSettlement,
+} from "./schemas.ts";
+
+/** Rows per statement (one JSON parameter each). */
+const BATCH = 2_000;
+
+/** A stored incremental or backfill cursor. */
+export interface SyncCursor {
+  cursor: string | null;
+  lastTime: Date | null;
+}
+
+type Db = Sql | TransactionSql;
+
+/** The account store of one user schema. */
+export interface AccountStore {
+  readonly user: string;
+  insertBalance(balance: Balance, observedAt: Date): Promise<void>;
+  /** Replaces all positions with `positions` in one transaction. */
+  replacePositions(positions: readonly KalshiPosition[], syncedAt: Date): Promise<void>;
+  /** Upserts orders; returns rows written. */
+  upsertOrders(orders: readonly KalshiOrder[], db?: Db): Promise<number>;
+  /** Inserts new fills; returns how many were new. */
+  insertFills(fills: readonly KalshiFill[], db?: Db): Promise<number>;
+  /** Inserts new settlements; returns how many were new. */
+  insertSettlements(settlements: readonly KalshiSettlement[], db?: Db): Promise<number>;
+  getCursor(stream: string, db?: Db): Promise<SyncCursor | null>;
+  setCursor(stream: string, cursor: SyncCursor, db?: Db): Promise<void>;
+  deleteCursor(stream: string, db?: Db): Promise<void>;
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
+}
+
+function chunks<T>(rows: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += BATCH) out.push(rows.slice(i, i + BATCH));
+  return out;
+}
+
+/** Keeps the last row of each key (one statement may not upsert a key twice). */
+function lastByKey<T>(rows: readonly T[], key: (r: T) => string): T[] {
+  return [...new Map(rows.map((r) => [key(r), r])).values()];
+}
+
+/** Creates the store of `user` (a `user_NNNN` schema). */
+export function createAccountStore(sql: Sql, user: string): AccountStore {
+  if (!/^user_[0-9]{4}$/.test(user)) {
+    throw new RangeError(`Cannot use account schema "${user}": expected a name like user_0001`);
+  }
+  const t = (name: string) => sql(`${user}.${name}`);
+
+  return {
+    user,
+
+    async insertBalance(balance, observedAt) {
+      await sql`insert into ${t("account_balance")}
+          (balance_dollars, portfolio_value_dollars, observed_at)
+        values (${balance.balanceDollars}::numeric, ${balance.portfolioValueDollars}::numeric,
+          ${observedAt})`;
+    },
+
+    async replacePositions(positions, syncedAt) {
+      const rows = lastByKey(positions, (p) => p.ticker).map((p) => ({
+        ticker: p.ticker,
+        position_fp: p.positionFp,
+        total_traded_dollars: p.totalTradedDollars,
+        market_exposure_dollars: p.marketExposureDollars,
+        realized_pnl_dollars: p.realizedPnlDollars,
+        fees_paid_dollars: p.feesPaidDollars,
+        resting_orders_count: p.restingOrdersCount,
+        last_updated_ts: p.lastUpdatedTs,
+        raw: p.raw,
+      }));
+      await sql.begin(async (tx) => {
+        await tx`delete from ${t("positions")}`;
+        for (const batch of chunks(rows)) {
+          await tx`insert into ${t("positions")} (ticker, position_fp, total_traded_dollars,
+              market_exposure_dollars, realized_pnl_dollars, fees_paid_dollars,
+              resting_orders_count, last_updated_ts, raw, synced_at)
+            select ticker, position_fp, total_traded_dollars, market_exposure_dollars,
+              realized_pnl_dollars, fees_paid_dollars, resting_orders_count, last_updated_ts,
+              raw, ${syncedAt}
+            from jsonb_to_recordset(${JSON.stringify(batch)}::text::jsonb) as x(ticker text,
+              position_fp numeric, total_traded_dollars numeric, market_exposure_dollars numeric,
+              realized_pnl_dollars numeric, fees_paid_dollars numeric, resting_orders_count int,
+              last_updated_ts timestamptz, raw jsonb)`;
+        }
+      });
+    },
+
+    async upsertOrders(orders, db = sql) {
+      let n = 0;
+      const rows = lastByKey(orders, (o) => o.orderId).map((o) => ({
+        order_id: o.orderId,
+        client_order_id: o.clientOrderId,
+        ticker: o.ticker,
+        status: o.status,
+        action: o.action,
+        side: o.side,
+        type: o.type,
+        yes_price_dollars: o.yesPriceDollars,
+        no_price_dollars: o.noPriceDollars,
+        initial_count_fp: o.initialCountFp,
+        remaining_count_fp: o.remainingCountFp,
+        fill_count_fp: o.fillCountFp,
+        created_time: o.createdTime,
+        expiration_time: o.expirationTime,
+        last_update_time: o.lastUpdateTime,
+        raw: o.raw,
+      }));
+      for (const batch of chunks(rows)) {
+        const r = await db`insert into ${t("orders")} (order_id, client_order_id, ticker, status,
+            action, side, type, yes_price_dollars, no_price_dollars, initial_count_fp,
+            remaining_count_fp, fill_count_fp, created_time, expiration_time, last_update_time,
+            raw, synced_at)
+          select *, now() from jsonb_to_recordset(${JSON.stringify(batch)}::text::jsonb) as x(
+            order_id text, client_order_id text, ticker text, status text, action text,
+            side text, type text, yes_price_dollars numeric, no_price_dollars numeric,
+            initial_count_fp numeric, remaining_count_fp numeric, fill_count_fp numeric,
+            created_time timestamptz, expiration_time timestamptz, last_update_time timestamptz,
+            raw jsonb)
+          on conflict (order_id) do update set
+            client_order_id = excluded.client_order_id, ticker = excluded.ticker,
+            status = excluded.status, action = excluded.action, side = excluded.side,
+            type = excluded.type, yes_price_dollars = excluded.yes_price_dollars,
+            no_price_dollars = excluded.no_price_dollars,
+            initial_count_fp = excluded.initial_count_fp,
+            remaining_count_fp = excluded.remaining_count_fp,
+            fill_count_fp = excluded.fill_count_fp, created_time = excluded.created_time,
+            expiration_time = excluded.expiration_time,
+            last_update_time = excluded.last_update_time, raw = excluded.raw,
+            synced_at = excluded.synced_at
+          where ${t("orders")}.raw is distinct from excluded.raw`;
+        n += r.count;
+      }
+      return n;
+    },
+
+    async insertFills(fills, db = sql) {
+      let n = 0;
+      const rows = fills.map((f) => ({
+        trade_id: f.tradeId,
+        order_id: f.orderId,
+        ticker: f.ticker,
+        side: f.side,
+        action: f.action,
+        count_fp: f.countFp,
+        yes_price_dollars: f.yesPriceDollars,
+        no_price_dollars: f.noPriceDollars,
+        is_taker: f.isTaker,
+        fee_cost_dollars: f.feeCostDollars,
+        created_time: f.createdTime,
+        raw: f.raw,
+      }));
+      for (const batch of chunks(rows)) {
+        const r = await db`insert into ${t("fills")} (trade_id, order_id, ticker, side, action,
+            count_fp, yes_price_dollars, no_price_dollars, is_taker, fee_cost_dollars,
+            created_time, raw)
+          select * from jsonb_to_recordset(${
+          JSON.stringify(batch)
+        }::text::jsonb) as x(trade_id text,
+            order_id text, ticker text, side text, action text, count_fp numeric,
+            yes_price_dollars numeric, no_price_dollars numeric, is_taker boolean,
+            fee_cost_dollars numeric, created_time timestamptz, raw jsonb)
+          on conflict (trade_id) do nothing`;
+        n += r.count;
+      }
+      return n;
+    },
+
+    async insertSettlements(settlements, db = sql) {
+      let n = 0;
+      const rows = settlements.map((s) => ({
+        ticker: s.ticker,
+        settled_time: s.settledTime,
+        market_result: s.marketResult,
+        yes_count_fp: s.yesCountFp,
+        yes_total_cost_dollars: s.yesTotalCostDollars,
+        no_count_fp: s.noCountFp,
+        no_total_cost_dollars: s.noTotalCostDollars,
+        revenue_dollars: s.revenueDollars,
+        fee_cost_dollars: s.feeCostDollars,
+        raw: s.raw,
+      }));
+      for (const batch of chunks(rows)) {
+        const r = await db`insert into ${t("settlements")} (ticker, settled_time, market_result,
+            yes_count_fp, yes_total_cost_dollars, no_count_fp, no_total_cost_dollars,
+            revenue_dollars, fee_cost_dollars, raw)
+          select * from jsonb_to_recordset(${JSON.stringify(batch)}::text::jsonb) as x(ticker text,
+            settled_time timestamptz, market_result text, yes_count_fp numeric,
+            yes_total_cost_dollars numeric, no_count_fp numeric, no_total_cost_dollars numeric,
+            revenue_dollars numeric, fee_cost_dollars numeric, raw jsonb)
+          on conflict (ticker, settled_time) do nothing`;
+        n += r.count;
+      }
+      return n;
+    },
+
+    async getCursor(stream, db = sql) {
+      const [row] = await db<{ cursor: string | null; last_time: Date | null }[]>`
+        select cursor, last_time from ${t("sync_cursors")} where stream = ${stream}`;
+      return row ? { cursor: row.cursor, lastTime: row.last_time } : null;
+    },
+
+    async setCursor(stream, cursor, db = sql) {
+      await db`insert into ${t("sync_cursors")} (stream, cursor, last_time, updated_at)
+        values (${stream}, ${cursor.cursor}, ${cursor.lastTime}, now())
+        on conflict (stream) do update set cursor = excluded.cursor,
+          last_time = excluded.last_time, updated_at = excluded.updated_at`;
+    },
+
+    async deleteCursor(stream, db = sql) {
+      await db`delete from ${t("sync_cursors")} where stream = ${stream}`;
+    },
+
+    transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+      return sql.begin((tx) => fn(tx as unknown as TransactionSql)) as Promise<T>;
+    },
+  };
+}

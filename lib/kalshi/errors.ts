@@ -1,0 +1,28 @@
+/**
+ * Errors of the Kalshi client. Messages name the method and path, never a key, a signature or a
+ * header value.
+ *
+ * @module
+ */
+
+/** Kalshi refused our credentials (401/403). Never retried: waiting does not fix a key. */
+export class KalshiAuthError extends Error {
+  override name = "KalshiAuthError";
+  /** HTTP status (401 or 403). */
+  readonly status: number;
+  constructor(status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+/** A request failed for good: retries used up, or a status that retrying cannot fix. */
+export class KalshiRequestError extends Error {
+  override name = "KalshiRequestError";
+  /** HTTP status of the last attempt; undefined when no response arrived. */
+  readonly status: number | undefined;
+  constructor(status: number | undefined, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.status = status;
+  }
+}

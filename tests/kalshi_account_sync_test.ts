@@ -1,0 +1,321 @@
+/**
+ * `kalshi_account_sync` against the fake Kalshi and a real PostgreSQL: snapshots, idempotence,
+ * authentication failures, the WebSocket trigger and secrecy of the key.
+ */
+import assert from "node:assert/strict";
+import { type LogRecord, reset } from "@logtape/logtape";
+import { setupLogging } from "../lib/log.ts";
+import { createAccountStore } from "../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../lib/kalshi/client.ts";
+import { createSigner, type KalshiSigner, signerFromFile } from "../lib/kalshi/signer.ts";
+import { openKalshiSocket } from "../lib/kalshi/ws.ts";
+import { systemClock } from "../lib/clock.ts";
+import {
+  type AccountSync,
+  createAccountSync,
+  NO_CREDENTIALS,
+  resolveArgs,
+} from "../actors/kalshi_account_sync/mod.ts";
+import { kalshiAccountSyncSpecs } from "../supervisor/kalshi_children.ts";
+import { ChildSpec } from "../supervisor/child_spec.ts";
+import { createTestDb, eventually, type TestDb } from "./_db.ts";
+import {
+  fillJson,
+  orderJson,
+  positionJson,
+  settlementJson,
+  type TestContext,
+  testContext,
+} from "./_kalshi.ts";
+import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
+
+const keys = await generateTestKeys();
+const signer: KalshiSigner = await createSigner(keys.keyId, keys.pkcs1Pem);
+
+function setup(
+  db: TestDb,
+  fake: FakeKalshi,
+  args: Record<string, unknown> = {},
+  options: { signer?: KalshiSigner | undefined; socket?: boolean } = {},
+): { t: TestContext; actor: AccountSync } {
+  const s = "signer" in options ? options.signer : signer;
+  const t = testContext({ id: "kalshi_account_sync:user_0001" });
+  const settings = resolveArgs({
+    user: "user_0001",
+    baseUrl: fake.baseUrl,
+    wsUrl: fake.wsUrl,
+    pageLimit: 100,
+    ...args,
+  });
+  const client = new KalshiClient({
+    baseUrl: fake.baseUrl,
+    signer: s,
+    retry: { maxAttempts: 2, baseMs: 5, maxMs: 20 },
+  });
+  const actor = createAccountSync(t.ctx, {
+    settings,
+    client,
+    store: createAccountStore(db.sql, "user_0001"),
+    openSocket: options.socket && s
+      ? (signal) => openKalshiSocket(fake.wsUrl, { signer: s, clock: systemClock, signal })
+      : undefined,
+  });
+  return { t, actor };
+}
+
+async function rows(db: TestDb, table: string): Promise<number> {
+  const [r] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from ${db.sql(`user_0001.${table}`)}`;
+  return r!.n;
+}
+
+Deno.test("kalshi_account_sync stores positions spread over several pages as one snapshot", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.positions = Array.from({ length: 250 }, (_, i) => positionJson(i));
+  const { actor, t } = setup(db, fake);
+
+  const r = await actor.sync(true);
+  assert.equal(r.positions, 250);
+  assert.equal(fake.callsTo("/portfolio/positions", 200).length, 3, "three pages");
+  assert.equal(await rows(db, "positions"), 250);
+
+  // The next snapshot replaces the whole set: closed positions disappear.
+  fake.positions = fake.positions.slice(0, 120);
+  await actor.sync(false);
+  assert.equal(await rows(db, "positions"), 120);
+
+  // A bad position on the last page: the snapshot is refused whole and the stored one stays.
+  fake.positions = Array.from({ length: 230 }, (_, i) => positionJson(i));
+  delete fake.positions[229]!.position_fp;
+  const bad = await actor.sync(false);
+  assert.equal(bad.positions, null);
+  assert.equal(t.counters["rejected.position"], 1);
+  assert.equal(t.counters["rejected.positions_snapshot"], 1);
+  assert.equal(await rows(db, "positions"), 120);
+
+  const [p] = await db.sql<{ position_fp: string; market_exposure_dollars: string }[]>`
+    select position_fp::text, market_exposure_dollars::text from user_0001.positions
+    where ticker = ${positionJson(0).ticker as string}`;
+  assert.deepEqual({ ...p }, { position_fp: "3.00", market_exposure_dollars: "1.6800" });
+});
+
+Deno.test("kalshi_account_sync stores the same fills and settlements delivered twice once", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 150 }, (_, i) => fillJson(i));
+  // Kalshi's pages may overlap: the same fill on two pages.
+  fake.fills.splice(120, 0, fillJson(5));
+  fake.settlements = Array.from({ length: 30 }, (_, i) => settlementJson(i));
+  const { actor } = setup(db, fake);
+
+  const first = await actor.sync(true);
+  assert.equal(first.fills, 150);
+  assert.equal(first.settlements, 30);
+  const again = await actor.sync(true);
+  assert.equal(again.fills, 0);
+  assert.equal(again.settlements, 0);
+  assert.equal(await rows(db, "fills"), 150);
+  assert.equal(await rows(db, "settlements"), 30);
+
+  const [s] = await db.sql<{ revenue_dollars: string; yes_total_cost_dollars: string }[]>`
+    select revenue_dollars::text, yes_total_cost_dollars::text from user_0001.settlements
+    where ticker = ${settlementJson(1).ticker as string}`;
+  assert.deepEqual({ ...s }, { revenue_dollars: "10.00", yes_total_cost_dollars: "5.6000" });
+
+  // Incremental syncs ask from the newest stored time (minus the overlap) onwards.
+  fake.fills.unshift(fillJson(1000));
+  const inc = await actor.sync(false);
+  assert.equal(inc.fills, 1);
+  const last = fake.callsTo("/portfolio/fills").at(-1)!;
+  assert.equal(
+    Number(last.query.min_ts),
+    Math.floor((Date.parse(fillJson(149).created_time as string) - 60_000) / 1000),
+  );
+  const [cursor] = await db.sql<{ last_time: Date }[]>`
+    select last_time from user_0001.sync_cursors where stream = 'fills'`;
+  assert.equal(cursor!.last_time.toISOString(), fillJson(1000).created_time);
+});
+
+Deno.test("kalshi_account_sync stores orders whether or not other orders come back", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const { actor } = setup(db, fake);
+
+  fake.orders = [];
+  await actor.sync(true);
+  assert.equal(await rows(db, "orders"), 0);
+
+  fake.orders = [orderJson(1), orderJson(2, "executed"), orderJson(3, "canceled")];
+  await actor.sync(true);
+  assert.equal(await rows(db, "orders"), 3);
+
+  // None come back: nothing is deleted.
+  fake.orders = [];
+  await actor.sync(true);
+  assert.equal(await rows(db, "orders"), 3);
+
+  // A resting order executes and a new one arrives: both written, the others kept.
+  fake.orders = [
+    {
+      ...orderJson(1, "executed"),
+      last_update_time: new Date(Date.UTC(2026, 0, 1, 1)).toISOString(),
+    },
+    orderJson(4),
+  ];
+  await actor.sync(false);
+  assert.equal(await rows(db, "orders"), 4);
+  const got = await db.sql<{ order_id: string; status: string }[]>`
+    select order_id, status from user_0001.orders order by order_id`;
+  assert.deepEqual(got.map((o) => `${o.order_id}:${o.status}`), [
+    "order-1:executed",
+    "order-2:executed",
+    "order-3:canceled",
+    "order-4:resting",
+  ]);
+});
+
+Deno.test("kalshi_account_sync on 401 reports degraded once, backs off without a storm, and recovers", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.authorised = false;
+  const { actor, t } = setup(db, fake, { pollMs: 10, authBackoffMs: 150, authBackoffMaxMs: 300 }, {
+    socket: true,
+  });
+  await actor.start();
+  await eventually(() => (t.counters["auth.refused"] ?? 0) >= 3, { timeoutMs: 5_000 });
+  const refused = fake.calls.filter((c) => c.status === 401);
+  assert.equal(t.health.filter((h) => h.startsWith("degraded")).length, 1);
+  assert.equal(t.health[0], "degraded:kalshi authentication refused (401)");
+  // One request per attempt, spaced by the backoff (150 ms, then 300 ms), not by pollMs (10 ms).
+  assert.ok(refused.length <= 4, `${refused.length} refused requests`);
+  for (let i = 1; i < Math.min(refused.length, 3); i++) {
+    const gap = refused[i]!.at - refused[i - 1]!.at;
+    assert.ok(gap >= 140, `gap ${gap} ms between refused requests`);
+  }
+  assert.equal(fake.wsHandshakes.length, 0, "no socket while refused");
+
+  fake.authorised = true;
+  await eventually(() => t.health.at(-1) === "running", { timeoutMs: 5_000 });
+  await eventually(() => fake.subscribedSockets === 1, { timeoutMs: 5_000 });
+  t.abort();
+  await actor.stop();
+});
+
+Deno.test("kalshi_account_sync without credentials reports degraded and calls nothing", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const { actor, t } = setup(db, fake, {}, { signer: undefined, socket: true });
+  await actor.start();
+  await eventually(() => t.health.length === 1);
+  assert.deepEqual(t.health, [`degraded:${NO_CREDENTIALS}`]);
+  t.abort();
+  await actor.stop();
+  assert.equal(fake.calls.length, 0);
+  assert.equal(fake.wsHandshakes.length, 0);
+});
+
+Deno.test("kalshi_account_sync syncs promptly on a WebSocket fill and polls while the socket is down", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const { actor, t } = setup(db, fake, {
+    pollMs: 50,
+    idlePollMs: 600_000,
+    wsReconnectMinMs: 100_000,
+    wsReconnectMaxMs: 100_000,
+  }, { socket: true });
+  await actor.start();
+  await eventually(() => fake.subscribedSockets === 1 && t.counters["syncs.full"] === 1);
+  assert.deepEqual(
+    fake.wsCommands,
+    [{ id: 1, cmd: "subscribe", params: { channels: ["market_positions", "fill"] } }],
+  );
+  assert.equal(fake.wsHandshakes[0]?.accepted, true);
+
+  // A fill pushed on the socket is stored long before the 10-minute idle timer.
+  fake.pushFill(fillJson(7));
+  await eventually(async () => (await rows(db, "fills")) === 1);
+  assert.equal(t.counters["ws.fill"], 1);
+  fake.pushPosition(positionJson(1, "5.00"));
+  await eventually(async () => (await rows(db, "positions")) === 1);
+
+  // The socket drops and stays down (reconnect far away): polling picks up new fills.
+  fake.dropSockets();
+  await eventually(() => (t.counters["ws.disconnects"] ?? 0) === 1);
+  fake.fills.unshift(fillJson(8));
+  await eventually(async () => (await rows(db, "fills")) === 2);
+  t.abort();
+  await actor.stop();
+});
+
+Deno.test("kalshi_account_sync never puts the private key in logs or errors", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const records: LogRecord[] = [];
+  await setupLogging({ format: "json", level: "trace", sinks: { rec: (r) => records.push(r) } });
+  const errors: unknown[] = [];
+  try {
+    fake.fills = [fillJson(1), { junk: true }];
+    fake.faults.push({ status: 500, times: 4, path: "/portfolio/balance" });
+    const { actor, t } = setup(db, fake, { pollMs: 10, authBackoffMs: 20 }, { socket: true });
+    await actor.start();
+    await eventually(() => (t.counters["errors.sync"] ?? 0) >= 1 && t.counters["rejected.fill"]);
+    fake.authorised = false;
+    await eventually(() => (t.counters["auth.refused"] ?? 0) >= 1);
+    t.abort();
+    await actor.stop();
+    const dir = await Deno.makeTempDir();
+    try {
+      const bad = keys.pkcs8Pem.replace(/[A-Za-z]{10}/, "**********");
+      await Deno.writeTextFile(`${dir}/bad.pem`, bad);
+      await signerFromFile(keys.keyId, `${dir}/bad.pem`).catch((e) => errors.push(e));
+      await signerFromFile(keys.keyId, `${dir}/missing.pem`).catch((e) => errors.push(e));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } finally {
+    await reset();
+  }
+  assert.ok(records.length > 0, "the actor logged something");
+  assert.equal(errors.length, 2);
+  const text = JSON.stringify(records.map((r) => ({ m: r.message, p: r.properties }))) +
+    errors.map((e) => `${(e as Error).message}\n${(e as Error).stack}`).join("\n");
+  const body = keys.pkcs8Pem.split("\n").slice(1, -2).join("") +
+    keys.pkcs1Pem.split("\n").slice(1, -2).join("");
+  for (let i = 0; i + 20 <= body.length; i += 20) {
+    assert.ok(!text.includes(body.slice(i, i + 20)), "no part of the key");
+  }
+  assert.ok(!text.includes("PRIVATE KEY-----"));
+});
+
+Deno.test("kalshiAccountSyncSpecs() passes the key path, never the key, and reads only that file", () => {
+  const [spec] = kalshiAccountSyncSpecs({
+    baseUrl: "https://external-api.kalshi.com/trade-api/v2",
+    wsUrl: "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+    users: ["user_0001"],
+    apiKeyId: "key-id",
+    privateKeyPath: "secrets/kalshi.pem",
+    readPerSecond: 20,
+    writePerSecond: 10,
+    databaseUrl: "postgres://u:pw@127.0.0.1:5432/recio",
+  }).map((s) => ChildSpec.parse(s));
+  assert.equal(spec!.id, "kalshi_account_sync:user_0001");
+  assert.deepEqual(spec!.permissions.read, ["secrets/kalshi.pem"]);
+  assert.deepEqual(spec!.permissions.net, [
+    "external-api.kalshi.com:443",
+    "external-api-ws.kalshi.com:443",
+    "127.0.0.1:5432",
+  ]);
+  assert.equal(spec!.permissions.env, false);
+  assert.equal(spec!.args.keyPath, "secrets/kalshi.pem");
+  assert.ok(!JSON.stringify(spec).includes("pw"));
+  const [anon] = kalshiAccountSyncSpecs({
+    baseUrl: "https://x.test/trade-api/v2",
+    wsUrl: "wss://x.test/trade-api/ws/v2",
+    users: ["user_0002"],
+    readPerSecond: 20,
+    writePerSecond: 10,
+  }).map((s) => ChildSpec.parse(s));
+  assert.equal(anon!.permissions.read, false);
+  assert.equal(anon!.args.keyId, undefined);
+});

@@ -1,0 +1,110 @@
+/**
+ * `kalshi_historical_ingest` against the fake Kalshi and a real PostgreSQL: resuming a stopped
+ * backfill, `--since`, and running beside the account sync.
+ */
+import assert from "node:assert/strict";
+import { createAccountStore } from "../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../lib/kalshi/client.ts";
+import { createSigner } from "../lib/kalshi/signer.ts";
+import {
+  cursorStream,
+  parseBackfillArgs,
+  runBackfill,
+} from "../actors/kalshi_historical_ingest/mod.ts";
+import { createAccountSync, resolveArgs } from "../actors/kalshi_account_sync/mod.ts";
+import { createTestDb, type TestDb } from "./_db.ts";
+import { fillJson, orderJson, settlementJson, testContext } from "./_kalshi.ts";
+import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
+
+const keys = await generateTestKeys();
+const signer = await createSigner(keys.keyId, keys.pkcs8Pem);
+
+async function rows(db: TestDb, table: string): Promise<number> {
+  const [r] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from ${db.sql(`user_0001.${table}`)}`;
+  return r!.n;
+}
+
+Deno.test("runBackfill() resumes after being stopped halfway, at the first unwritten page", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 1000 }, (_, i) => fillJson(i));
+  fake.settlements = Array.from({ length: 120 }, (_, i) => settlementJson(i));
+  fake.orders = Array.from({ length: 30 }, (_, i) => orderJson(i, "executed"));
+  const client = new KalshiClient({ baseUrl: fake.baseUrl, signer });
+  const store = createAccountStore(db.sql, "user_0001");
+
+  // Stopped after 4 pages of fills.
+  const first = await runBackfill({ client, store, pageLimit: 100, maxPages: 4 });
+  assert.equal(first.fills.pages, 4);
+  assert.equal(first.fills.finished, false);
+  assert.equal(await rows(db, "fills"), 400);
+  const stored = await store.getCursor(cursorStream("fills"));
+  assert.equal(stored?.cursor, btoa("o:400"));
+
+  const callsBefore = fake.callsTo("/portfolio/fills").length;
+  const second = await runBackfill({ client, store, pageLimit: 100 });
+  assert.equal(second.fills.resumed, true);
+  assert.equal(second.fills.pages, 6, "pages 5-10 only");
+  assert.equal(fake.callsTo("/portfolio/fills")[callsBefore]!.query.cursor, btoa("o:400"));
+  assert.equal(second.fills.written, 600);
+  assert.equal(await rows(db, "fills"), 1000);
+  assert.equal(await rows(db, "settlements"), 120);
+  assert.equal(await rows(db, "orders"), 30);
+  // Finished streams clear their cursors; a third run starts over and writes nothing new.
+  assert.equal(await store.getCursor(cursorStream("fills")), null);
+  const third = await runBackfill({ client, store, pageLimit: 100 });
+  assert.equal(third.fills.resumed, false);
+  assert.deepEqual(
+    [third.fills.written, third.settlements.written, third.orders.written],
+    [0, 0, 0],
+  );
+});
+
+Deno.test("runBackfill() with since sends min_ts and does not resume another run's cursor", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 300 }, (_, i) => fillJson(i));
+  const client = new KalshiClient({ baseUrl: fake.baseUrl, signer });
+  const store = createAccountStore(db.sql, "user_0001");
+  await runBackfill({ client, store, pageLimit: 100, maxPages: 1, streams: ["fills"] });
+  const since = new Date(Date.UTC(2026, 0, 1, 0, 4)); // fills 240..299
+  const r = await runBackfill({ client, store, pageLimit: 100, since, streams: ["fills"] });
+  assert.equal(r.fills.resumed, false);
+  const last = fake.callsTo("/portfolio/fills").at(-1)!;
+  assert.equal(last.query.min_ts, String(since.getTime() / 1000));
+  assert.equal(r.fills.written, 60);
+});
+
+Deno.test("runBackfill() beside a running account sync stores every fill once", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 500 }, (_, i) => fillJson(i));
+  const client = new KalshiClient({ baseUrl: fake.baseUrl, signer });
+  const store = createAccountStore(db.sql, "user_0001");
+  const t = testContext();
+  const sync = createAccountSync(t.ctx, {
+    settings: resolveArgs({ user: "user_0001", baseUrl: fake.baseUrl, pageLimit: 50 }),
+    client,
+    store,
+  });
+  const [b] = await Promise.all([
+    runBackfill({ client, store, pageLimit: 50, streams: ["fills"] }),
+    sync.sync(true),
+    sync.sync(true),
+  ]);
+  assert.equal(b.fills.finished, true);
+  assert.equal(await rows(db, "fills"), 500);
+});
+
+Deno.test("parseBackfillArgs() reads user, since and streams and refuses bad values", () => {
+  assert.deepEqual(parseBackfillArgs(["--since", "2025-01-02", "--streams", "fills"]), {
+    user: "user_0001",
+    since: new Date(Date.UTC(2025, 0, 2)),
+    streams: ["fills"],
+  });
+  assert.throws(() => parseBackfillArgs(["--since", "2025-13-45"]), /YYYY-MM-DD/);
+  assert.throws(() => parseBackfillArgs(["--streams", "trades"]), /unknown stream/);
+  assert.throws(() => parseBackfillArgs(["--user", "bob"]), /--user/);
+  assert.throws(() => parseBackfillArgs(["--since"]), /missing/);
+});
