@@ -1,0 +1,232 @@
+/**
+ * What every legacy store module provides: a source file split into parts (one legacy table or
+ * JSON array → one target table), each yielding canonical rows in key order, inserting batches
+ * idempotently and streaming its target rows canonicalised the same way in SQL.
+ *
+ * @module
+ */
+import type { Sql, TransactionSql } from "../../lib/db.ts";
+import { InputError } from "../../lib/errors.ts";
+import type { Occurrence } from "./ambiguity.ts";
+import { DecimalError, easternToUtc, roundDecimal, toDecimal } from "./canonical.ts";
+
+/** One canonical source row. `values` follow the part's `columns`; `raw` is carried, not hashed. */
+export interface SourceRow {
+  values: (string | null)[];
+  /** Payload for a jsonb `raw` column, when the target has one. */
+  raw?: unknown;
+  /** Consecutive rows with the same group are re-sorted by key (ET text order ≠ UTC order). */
+  group?: string;
+  /** How a person finds the row in the legacy file, e.g. `timestamp=2025-11-02T01:30:00`. */
+  ref: string;
+}
+
+/** A row left out on purpose (DST gap, unresolved fall-back hour), with the reason. */
+export interface Excluded {
+  ref: string;
+  reason: string;
+}
+
+/** Row-level context handed to a part's reader. */
+export interface ReadContext {
+  /** Wall clock now, ms; rows dated after now + 1 day are impossible. */
+  nowMs: number;
+  /** Records a row left out on purpose. */
+  exclude(e: Excluded): void;
+}
+
+/** One legacy table (or JSON array) and the target table it goes to. */
+export interface Part {
+  /** Store kind and table, e.g. `price_sqlite:price_log`. */
+  kind: string;
+  /** Target table, e.g. `live_data.btc_price_log`. */
+  target: string;
+  /** Names of the compared canonical columns, key columns first. */
+  columns: readonly string[];
+  /** Ordering key of a canonical row (identical on both sides). */
+  keyOf(values: readonly (string | null)[]): string[];
+  /** Canonical rows in key order (after regrouping). */
+  rows(ctx: ReadContext): AsyncIterable<SourceRow> | Iterable<SourceRow>;
+  /** Runs once inside the source's transaction before the first batch (e.g. partitions). */
+  prepare?(tx: TransactionSql, bounds: { first: SourceRow; last: SourceRow }): Promise<void>;
+  /** Inserts a batch with ON CONFLICT DO NOTHING; returns how many rows were added. */
+  insert(tx: TransactionSql, rows: SourceRow[]): Promise<number>;
+  /** Runs once after the last batch (e.g. moves an identity sequence past imported ids). */
+  finish?(tx: TransactionSql): Promise<void>;
+  /** Canonical target rows in key order, starting at the first key component `from`. */
+  targetRows(sql: Sql, from: string | null): AsyncIterable<(string | null)[]>;
+  /** Legacy columns whose declared type lost precision (e.g. INTEGER money). */
+  lossy?: string[];
+  /** Anything else the report should say (dropped columns, superseded snapshot rows). */
+  notes?: string[];
+}
+
+/** A recognised legacy file: its parts are imported in one transaction. */
+export interface Source {
+  path: string;
+  kind: string;
+  parts: Part[];
+  /** Releases the file (closes a SQLite handle). */
+  close(): void;
+}
+
+/** Thrown by a reader to leave one row out (reported, not a failure). */
+export class ExcludeRow extends Error {
+  override name = "ExcludeRow";
+}
+
+/** A bad legacy row: names the file and the row. */
+export function badRow(file: string, ref: string, why: string, reason = "invalid"): InputError {
+  return new InputError(reason, `Cannot import legacy file "${file}": row ${ref}: ${why}`);
+}
+
+/** Options of {@linkcode decimal}. */
+export interface DecimalOptions {
+  /** Round to this many fraction digits (half away from zero); unset keeps all digits. */
+  scale?: number;
+  /** Largest allowed absolute value (exclusive), from the target's precision. */
+  maxAbs?: number;
+  /** Reject values below zero. */
+  nonNegative?: boolean;
+  /** Reject zero and values below it. */
+  positive?: boolean;
+  /** Shift the decimal point (-2: cents → dollars; -4: centi-cents → dollars). */
+  shift?: number;
+}
+
+/**
+ * A legacy number (REAL, INTEGER, numeric text) → canonical decimal text, or null. Throws a
+ * row error naming `file`, `ref` and `column` for non-numbers and impossible values.
+ */
+export function decimal(
+  value: unknown,
+  at: { file: string; ref: string; column: string },
+  options: DecimalOptions = {},
+): string | null {
+  if (value === null || value === undefined) return null;
+  let d: string;
+  try {
+    if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string") {
+      throw new DecimalError("is not a number");
+    }
+    d = toDecimal(value);
+    if (options.shift) d = toDecimal(`${d}e${options.shift}`);
+    if (options.scale !== undefined) d = roundDecimal(d, options.scale);
+  } catch (e) {
+    const text = typeof value === "string" ? `"${value.slice(0, 40)}"` : String(value);
+    throw badRow(
+      at.file,
+      at.ref,
+      `${at.column} ${text} is not a number (${(e as Error).message})`,
+      "non_numeric",
+    );
+  }
+  const n = Number(d);
+  if ((options.nonNegative && n < 0) || (options.positive && n <= 0)) {
+    throw badRow(at.file, at.ref, `${at.column} ${d} is impossible (negative)`, "impossible_value");
+  }
+  if (options.maxAbs !== undefined && Math.abs(n) >= options.maxAbs) {
+    throw badRow(at.file, at.ref, `${at.column} ${d} is out of range`, "impossible_value");
+  }
+  return d;
+}
+
+/** A legacy text column (strings only; numbers are written as decimals). */
+export function text(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "number" || typeof value === "bigint") return toDecimal(value);
+  if (typeof value === "string") return value;
+  return String(value);
+}
+
+/** Options of {@linkcode timestamp}. */
+export interface TimestampOptions {
+  /** Occurrence of the fall-back hour proven by rowid order (see ambiguity.ts). */
+  occurrence?: Occurrence | undefined;
+  nowMs: number;
+}
+
+/**
+ * A legacy timestamp → canonical UTC text, or null. Impossible or future dates (> now + 1 day)
+ * are row errors; DST gap rows and unresolved fall-back rows are excluded (see ambiguity.ts).
+ */
+export function timestamp(
+  value: unknown,
+  at: { file: string; ref: string; column: string },
+  options: TimestampOptions,
+): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "string") {
+    throw badRow(at.file, at.ref, `${at.column} ${String(value)} is not a timestamp text`);
+  }
+  const r = easternToUtc(value);
+  let utc: string;
+  let ms: number;
+  switch (r.kind) {
+    case "invalid":
+      throw badRow(at.file, at.ref, `${at.column} ${r.reason}`, "bad_timestamp");
+    case "nonexistent":
+      throw new ExcludeRow(
+        `${at.column} "${value}" does not exist in US Eastern time (spring-forward gap)`,
+      );
+    case "ambiguous":
+      if (!options.occurrence) {
+        throw new ExcludeRow(
+          `${at.column} "${value}" is ambiguous (fall-back hour) and the rowid order does not ` +
+            `prove which occurrence it is`,
+        );
+      }
+      utc = options.occurrence === "first" ? r.first : r.second;
+      ms = r.ms + (options.occurrence === "first" ? 0 : 3_600_000);
+      break;
+    case "ok":
+      utc = r.utc;
+      ms = r.ms;
+  }
+  if (ms > options.nowMs + 86_400_000) {
+    throw badRow(at.file, at.ref, `${at.column} "${value}" is in the future`, "future_date");
+  }
+  if (ms < Date.UTC(2000, 0, 1)) {
+    throw badRow(at.file, at.ref, `${at.column} "${value}" is before 2000`, "impossible_value");
+  }
+  return utc;
+}
+
+/** Compares two keys component by component (code-unit order, as `collate "C"`). */
+export function compareKeys(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return a.length - b.length;
+}
+
+/** Zero-pads a non-negative integer text so that text order is numeric order. */
+export function padInt(value: string | null): string {
+  return (value ?? "").padStart(20, "0");
+}
+
+/** Turns a legacy raw-JSON text column into a value for jsonb (null when absent or empty). */
+export function rawJson(
+  value: unknown,
+  at: { file: string; ref: string; column: string },
+): unknown {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value !== "string") throw badRow(at.file, at.ref, `${at.column} is not JSON text`);
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw badRow(at.file, at.ref, `${at.column} is not valid JSON`, "bad_json");
+  }
+}
+
+/** Rows of a small source sorted by key, for stores read whole (account, trades, JSON). */
+export function sortedRows(part: Pick<Part, "keyOf">, rows: SourceRow[]): SourceRow[] {
+  return rows
+    .map((r) => ({ r, k: part.keyOf(r.values) }))
+    .sort((a, b) => compareKeys(a.k, b.k))
+    .map((x) => x.r);
+}

@@ -1,0 +1,212 @@
+/**
+ * The legacy import and its verification. Each source file is imported in ONE transaction
+ * (batches of multi-row inserts with ON CONFLICT DO NOTHING on the natural keys), so a second run
+ * adds nothing and a failing file leaves nothing behind; other files are still imported. After
+ * the commit, parity is computed per part by streaming both sides again.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { type Clock, systemClock } from "../../lib/clock.ts";
+import type { Sql } from "../../lib/db.ts";
+import { redactText } from "../../lib/log.ts";
+import type { Excluded, Part, ReadContext, Source, SourceRow } from "./_part.ts";
+import { findSources } from "./detect.ts";
+import { orderedRows, parity, type ParityResult } from "./parity.ts";
+import { type LegacyReport, type ReportEntry, reportOk, storeReport } from "./report.ts";
+
+/** Options of {@linkcode importLegacy} and {@linkcode verifyLegacy}. */
+export interface ImportOptions {
+  /** Read and report, write nothing (not even the run rows). */
+  dryRun?: boolean;
+  /** Rows per insert statement (default 5,000). */
+  batchSize?: number;
+  clock?: Clock;
+  log?: Logger;
+  /** Store the report in `system.legacy_import_runs` (default true unless dry run). */
+  store?: boolean;
+}
+
+const LISTED = 10;
+
+function collector() {
+  const excluded: Excluded[] = [];
+  let count = 0;
+  return {
+    excluded,
+    get count() {
+      return count;
+    },
+    exclude(e: Excluded) {
+      count++;
+      if (excluded.length < LISTED) excluded.push(e);
+    },
+  };
+}
+
+function entryOf(
+  source: Source,
+  part: Part | undefined,
+  mode: ReportEntry["mode"],
+  startedAt: string,
+  now: string,
+): ReportEntry {
+  return {
+    path: source.path,
+    kind: part?.kind ?? source.kind,
+    target: part?.target ?? null,
+    mode,
+    status: "failed",
+    startedAt,
+    finishedAt: now,
+    sourceRows: null,
+    targetRows: null,
+    inserted: 0,
+    duplicates: 0,
+    targetExtra: 0,
+    sourceSha256: null,
+    targetSha256: null,
+    mismatchCount: 0,
+    mismatches: [],
+    excludedCount: 0,
+    excluded: [],
+    lossy: part?.lossy ?? [],
+    notes: part?.notes ?? [],
+    error: null,
+  };
+}
+
+function applyParity(e: ReportEntry, p: ParityResult, mode: ReportEntry["mode"]): void {
+  e.sourceRows = p.sourceRows;
+  e.targetRows = p.targetRows;
+  e.sourceSha256 = p.sourceSha256;
+  e.targetSha256 = p.targetSha256;
+  e.mismatchCount = p.mismatchCount;
+  e.mismatches = p.mismatches;
+  e.targetExtra = p.targetExtra;
+  e.duplicates = p.duplicates;
+  const equal = p.mismatchCount === 0 && p.sourceRows === p.targetRows &&
+    p.sourceSha256 === p.targetSha256;
+  e.status = mode === "dry_run" ? "dry_run" : equal ? "ok" : "mismatch";
+}
+
+async function importSource(
+  sql: Sql,
+  source: Source,
+  options: Required<Pick<ImportOptions, "batchSize">> & { clock: Clock; log?: Logger },
+): Promise<number[]> {
+  const nowMs = options.clock.now();
+  return await sql.begin(async (tx) => {
+    const added: number[] = [];
+    for (const part of source.parts) {
+      const ctx: ReadContext = { nowMs, exclude: () => {} };
+      let batch: SourceRow[] = [];
+      let n = 0;
+      for await (const row of orderedRows(part, source.path, ctx, { duplicates: 0 })) {
+        batch.push(row);
+        if (batch.length >= options.batchSize) {
+          n += await part.insert(tx, batch);
+          batch = [];
+        }
+      }
+      if (batch.length) n += await part.insert(tx, batch);
+      await part.finish?.(tx);
+      added.push(n);
+    }
+    return added;
+  }) as unknown as number[];
+}
+
+async function run(
+  sql: Sql,
+  paths: readonly string[],
+  mode: ReportEntry["mode"],
+  options: ImportOptions,
+): Promise<LegacyReport> {
+  const clock = options.clock ?? systemClock;
+  const iso = () => new Date(clock.now()).toISOString();
+  const found = await findSources(paths);
+  const entries: ReportEntry[] = [];
+  for (const u of found.unreadable) {
+    const e = entryOf(
+      { path: u.path, kind: u.kind, parts: [], close() {} },
+      undefined,
+      mode,
+      iso(),
+      iso(),
+    );
+    e.error = redactText(u.error);
+    entries.push(e);
+  }
+  for (const source of found.sources) {
+    const startedAt = iso();
+    try {
+      let added: number[] = source.parts.map(() => 0);
+      let failure: string | null = null;
+      if (mode === "import") {
+        try {
+          added = await importSource(sql, source, {
+            batchSize: options.batchSize ?? 5000,
+            clock,
+            log: options.log,
+          });
+        } catch (e) {
+          failure = redactText((e as Error).message);
+          options.log?.error("Legacy import of {path} failed: {error}", {
+            path: source.path,
+            error: failure,
+          });
+        }
+      }
+      for (const [i, part] of source.parts.entries()) {
+        const e = entryOf(source, part, mode, startedAt, iso());
+        entries.push(e);
+        if (failure) {
+          e.error = failure;
+          continue;
+        }
+        const c = collector();
+        try {
+          const p = await parity(sql, part, source.path, {
+            nowMs: clock.now(),
+            exclude: c.exclude,
+          });
+          applyParity(e, p, mode);
+          e.inserted = added[i] ?? 0;
+        } catch (err) {
+          e.status = "failed";
+          e.error = redactText((err as Error).message);
+        }
+        e.excluded = c.excluded;
+        e.excludedCount = c.count;
+        e.finishedAt = iso();
+      }
+    } finally {
+      source.close();
+    }
+  }
+  const report: LegacyReport = { ok: reportOk(entries), entries, ignored: found.ignored };
+  if ((options.store ?? true) && mode !== "dry_run") await storeReport(sql, entries);
+  return report;
+}
+
+/**
+ * Imports every legacy store found under `paths` and proves parity per part. With `dryRun`,
+ * reads and reports only.
+ */
+export function importLegacy(
+  sql: Sql,
+  paths: readonly string[],
+  options: ImportOptions = {},
+): Promise<LegacyReport> {
+  return run(sql, paths, options.dryRun ? "dry_run" : "import", options);
+}
+
+/** Recomputes parity of every legacy store under `paths`; writes only its report rows. */
+export function verifyLegacy(
+  sql: Sql,
+  paths: readonly string[],
+  options: ImportOptions = {},
+): Promise<LegacyReport> {
+  return run(sql, paths, options.dryRun ? "dry_run" : "verify", options);
+}

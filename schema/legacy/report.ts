@@ -1,0 +1,140 @@
+/**
+ * The import report: one entry per legacy part (table or JSON array), printed as a table,
+ * written as JSON and stored one row per entry in `system.legacy_import_runs`.
+ *
+ * @module
+ */
+import type { Sql } from "../../lib/db.ts";
+import type { Excluded } from "./_part.ts";
+import type { Ignored } from "./detect.ts";
+import type { Mismatch } from "./parity.ts";
+
+/** `ok`: parity proven; `mismatch`: parity failed; `failed`: the source could not be imported. */
+export type EntryStatus = "ok" | "mismatch" | "failed" | "dry_run";
+
+/** One legacy part's outcome. */
+export interface ReportEntry {
+  path: string;
+  kind: string;
+  target: string | null;
+  mode: "import" | "verify" | "dry_run";
+  status: EntryStatus;
+  startedAt: string;
+  finishedAt: string;
+  sourceRows: number | null;
+  targetRows: number | null;
+  /** Rows this run added to the target. */
+  inserted: number;
+  duplicates: number;
+  targetExtra: number;
+  sourceSha256: string | null;
+  targetSha256: string | null;
+  mismatchCount: number;
+  mismatches: Mismatch[];
+  excludedCount: number;
+  /** The first rows left out on purpose (DST gap, unresolved fall-back hour). */
+  excluded: Excluded[];
+  lossy: string[];
+  notes: string[];
+  error: string | null;
+}
+
+/** The whole run. */
+export interface LegacyReport {
+  ok: boolean;
+  entries: ReportEntry[];
+  ignored: Ignored[];
+}
+
+/** True when every entry proved parity (or was a dry run that read cleanly). */
+export function reportOk(entries: readonly ReportEntry[]): boolean {
+  return entries.every((e) => e.status === "ok" || e.status === "dry_run");
+}
+
+/** A fixed-width text table of the report. */
+export function formatReport(report: LegacyReport): string {
+  const head = ["status", "kind", "target", "source", "target rows", "added", "excl", "file"];
+  const rows = report.entries.map((e) => [
+    e.status,
+    e.kind,
+    e.target ?? "-",
+    e.sourceRows === null ? "-" : String(e.sourceRows),
+    e.targetRows === null ? "-" : String(e.targetRows),
+    String(e.inserted),
+    String(e.excludedCount),
+    e.path,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const out = [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+  for (const e of report.entries) {
+    if (e.error) out.push(`  ${e.path} [${e.kind}]: ${e.error}`);
+    for (const m of e.mismatches) {
+      out.push(
+        `  ${e.kind} ${e.target}: ${m.problem} key ${m.key}${
+          m.columns ? ` (${m.columns.join(", ")})` : ""
+        }`,
+      );
+    }
+    if (e.mismatchCount > e.mismatches.length) {
+      out.push(`  … ${e.mismatchCount - e.mismatches.length} more mismatching keys`);
+    }
+    for (const x of e.excluded) out.push(`  ${e.kind} excluded ${x.ref}: ${x.reason}`);
+    if (e.lossy.length) out.push(`  ${e.kind} lossy legacy columns: ${e.lossy.join(", ")}`);
+  }
+  for (const i of report.ignored) out.push(`  ignored ${i.path}: ${i.reason}`);
+  out.push(report.ok ? "parity: OK" : "parity: FAILED");
+  return out.join("\n");
+}
+
+/** Stores each entry as a row of `system.legacy_import_runs`. */
+export async function storeReport(sql: Sql, entries: readonly ReportEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map((e) => ({
+    started_at: e.startedAt,
+    finished_at: e.finishedAt,
+    source_path: e.path,
+    source_kind: e.kind,
+    dry_run: e.mode === "dry_run",
+    status: e.mode === "verify" && e.status !== "failed" ? `verify_${e.status}` : e.status,
+    source_rows: e.sourceRows,
+    target_rows: e.targetRows,
+    source_sha256: e.sourceSha256,
+    target_sha256: e.targetSha256,
+    mismatches: sqlJson({
+      target: e.target,
+      mode: e.mode,
+      count: e.mismatchCount,
+      keys: e.mismatches,
+      inserted: e.inserted,
+      duplicates: e.duplicates,
+      targetExtra: e.targetExtra,
+      excludedCount: e.excludedCount,
+      excluded: e.excluded,
+      lossy: e.lossy,
+      notes: e.notes,
+    }),
+    error: e.error,
+  }));
+  await sql`insert into system.legacy_import_runs ${
+    sql(
+      rows,
+      "started_at",
+      "finished_at",
+      "source_path",
+      "source_kind",
+      "dry_run",
+      "status",
+      "source_rows",
+      "target_rows",
+      "source_sha256",
+      "target_sha256",
+      "mismatches",
+      "error",
+    )
+  }`;
+}
+
+function sqlJson(value: unknown): string {
+  return JSON.stringify(value);
+}
