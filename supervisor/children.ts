@@ -7,8 +7,10 @@
  */
 import type { Config } from "../lib/config.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
+import { pgBinDirs } from "../lib/pg_tools.ts";
 import { type ChildSpec, type ChildSpecInput, hostPort } from "./child_spec.ts";
 import { kalshiAccountSyncSpecs, kalshiMarketWatchdogSpec } from "./kalshi_children.ts";
+import type { JobDefinition } from "./jobs.ts";
 
 const actor = (name: string) => new URL(`../actors/${name}/worker.ts`, import.meta.url).href;
 
@@ -72,6 +74,84 @@ export function coordinatorChildren(config: Config, after: readonly string[]): C
   });
 }
 
+/** `path` made absolute against the working directory (worker permissions and job args). */
+function absolutePath(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path.replace(/^\.\//, "")}`;
+}
+
+/** Executables of `tool` in the folders that may hold PostgreSQL client tools. */
+function pgToolPaths(tool: string, preferred: string | undefined): string[] {
+  return pgBinDirs(preferred).map((d) => `${d}/${tool}`).filter((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The scheduled jobs: transient children that start only when their schedule (or a request)
+ * says so, do their work once and exit normally. Work happens in `start()`, hence the long
+ * start timeouts; a crash is retried a few times with a long backoff.
+ */
+export function jobChildren(config: Config): ChildSpecInput[] {
+  const job = (id: string, startTimeoutMs: number): ChildSpecInput => ({
+    id,
+    module: new URL(`../actors/jobs/${id}/worker.ts`, import.meta.url).href,
+    restart: "transient",
+    autostart: false,
+    heartbeatMs: 1_000,
+    hangAfterMs: 60_000,
+    startTimeoutMs,
+    shutdownMs: 15_000,
+    backoff: { minMs: 5_000, maxMs: 300_000, factor: 4, jitter: 0.2, resetAfterMs: 600_000 },
+    intensity: { maxRestarts: 2, periodMs: 3_600_000, coolDownMs: 3_600_000 },
+  });
+  const backupDir = absolutePath(config.backup.dir);
+  const pgDumps = pgToolPaths("pg_dump", config.backup.pgBinDir);
+  return [
+    {
+      ...job("partition_maintenance", 30 * 60_000),
+      args: {
+        monthsAhead: config.jobs.monthsAhead,
+        retentionMonths: config.jobs.retentionMonths,
+      },
+    },
+    {
+      ...job("retention", 60 * 60_000),
+      args: { retentionMonths: config.jobs.retentionMonths },
+    },
+    {
+      ...job("backup", 6 * 60 * 60_000),
+      args: {
+        dir: backupDir,
+        pgBinDirs: pgDumps.map((p) => p.slice(0, p.lastIndexOf("/"))),
+        keepDaily: config.backup.keepDaily,
+        keepWeekly: config.backup.keepWeekly,
+      },
+      // pg_dump itself (every candidate; the job picks the one that fits the server) and the
+      // backup folder; nothing else.
+      permissions: { run: pgDumps, read: [backupDir], write: [backupDir] },
+      shutdownMs: 30_000,
+    },
+  ];
+}
+
+/** The schedule of each job in {@linkcode jobChildren}. */
+export function jobDefinitions(config: Config): JobDefinition[] {
+  const s = config.jobs.schedules;
+  return [
+    {
+      name: "partition_maintenance",
+      childId: "partition_maintenance",
+      schedule: s.partition_maintenance,
+    },
+    { name: "retention", childId: "retention", schedule: s.retention },
+    { name: "backup", childId: "backup", schedule: s.backup },
+  ];
+}
+
 /** The default supervision tree for `config`. */
 export function defaultChildren(config: Config): ChildSpecInput[] {
   // Database access (net to its host, the PG* env) is added by the supervisor for every child
@@ -92,6 +172,7 @@ export function defaultChildren(config: Config): ChildSpecInput[] {
     ...kalshiChildren(config),
   ];
   list.push(...coordinatorChildren(config, list.map((c) => c.id)));
+  list.push(...jobChildren(config));
   return list;
 }
 

@@ -44,7 +44,11 @@ export interface StatusAppDeps {
   /** The event log's queue, for `/metrics` (an `EventLog` fits). */
   eventLog?: { pending: number; dropped: number; written: number; degraded: boolean };
   /** Optional extra sections of `/status`. */
-  extra?: { jobs?: () => unknown };
+  extra?: {
+    jobs?: () => unknown;
+    /** Reasons the system runs degraded (a failed backup); shown by `/readyz`, still 200. */
+    degraded?: () => string[];
+  };
 }
 
 /** How long `/readyz` and `/status` wait for `select 1`. */
@@ -167,7 +171,9 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
 
   app.get("/readyz", async (c) => {
     const { ready, reasons } = await readiness();
-    return c.json(ready ? { ready } : { ready, reasons }, ready ? 200 : 503);
+    const degraded = deps.extra?.degraded?.() ?? [];
+    const detail = degraded.length > 0 ? { status: "degraded", degraded } : {};
+    return c.json(ready ? { ready, ...detail } : { ready, reasons, ...detail }, ready ? 200 : 503);
   });
 
   app.get("/status", async (c) => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
 import { createSql } from "../lib/db.ts";
 import { SupervisorError } from "../lib/errors.ts";
-import { createTestDb, eventually, type TestDb } from "../tests/_db.ts";
+import { createTestDb, type TestDb } from "../tests/_db.ts";
 import { createStatusApp, type StatusAppDeps } from "./http.ts";
 import { STATUS_PAGE } from "./status_page.ts";
 import type { ChildStatus, Readiness, SupervisorView } from "./types.ts";
@@ -357,43 +357,6 @@ Deno.test("createStatusApp() - endpoints without database rows", async (t) => {
     assert.ok(!/<(script|link)[^>]+(src|href)=/i.test(html), "no external assets");
   });
 });
-
-Deno.test("status page - its script renders actors and events from /status and /events", async () => {
-  await using db = await createTestDb();
-  await db.sql`
-    insert into system.supervisor_events (at, node, actor_id, incarnation, event, reason)
-    values (${new Date(T0)}, 'test-node', 'system_monitor', 1, 'ready', '<b>hi</b>')`;
-  const view = new FakeView([
-    child("system_monitor", { state: "degraded", reason: "db slow", incarnation: 4, restarts: 3 }),
-    child("x'<script>", { state: "failed" }),
-  ]);
-  const { app } = setup(db, { view });
-  const script = /<script>([\s\S]*)<\/script>/.exec(STATUS_PAGE)![1]!;
-  const elements = new Map<string, { textContent: string; innerHTML: string }>();
-  const document = {
-    getElementById(id: string) {
-      if (!elements.has(id)) elements.set(id, { textContent: "", innerHTML: "" });
-      return elements.get(id)!;
-    },
-  };
-  const fetch = (path: string) => app.request(path);
-  const intervals: number[] = [];
-  const setInterval = (_fn: unknown, ms: number) => void intervals.push(ms);
-  new Function("document", "fetch", "setInterval", script)(document, fetch, setInterval);
-  const events = await eventually(() => elements.get("events")?.innerHTML);
-  const actors = elements.get("actors")!.innerHTML;
-  assert.deepEqual(intervals, [2000]);
-  assert.equal(elements.get("ready")!.textContent, "yes");
-  assert.equal(elements.get("node")!.textContent, "test-node");
-  assert.match(
-    actors,
-    /<td>system_monitor<\/td><td class='degraded'>degraded<\/td><td>4<\/td><td>3<\/td><td>0\.5 s<\/td><td>1\.5 s<\/td><td>db slow<\/td>/,
-  );
-  assert.ok(actors.includes("x&#39;&lt;script&gt;") && !actors.includes("<script>"), "ids escaped");
-  assert.match(events, /<td>system_monitor<\/td><td>ready<\/td><td>&lt;b&gt;hi&lt;\/b&gt;<\/td>/);
-});
-
-// --- /events ----------------------------------------------------------------------------------
 
 Deno.test("GET /events - newest first, filtered by actor and since, limited", async (t) => {
   await using db = await createTestDb();

@@ -14,10 +14,16 @@ import { ConfigError, DatabaseError, SupervisorError } from "../lib/errors.ts";
 import { getLogger, redactText, setupLogging } from "../lib/log.ts";
 import { migrate } from "../schema/migrate.ts";
 import { type ChildSpecInput, validateChildSpecs } from "./child_spec.ts";
-import { assertModulesExist, defaultChildren, readChildrenFile } from "./children.ts";
+import {
+  assertModulesExist,
+  defaultChildren,
+  jobDefinitions,
+  readChildrenFile,
+} from "./children.ts";
 import { EventBus } from "./event_bus.ts";
 import { EventLog, loadRestartHistory } from "./event_log.ts";
 import { createStatusApp } from "./http.ts";
+import { JobScheduler, registerCron } from "./jobs.ts";
 import { Supervisor } from "./mod.ts";
 
 /** Exit codes of the supervisor process. */
@@ -39,6 +45,8 @@ export interface RunningSystem {
   shutdown(code: number, reason: string): Promise<number>;
   /** Resolves when the system has shut down, with its exit code. */
   done: Promise<number>;
+  /** The job scheduler (`tick()` runs a job now, as its schedule would). */
+  jobs: JobScheduler;
 }
 
 /** Starts the whole system from `config`. */
@@ -76,7 +84,27 @@ export async function startSystem(
   assertModulesExist(specs);
 
   const bus = new EventBus({ node: config.node });
-  const events = new EventLog(sql, { node: config.node, onEvent: (e) => bus.publish(e) });
+  // Scheduled jobs: transient children started on their cron schedules (Deno.cron); the
+  // scheduler follows their runs through the recorded events.
+  const scheduler = new JobScheduler(
+    jobDefinitions(config).filter((j) => specs.some((s) => s.id === j.childId)),
+    {
+      view: {
+        child: (id) => supervisor.child(id),
+        startChild: (id, reason) => supervisor.startChild(id, reason),
+      },
+      events: { record: (e) => events.record(e) },
+      sql,
+      scheduled: config.jobs.enabled,
+    },
+  );
+  const events = new EventLog(sql, {
+    node: config.node,
+    onEvent: (e) => {
+      bus.publish(e);
+      scheduler.observe(e);
+    },
+  });
   const longestPeriod = Math.max(60_000, ...specs.map((s) => s.intensity.periodMs));
   const history = await loadRestartHistory(
     sql,
@@ -101,12 +129,19 @@ export async function startSystem(
     onEscalate: (reason) => void shutdown(EXIT.zombie, reason),
   });
 
+  await scheduler.load().catch((e) =>
+    log.warn("Cannot read the last job runs: {error}", { error: redactText(String(e)) })
+  );
+  const cronStop = new AbortController();
+  if (config.jobs.enabled) registerCron(scheduler, { signal: cronStop.signal });
+
   const app = createStatusApp({
     view: supervisor,
     sql,
     token: config.http.token,
     bus,
     eventLog: events,
+    extra: { jobs: () => scheduler.jobs(), degraded: () => scheduler.degradedReasons() },
   });
   const server = Deno.serve({
     hostname: config.http.host,
@@ -118,7 +153,9 @@ export async function startSystem(
   const shutdown = (code: number, reason: string): Promise<number> => {
     shuttingDown ??= (async () => {
       log.info("Shutting down ({reason})", { reason });
+      cronStop.abort();
       await supervisor.stop(reason);
+      await scheduler.settled();
       events.record({ actorId: null, event: "supervisor_stop", reason, details: { code } });
       const flushed = await events.flush(5_000);
       if (!flushed) {
@@ -143,7 +180,7 @@ export async function startSystem(
   });
   supervisor.start();
   log.info("Status server on {url}", { url });
-  return { supervisor, sql, events, url, shutdown, done };
+  return { supervisor, sql, events, url, shutdown, done, jobs: scheduler };
 }
 
 async function main(): Promise<number> {
@@ -154,7 +191,7 @@ async function main(): Promise<number> {
     console.error(e instanceof Error ? e.message : String(e));
     return EXIT.config;
   }
-  await setupLogging({ format: config.log.format, level: config.log.level });
+  await setupLogging({ format: config.log.format, level: config.log.level, file: config.log.file });
   const log = getLogger("supervisor");
   let system: RunningSystem;
   try {

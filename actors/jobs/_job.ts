@@ -1,0 +1,96 @@
+/**
+ * What every scheduled job shares: it runs once as a transient child, does its work in
+ * `start()`, records the run in `system.job_runs` (a `running` row first, then `ok` or `failed`
+ * with details) and calls `ctx.finish()`, so the supervisor sees a normal exit and does not
+ * restart it.
+ *
+ * A job's expected failure (pg_dump refused, a folder not writable) is an outcome, `failed`
+ * with its error; an unexpected one is recorded the same way when the database still answers,
+ * then rethrown, so the worker crashes and the supervisor's restart policy applies.
+ *
+ * @module
+ */
+import type { Actor, ActorContext } from "../_runtime.ts";
+import type { Sql } from "../../lib/db.ts";
+import { errorInfo } from "../../lib/errors.ts";
+import { redactText } from "../../lib/log.ts";
+
+/** How one run of a job ended. */
+export interface JobOutcome {
+  status: "ok" | "failed";
+  error?: string;
+  details: Record<string, unknown>;
+}
+
+/** The work of one job: gets the abort signal of a stop request. */
+export type JobWork = (signal: AbortSignal) => Promise<JobOutcome>;
+
+/** Options of {@linkcode createJobActor}. */
+export interface JobActorOptions {
+  /** The job's name in `system.job_runs`. */
+  job: string;
+  sql: Sql;
+  work: JobWork;
+}
+
+/** Inserts the `running` row of a run; returns its id. */
+export async function startJobRun(sql: Sql, job: string, startedAt: number): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into system.job_runs (job, started_at, status)
+    values (${job}, ${new Date(startedAt)}, 'running')
+    returning id`;
+  return row!.id;
+}
+
+/** Closes a run with its outcome. */
+export async function finishJobRun(
+  sql: Sql,
+  id: string,
+  finishedAt: number,
+  outcome: JobOutcome,
+): Promise<void> {
+  await sql`
+    update system.job_runs
+       set finished_at = ${new Date(finishedAt)}, status = ${outcome.status},
+           error = ${outcome.error ?? null}, details = ${sql.json(outcome.details as never)}
+     where id = ${id}`;
+}
+
+/** A job as an actor: runs `work` once in `start()`, records it, then finishes. */
+export function createJobActor(ctx: ActorContext, o: JobActorOptions): Actor {
+  return {
+    async start() {
+      const startedAt = ctx.clock.now();
+      const id = await startJobRun(o.sql, o.job, startedAt);
+      let outcome: JobOutcome;
+      try {
+        outcome = await o.work(ctx.signal);
+      } catch (e) {
+        const info = errorInfo(e);
+        const error = redactText(`${info.name}: ${info.message}`);
+        // Best effort: the original error is what matters, and it is rethrown (a crash). When
+        // even this write fails, the scheduler closes the `running` row on the crash exit.
+        await finishJobRun(o.sql, id, ctx.clock.now(), { status: "failed", error, details: {} })
+          .catch(() => {});
+        throw e;
+      }
+      await finishJobRun(o.sql, id, ctx.clock.now(), outcome);
+      ctx.count(`runs.${outcome.status}`);
+      ctx.handled();
+      ctx.dataAt(ctx.clock.now());
+      ctx.setDetails({ status: outcome.status, error: outcome.error ?? null, ...outcome.details });
+      if (outcome.status === "failed") {
+        ctx.log.error("Job {job} failed: {error}", { job: o.job, error: outcome.error ?? "" });
+      } else {
+        ctx.log.info("Job {job} done in {ms} ms", {
+          job: o.job,
+          ms: ctx.clock.now() - startedAt,
+        });
+      }
+      ctx.finish();
+    },
+    async stop() {
+      await o.sql.end({ timeout: 5 });
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Worker entry of the `partition_maintenance` job: wiring only.
+ *
+ * @module
+ */
+import { runActor } from "../../_runtime.ts";
+import { createSql } from "../../../lib/db.ts";
+import { createJobActor } from "../_job.ts";
+import { maintainPartitions } from "./mod.ts";
+
+runActor((ctx) => {
+  if (!ctx.databaseUrl) throw new Error("Cannot start partition_maintenance: no database URL");
+  const args = ctx.args as { monthsAhead?: number; retentionMonths?: number };
+  const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-partitions" });
+  return createJobActor(ctx, {
+    job: "partition_maintenance",
+    sql,
+    work: async () => {
+      const r = await maintainPartitions({
+        sql,
+        now: ctx.clock.now(),
+        monthsAhead: args.monthsAhead ?? 3,
+        retentionMonths: args.retentionMonths ?? 36,
+      });
+      ctx.count("partitions.created", r.created);
+      return { status: "ok", details: { ...r } };
+    },
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Backups against a real PostgreSQL server with the real `pg_dump`/`pg_restore`: a dump recorded
+ * with size and SHA-256, restored and verified table by table (also through
+ * `deno task backup:verify`), mismatches and corrupt files refused, failures recorded, rotation.
+ */
+import assert from "node:assert/strict";
+import type { Sql } from "../lib/db.ts";
+import { pgBinDirs, serverVersion } from "../lib/pg_tools.ts";
+import { fileSha256, runBackup } from "../actors/jobs/backup/mod.ts";
+import { backupFileName } from "../actors/jobs/backup/rotation.ts";
+import { newestBackup } from "../actors/jobs/backup/store.ts";
+import { formatVerifyTable, verifyBackup } from "../actors/jobs/backup/verify.ts";
+import { createTestDb } from "./_db.ts";
+
+const VERIFY = new URL("../actors/jobs/backup/verify.ts", import.meta.url).pathname;
+
+async function seed(sql: Sql, n: number, fromIso = "2026-11-24T00:00:00Z"): Promise<void> {
+  const t0 = Date.parse(fromIso);
+  const rows = Array.from({ length: n }, (_, i) => ({
+    timestamp: new Date(t0 + i * 1000),
+    price: `${95000 + i}.12345678`,
+  }));
+  await sql`insert into live_data.btc_price_log ${sql(rows, "timestamp", "price")}`;
+}
+
+async function backupRows(sql: Sql) {
+  return await sql<
+    {
+      status: string;
+      error: string | null;
+      path: string | null;
+      size_bytes: string | null;
+      sha256: string | null;
+      deleted_at: Date | null;
+      row_counts: Record<string, number> | null;
+    }[]
+  >`select status, error, path, size_bytes, sha256, deleted_at, row_counts
+      from system.backups order by id`;
+}
+
+async function runVerifyCli(url: string): Promise<{ code: number; out: string; err: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", VERIFY],
+    env: { DATABASE_URL: url, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
+}
+
+function options(sql: Sql, url: string, dir: string, now = () => Date.now()) {
+  return { sql, databaseUrl: url, dir, pgBinDirs: pgBinDirs(), keepDaily: 7, keepWeekly: 4, now };
+}
+
+Deno.test("runBackup() then backup:verify: the restore matches the dump's snapshot table by table", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    await seed(db.sql, 500);
+    const r = await runBackup(options(db.sql, db.url, dir));
+    assert.equal(r.status, "ok", r.error);
+    const [row] = await backupRows(db.sql);
+    assert.equal(row?.status, "ok");
+    const path = row.path ?? "";
+    assert.ok(path.startsWith(`${dir}/recio_`) && path.endsWith(".dump"), path);
+    const file = await fileSha256(path);
+    assert.equal(row.sha256, file.sha256);
+    assert.equal(Number(row.size_bytes), file.sizeBytes);
+    assert.ok(file.sizeBytes > 0);
+    // Custom format starts with "PGDMP".
+    const head = new Uint8Array(5);
+    using f = await Deno.open(path);
+    await f.read(head);
+    assert.equal(new TextDecoder().decode(head), "PGDMP");
+    // The counts of the dump's snapshot: 500 price rows, all in November 2026's partition.
+    assert.equal(row.row_counts?.["live_data.btc_price_log_p202611"], 500);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [path.slice(dir.length + 1)]);
+
+    // The live database keeps growing after the dump: still a match with the dump's snapshot.
+    await seed(db.sql, 20, "2026-11-25T00:00:00Z");
+    const v = await verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() });
+    assert.equal(v.ok, true, formatVerifyTable(v.rows));
+    const btc = v.rows.filter((x) => x.table.startsWith("live_data.btc_price_log"));
+    assert.equal(btc.reduce((a, x) => a + (x.restored ?? 0), 0), 500);
+    assert.equal(btc.reduce((a, x) => a + (x.liveNow ?? 0), 0), 520);
+    assert.ok(v.rows.some((x) => x.table === "system.schema_migrations" && (x.restored ?? 0) > 0));
+    const scratch = await db.sql`select 1 from pg_database where datname like 'recio_verify_%'`;
+    assert.equal(scratch.length, 0, "the scratch database is dropped");
+
+    const cli = await runVerifyCli(db.url);
+    assert.equal(cli.code, 0, cli.err + cli.out);
+    assert.match(cli.out, /^table\s+at backup\s+restored\s+live now/m);
+    assert.match(cli.out, /Verified: \d+ tables match/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("backup:verify exits 1 and prints MISMATCH when a table's count differs", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    await seed(db.sql, 50);
+    assert.equal((await runBackup(options(db.sql, db.url, dir))).status, "ok");
+    // Pretend the snapshot held one more row than the dump restores.
+    await db.sql`
+      update system.backups
+         set row_counts = jsonb_set(row_counts, '{live_data.btc_price_log_p202611}',
+                                    to_jsonb((row_counts->>'live_data.btc_price_log_p202611')::int + 1))`;
+    const cli = await runVerifyCli(db.url);
+    assert.equal(cli.code, 1, cli.err + cli.out);
+    assert.match(cli.out, /live_data\.btc_price_log_p202611\s+51\s+50\s+50\s+MISMATCH/);
+    assert.match(cli.out, /MISMATCH: 1 of \d+ tables differ/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("verifyBackup() refuses a backup file whose SHA-256 no longer matches", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.equal((await runBackup(options(db.sql, db.url, dir))).status, "ok");
+    const b = await newestBackup(db.sql);
+    await Deno.writeFile(b!.path, new Uint8Array([0]), { append: true });
+    await assert.rejects(
+      () => verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() }),
+      /does not match system\.backups/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("backup:verify exits 2 when there is no backup", async () => {
+  await using db = await createTestDb();
+  const cli = await runVerifyCli(db.url);
+  assert.equal(cli.code, 2);
+  assert.match(cli.err, /no usable backup/);
+});
+
+Deno.test("runBackup() records a failed backup when its folder cannot be written", async () => {
+  await using db = await createTestDb();
+  const parent = await Deno.makeTempDir();
+  try {
+    // A folder below a regular file cannot be created, not even by root.
+    await Deno.writeTextFile(`${parent}/file`, "x");
+    const r = await runBackup(options(db.sql, db.url, `${parent}/file/backups`));
+    assert.equal(r.status, "failed");
+    const [row] = await backupRows(db.sql);
+    assert.equal(row?.status, "failed");
+    assert.match(row?.error ?? "", /Not a directory|NotADirectory|not a directory/i);
+    assert.equal(row?.sha256, null);
+    assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["file"]);
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("runBackup() fails with the major version needed when no pg_dump fits the server", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    const { major } = await serverVersion(db.sql);
+    const r = await runBackup({ ...options(db.sql, db.url, dir), pgBinDirs: [] });
+    assert.equal(r.status, "failed");
+    const [row] = await backupRows(db.sql);
+    assert.equal(row?.status, "failed");
+    assert.match(row?.error ?? "", new RegExp(`needs pg_dump ${major} or newer`));
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no partial file left");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runBackup() rotates: older backups beyond keepDaily/keepWeekly are deleted and marked", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    const now = Date.UTC(2026, 10, 24, 4);
+    const old = [1, 2, 9].map((days) => `${dir}/${backupFileName(now - days * 86_400_000)}`);
+    for (const p of old) {
+      await Deno.writeTextFile(p, "old");
+      await db
+        .sql`insert into system.backups (started_at, path, status) values (now(), ${p}, 'ok')`;
+    }
+    await Deno.writeTextFile(`${dir}/keep-me.txt`, "not a backup");
+    const r = await runBackup({
+      ...options(db.sql, db.url, dir, () => now),
+      keepDaily: 2,
+      keepWeekly: 0,
+    });
+    assert.equal(r.status, "ok", r.error);
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, [
+      "keep-me.txt",
+      backupFileName(now - 86_400_000),
+      backupFileName(now),
+    ]);
+    const rows = await backupRows(db.sql);
+    const deleted = rows.filter((x) => x.deleted_at !== null).map((x) => x.path).sort();
+    assert.deepEqual(deleted, [old[1], old[2]].sort());
+    assert.deepEqual((r.details.deleted as string[]).sort(), [old[1], old[2]].sort());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

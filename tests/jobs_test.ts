@@ -1,0 +1,260 @@
+/**
+ * Scheduled jobs end to end: the scheduler, a real supervisor and the real job workers against a
+ * real PostgreSQL database. Overlapping ticks start one run; partition maintenance, retention
+ * and backup run as workers with their minimal permissions and record their runs; a failed
+ * backup is a failed row, a `job_failed` supervision event and a degraded `/readyz`.
+ */
+import assert from "node:assert/strict";
+import { loadConfig } from "../lib/config.ts";
+import { type ChildSpecInput, validateChildSpecs } from "../supervisor/child_spec.ts";
+import { jobChildren, jobDefinitions } from "../supervisor/children.ts";
+import { EventLog } from "../supervisor/event_log.ts";
+import { createStatusApp } from "../supervisor/http.ts";
+import { type JobDefinition, JobScheduler } from "../supervisor/jobs.ts";
+import { startSystem } from "../supervisor/main.ts";
+import { Supervisor } from "../supervisor/mod.ts";
+import { createTestDb, eventually, type TestDb } from "./_db.ts";
+
+const TEST_ACTOR = new URL("./fixtures/test_actor.ts", import.meta.url).href;
+
+interface Harness {
+  sup: Supervisor;
+  jobs: JobScheduler;
+  events: EventLog;
+}
+
+/** A supervisor over `specs` with a scheduler wired to its events, as supervisor/main.ts does. */
+async function withJobs(
+  db: TestDb,
+  specs: ChildSpecInput[],
+  fn: (h: Harness) => Promise<void>,
+  defs: JobDefinition[] = specs.map((s) => ({ name: s.id, childId: s.id, schedule: "0 4 * * *" })),
+): Promise<void> {
+  const events = new EventLog(db.sql, {
+    node: "test",
+    flushMs: 20,
+    onEvent: (e) => jobs.observe(e),
+  });
+  const sup = new Supervisor(validateChildSpecs(specs), {
+    node: "test",
+    events,
+    databaseUrl: db.url,
+    tickMs: 50,
+    log: { format: "text", level: "fatal" },
+  });
+  const jobs = new JobScheduler(defs, { view: sup, events, sql: db.sql });
+  sup.start();
+  try {
+    await fn({ sup, jobs, events });
+  } finally {
+    await sup.stop("test over");
+    await jobs.settled();
+    await events.flush();
+    events.close();
+  }
+}
+
+function config(env: Record<string, string> = {}) {
+  return loadConfig({ RECIO_NODE: "test", ...env });
+}
+
+function lastRun(jobs: JobScheduler, name: string) {
+  return jobs.jobs().find((j) => j.name === name)?.lastRun ?? null;
+}
+
+const done = (jobs: JobScheduler, name: string) => () => {
+  const r = lastRun(jobs, name);
+  return r && r.status !== "running" ? r : undefined;
+};
+
+Deno.test("scheduler - a tick while the job still runs is skipped: one run, then the next tick starts again", async () => {
+  await using db = await createTestDb();
+  const spec: ChildSpecInput = {
+    id: "slow_job",
+    module: TEST_ACTOR,
+    restart: "transient",
+    autostart: false,
+    database: false,
+    heartbeatMs: 50,
+    args: { finishAfterMs: 400 },
+  };
+  await withJobs(db, [spec], async ({ sup, jobs, events }) => {
+    assert.equal(await jobs.tick("slow_job"), "started");
+    assert.equal(await jobs.tick("slow_job"), "skipped");
+    await eventually(() => sup.child("slow_job")?.state === "running");
+    assert.equal(await jobs.tick("slow_job"), "skipped");
+    const run = await eventually(done(jobs, "slow_job"));
+    assert.equal(run.status, "ok");
+    assert.equal(sup.child("slow_job")?.state, "stopped");
+    assert.equal(sup.child("slow_job")?.incarnation, 1, "exactly one run");
+    assert.equal(jobs.jobs()[0]?.skipped, 2);
+    await events.flush();
+    const rows = await db.sql<{ event: string; reason: string | null }[]>`
+      select event, reason from system.supervisor_events
+       where actor_id = 'slow_job' order by id`;
+    assert.equal(rows.filter((r) => r.event === "start").length, 1);
+    assert.equal(rows.filter((r) => r.event === "job_skipped").length, 2);
+    assert.match(rows.find((r) => r.event === "job_skipped")?.reason ?? "", /overlap prevented/);
+
+    // Once the run is over, the next tick starts a new one.
+    assert.equal(await jobs.tick("slow_job"), "started");
+    await eventually(() => sup.child("slow_job")?.incarnation === 2 ? true : undefined);
+    await eventually(() => lastRun(jobs, "slow_job")?.status === "ok" ? true : undefined);
+  });
+});
+
+Deno.test("partition_maintenance and retention jobs run as workers and record their runs", async () => {
+  await using db = await createTestDb();
+  const specs = jobChildren(config({ DATABASE_URL: db.url }))
+    .filter((s) => s.id !== "backup");
+  await withJobs(db, specs, async ({ sup, jobs }) => {
+    assert.equal(await jobs.tick("partition_maintenance"), "started");
+    assert.equal(await jobs.tick("retention"), "started");
+    const p = await eventually(done(jobs, "partition_maintenance"), { timeoutMs: 30_000 });
+    const r = await eventually(done(jobs, "retention"), { timeoutMs: 30_000 });
+    assert.equal(p.status, "ok", p.error ?? "");
+    assert.equal(r.status, "ok", r.error ?? "");
+    assert.ok(typeof r.details?.cutoff === "string", "the run's details reach /status");
+    assert.deepEqual(r.details?.dropped, []);
+    assert.equal(sup.child("retention")?.state, "stopped");
+    assert.equal(sup.child("retention")?.incarnation, 1, "a finished job is not restarted");
+  });
+  const runs = await db.sql<{ job: string; status: string; details: Record<string, unknown> }[]>`
+    select job, status, details from system.job_runs order by id`;
+  assert.deepEqual(runs.map((x) => [x.job, x.status]).sort(), [
+    ["partition_maintenance", "ok"],
+    ["retention", "ok"],
+  ]);
+  // Three months ahead of today exist for every table.
+  const ahead = new Date();
+  ahead.setUTCMonth(ahead.getUTCMonth() + 3, 1);
+  const ym = `${ahead.getUTCFullYear()}${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
+  const parts = await db.sql<{ partition: string }[]>`
+    select partition from system.time_partitions where partition like ${`%_p${ym}`}`;
+  assert.equal(parts.length, 3);
+  const retention = runs.find((x) => x.job === "retention")?.details;
+  assert.ok(typeof retention?.cutoff === "string");
+});
+
+Deno.test("backup job - a failed backup is a failed row, a job_failed event and a degraded /readyz", async () => {
+  await using db = await createTestDb();
+  const parent = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${parent}/file`, "x");
+    const cfg = config({ DATABASE_URL: db.url, RECIO_BACKUP_DIR: `${parent}/file/backups` });
+    const specs = jobChildren(cfg).filter((s) => s.id === "backup");
+    await withJobs(db, specs, async ({ sup, jobs, events }) => {
+      const app = createStatusApp({
+        view: sup,
+        sql: db.sql,
+        extra: { jobs: () => jobs.jobs(), degraded: () => jobs.degradedReasons() },
+      });
+      const before = await (await app.request("/readyz")).json();
+      assert.equal(before.status, undefined);
+
+      assert.equal(await jobs.tick("backup"), "started");
+      const run = await eventually(done(jobs, "backup"), { timeoutMs: 30_000 });
+      assert.equal(run.status, "failed");
+      assert.match(run.error ?? "", /not a directory/i);
+      assert.equal(sup.child("backup")?.incarnation, 1, "a failed backup is not retried at once");
+
+      const ready = await app.request("/readyz");
+      const body = await ready.json();
+      assert.equal(ready.status, 200);
+      assert.equal(body.status, "degraded");
+      assert.match(body.degraded[0], /^job backup failed/);
+      const status = await (await app.request("/status")).json();
+      const job = status.jobs.find((j: { name: string }) => j.name === "backup");
+      assert.equal(job.lastRun.status, "failed");
+      assert.equal(job.nextRunAt, jobs.jobs()[0]?.nextRunAt);
+
+      await events.flush();
+      const failed = await db.sql<{ reason: string }[]>`
+        select reason from system.supervisor_events
+         where actor_id = 'backup' and event = 'job_failed'`;
+      assert.equal(failed.length, 1);
+      assert.match(failed[0]!.reason, /not a directory/i);
+    }, jobDefinitions(cfg).filter((d) => d.name === "backup"));
+    const [b] = await db.sql<{ status: string; error: string }[]>`
+      select status, error from system.backups`;
+    assert.equal(b?.status, "failed");
+    assert.match(b?.error ?? "", /not a directory/i);
+    const [j] = await db.sql<{ status: string }[]>`
+      select status from system.job_runs where job = 'backup'`;
+    assert.equal(j?.status, "failed");
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("backup job - runs pg_dump as a worker allowed only pg_dump and its folder", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = config({ DATABASE_URL: db.url, RECIO_BACKUP_DIR: dir });
+    const specs = jobChildren(cfg).filter((s) => s.id === "backup");
+    const perms = specs[0]?.permissions;
+    assert.deepEqual(perms?.write, [dir]);
+    assert.ok(Array.isArray(perms?.run) && perms.run.every((p) => p.endsWith("/pg_dump")));
+    await withJobs(db, specs, async ({ jobs }) => {
+      assert.equal(await jobs.tick("backup"), "started");
+      const run = await eventually(done(jobs, "backup"), { timeoutMs: 60_000 });
+      assert.equal(run.status, "ok", run.error ?? "");
+      assert.deepEqual(jobs.degradedReasons(), []);
+    });
+    const [b] = await db.sql<{ status: string; path: string; sha256: string }[]>`
+      select status, path, sha256 from system.backups`;
+    assert.equal(b?.status, "ok");
+    assert.ok(b?.path.startsWith(`${dir}/recio_`));
+    assert.equal(b?.sha256.length, 64);
+    assert.ok((await Deno.stat(b!.path)).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startSystem() schedules the jobs with Deno.cron and shows them in /status", async () => {
+  await using db = await createTestDb();
+  const dir = await Deno.makeTempDir();
+  try {
+    const cfg = config({
+      DATABASE_URL: db.url,
+      RECIO_HTTP_PORT: "0",
+      RECIO_BACKUP_DIR: dir,
+      RECIO_JOB_RETENTION: "off",
+      RECIO_LOG_LEVEL: "fatal",
+    });
+    const system = await startSystem(cfg, { children: jobChildren(cfg) });
+    try {
+      const status = await (await fetch(`${system.url}/status`)).json();
+      const byName = Object.fromEntries(
+        status.jobs.map((j: { name: string }) => [j.name, j]),
+      );
+      assert.deepEqual(Object.keys(byName).sort(), [
+        "backup",
+        "partition_maintenance",
+        "retention",
+      ]);
+      assert.equal(byName.backup.schedule, "0 4 * * *");
+      assert.equal(byName.backup.state, "stopped");
+      assert.equal(byName.backup.running, false);
+      assert.equal(byName.retention.schedule, null);
+      assert.equal(byName.retention.nextRunAt, null);
+      const next = Date.parse(byName.partition_maintenance.nextRunAt);
+      assert.ok(next > Date.now() && next <= Date.now() + 86_400_000);
+      assert.equal(new Date(next).getUTCHours(), 3);
+      // A run started by hand (as a tick would) is tracked like a scheduled one.
+      assert.equal(await system.jobs.tick("partition_maintenance"), "started");
+      const run = await eventually(done(system.jobs, "partition_maintenance"), {
+        timeoutMs: 30_000,
+      });
+      assert.equal(run.status, "ok");
+      const ready = await (await fetch(`${system.url}/readyz`)).json();
+      assert.equal(ready.status, undefined, "not degraded");
+    } finally {
+      assert.equal(await system.shutdown(0, "test over"), 0);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
