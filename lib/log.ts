@@ -23,6 +23,7 @@ import {
   type Sink,
 } from "@logtape/logtape";
 import { redactByField, redactByPattern } from "@logtape/redaction";
+import { getRotatingFileSink } from "@logtape/file";
 
 export type { Logger };
 
@@ -66,6 +67,22 @@ export interface LogOptions {
   level: LogLevel;
   /** Extra sinks (a file sink, a test recorder). */
   sinks?: Record<string, Sink>;
+  /** Also write JSON lines to this file, rotated at `fileMaxBytes` keeping `fileMaxFiles`. */
+  file?: string | undefined;
+  fileMaxBytes?: number;
+  fileMaxFiles?: number;
+}
+
+/** A rotating JSON-lines file sink with the same redaction as the console (creates the folder). */
+function fileSink(path: string, maxSize: number, maxFiles: number): Sink {
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+  if (dir) Deno.mkdirSync(dir, { recursive: true });
+  return getRotatingFileSink(path, {
+    formatter: redactByPattern(getJsonLinesFormatter(), SECRET_PATTERNS),
+    maxSize,
+    maxFiles,
+    bufferSize: 0, // a crash must not lose the lines that explain it
+  });
 }
 
 /** Configures LogTape for this process or worker; safe to call again (it resets first). */
@@ -77,8 +94,16 @@ export async function setupLogging(options: LogOptions): Promise<void> {
     SECRET_PATTERNS,
   );
   const console = redactByField(getConsoleSink({ formatter }), { fieldPatterns: SECRET_FIELDS });
+  const sinks: Record<string, Sink> = { ...options.sinks };
+  if (options.file) {
+    sinks.file = fileSink(
+      options.file,
+      options.fileMaxBytes ?? 10 * 1024 * 1024,
+      options.fileMaxFiles ?? 5,
+    );
+  }
   const extra = Object.fromEntries(
-    Object.entries(options.sinks ?? {}).map((
+    Object.entries(sinks).map((
       [k, s],
     ) => [k, redactByField(s, { fieldPatterns: SECRET_FIELDS })]),
   );
