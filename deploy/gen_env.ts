@@ -37,6 +37,7 @@ const NOTES: Record<string, string> = {
   KALSHI_PRIVATE_KEY_PATH: "file with the Kalshi RSA private key, PKCS#1 or PKCS#8 PEM (secret)",
   KALSHI_SERIES: "hourly series to follow",
   KALSHI_POLL_MS: "market poll interval",
+  KALSHI_AUTH_BACKOFF_MS: "first wait after Kalshi refuses the key (doubles up to 30 min)",
   KALSHI_USERS: "users whose accounts are synced (one schema each)",
   KALSHI_RATE_READ_PER_S: "read requests per second (Basic tier: 20)",
   KALSHI_RATE_WRITE_PER_S: "write requests per second (Basic tier: 10)",
@@ -63,6 +64,10 @@ const NOTES: Record<string, string> = {
   RECIO_JOB_PARTITIONS: "partition maintenance schedule (cron, UTC; off: by hand only)",
   RECIO_JOB_RETENTION: "retention schedule (cron, UTC)",
   RECIO_JOB_BACKUP: "backup schedule (cron, UTC)",
+  RECIO_JOB_KALSHI_INGEST:
+    "Kalshi historical ingest schedule, one job per KALSHI_USERS entry (cron, UTC; needs the key)",
+  RECIO_JOB_HISTORY_BACKFILL: "1-minute candle backfill schedule (cron, UTC)",
+  RECIO_HISTORY_BACKFILL_DAYS: "days of 1-minute candles the backfill keeps complete per symbol",
   RECIO_PARTITION_MONTHS_AHEAD: "monthly partitions created ahead",
   RECIO_RETENTION_MONTHS: "months of partitions kept (whole partitions are dropped)",
   RECIO_BACKUP_DIR: "backup folder",

@@ -52,6 +52,7 @@ export const SETTINGS = {
   RECIO_HEART_HANG_MS: [int(1000, 3_600_000), "30000"],
   RECIO_ZOMBIE_CPU_BOUND_MS: [int(1000, 3_600_000), "10000"],
   RECIO_DEMO: [bool, "0"],
+  RECIO_DEMO_CONTROL_URL: [z.string().url().optional(), undefined],
   RECIO_SYMBOLS: [list, "BTC,ETH"],
   RECIO_CHILDREN_FILE: [z.string().min(1).optional(), undefined],
   RECIO_COINBASE_FEED: [z.enum(["advanced", "exchange"]), "advanced"],
@@ -76,6 +77,9 @@ export const SETTINGS = {
   RECIO_JOB_PARTITIONS: [schedule, "0 3 * * *"],
   RECIO_JOB_RETENTION: [schedule, "30 3 * * *"],
   RECIO_JOB_BACKUP: [schedule, "0 4 * * *"],
+  RECIO_JOB_KALSHI_INGEST: [schedule, "15 5 * * *"],
+  RECIO_JOB_HISTORY_BACKFILL: [schedule, "45 4 * * *"],
+  RECIO_HISTORY_BACKFILL_DAYS: [int(1, 3650), "2"],
   RECIO_PARTITION_MONTHS_AHEAD: [int(1, 120), "3"],
   RECIO_RETENTION_MONTHS: [int(1, 1200), "36"],
   RECIO_BACKUP_DIR: [z.string().min(1), "./archive/backups"],
@@ -87,6 +91,7 @@ export const SETTINGS = {
   KALSHI_API_KEY_ID: [z.string().min(1).optional(), undefined],
   KALSHI_PRIVATE_KEY_PATH: [z.string().min(1).optional(), undefined],
   KALSHI_SERIES: [list, "KXBTCD,KXETHD"],
+  KALSHI_AUTH_BACKOFF_MS: [int(1000, 3_600_000), "300000"],
   KALSHI_POLL_MS: [int(100, 3_600_000), "1000"],
   KALSHI_USERS: [
     list.pipe(z.array(z.string().regex(/^user_[0-9]{4}$/, "names like user_0001"))),
@@ -120,6 +125,8 @@ export interface Config {
   heart: { maxRestarts: number; pingMs: number; hangMs: number };
   zombieCpuBoundMs: number;
   demo: boolean;
+  /** The simulated venues' drill endpoint (set by demo mode). */
+  demoControlUrl: string | undefined;
   symbols: string[];
   /** A JSON child list that replaces the default tree. */
   childrenFile: string | undefined;
@@ -131,6 +138,8 @@ export interface Config {
     privateKeyPath: string | undefined;
     series: string[];
     pollMs: number;
+    /** First wait after a refused key. */
+    authBackoffMs: number;
     users: string[];
     readPerSecond: number;
     writePerSecond: number;
@@ -163,9 +172,14 @@ export interface Config {
       partition_maintenance: string | null;
       retention: string | null;
       backup: string | null;
+      /** One `kalshi_historical_ingest:<user>` per user, when Kalshi credentials are set. */
+      kalshi_historical_ingest: string | null;
+      history_backfill: string | null;
     };
     monthsAhead: number;
     retentionMonths: number;
+    /** Days of 1-minute candles `history_backfill` keeps complete. */
+    historyBackfillDays: number;
   };
   backup: {
     dir: string;
@@ -248,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     },
     zombieCpuBoundMs: r.RECIO_ZOMBIE_CPU_BOUND_MS,
     demo: r.RECIO_DEMO,
+    demoControlUrl: r.RECIO_DEMO_CONTROL_URL,
     symbols: r.RECIO_SYMBOLS,
     childrenFile: r.RECIO_CHILDREN_FILE,
     kalshi: {
@@ -257,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       privateKeyPath: r.KALSHI_PRIVATE_KEY_PATH,
       series: r.KALSHI_SERIES,
       pollMs: r.KALSHI_POLL_MS,
+      authBackoffMs: r.KALSHI_AUTH_BACKOFF_MS,
       users: r.KALSHI_USERS,
       readPerSecond: r.KALSHI_RATE_READ_PER_S,
       writePerSecond: r.KALSHI_RATE_WRITE_PER_S,
@@ -292,9 +308,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
         partition_maintenance: r.RECIO_JOB_PARTITIONS,
         retention: r.RECIO_JOB_RETENTION,
         backup: r.RECIO_JOB_BACKUP,
+        kalshi_historical_ingest: r.RECIO_JOB_KALSHI_INGEST,
+        history_backfill: r.RECIO_JOB_HISTORY_BACKFILL,
       },
       monthsAhead: r.RECIO_PARTITION_MONTHS_AHEAD,
       retentionMonths: r.RECIO_RETENTION_MONTHS,
+      historyBackfillDays: r.RECIO_HISTORY_BACKFILL_DAYS,
     },
     backup: {
       dir: r.RECIO_BACKUP_DIR,

@@ -55,12 +55,19 @@ Deno.test("cronProblem() accepts five fields and names what is wrong otherwise",
 });
 
 Deno.test("loadConfig() takes job schedules as cron expressions or off, and names a bad one", () => {
-  const c = loadConfig({ RECIO_JOB_RETENTION: "off", RECIO_JOB_BACKUP: "15 2 * * 0" });
+  const c = loadConfig({
+    RECIO_JOB_RETENTION: "off",
+    RECIO_JOB_BACKUP: "15 2 * * 0",
+    RECIO_JOB_KALSHI_INGEST: "off",
+  });
   assert.deepEqual(c.jobs.schedules, {
     partition_maintenance: "0 3 * * *",
     retention: null,
     backup: "15 2 * * 0",
+    kalshi_historical_ingest: null,
+    history_backfill: "45 4 * * *",
   });
+  assert.equal(c.jobs.historyBackfillDays, 2);
   assert.equal(c.jobs.retentionMonths, 36);
   assert.deepEqual([c.backup.keepDaily, c.backup.keepWeekly], [7, 4]);
   assert.throws(

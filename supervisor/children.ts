@@ -9,7 +9,11 @@ import type { Config } from "../lib/config.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
 import { pgBinDirs } from "../lib/pg_tools.ts";
 import { type ChildSpec, type ChildSpecInput, hostPort } from "./child_spec.ts";
-import { kalshiAccountSyncSpecs, kalshiMarketWatchdogSpec } from "./kalshi_children.ts";
+import {
+  kalshiAccountSyncSpecs,
+  kalshiHistoricalIngestSpec,
+  kalshiMarketWatchdogSpec,
+} from "./kalshi_children.ts";
 import type { JobDefinition } from "./jobs.ts";
 
 const actor = (name: string) => new URL(`../actors/${name}/worker.ts`, import.meta.url).href;
@@ -96,6 +100,10 @@ function pgToolPaths(tool: string, preferred: string | undefined): string[] {
  * start timeouts; a crash is retried a few times with a long backoff.
  */
 export function jobChildren(config: Config): ChildSpecInput[] {
+  const retry = {
+    backoff: { minMs: 5_000, maxMs: 300_000, factor: 4, jitter: 0.2, resetAfterMs: 600_000 },
+    intensity: { maxRestarts: 2, periodMs: 3_600_000, coolDownMs: 3_600_000 },
+  };
   const job = (id: string, startTimeoutMs: number): ChildSpecInput => ({
     id,
     module: new URL(`../actors/jobs/${id}/worker.ts`, import.meta.url).href,
@@ -105,10 +113,10 @@ export function jobChildren(config: Config): ChildSpecInput[] {
     hangAfterMs: 60_000,
     startTimeoutMs,
     shutdownMs: 15_000,
-    backoff: { minMs: 5_000, maxMs: 300_000, factor: 4, jitter: 0.2, resetAfterMs: 600_000 },
-    intensity: { maxRestarts: 2, periodMs: 3_600_000, coolDownMs: 3_600_000 },
+    ...retry,
   });
   const backupDir = absolutePath(config.backup.dir);
+  const restUrl = config.coinbase.restUrl ?? FEED_REST;
   const pgDumps = pgToolPaths("pg_dump", config.backup.pgBinDir);
   return [
     {
@@ -135,7 +143,38 @@ export function jobChildren(config: Config): ChildSpecInput[] {
       permissions: { run: pgDumps, read: [backupDir], write: [backupDir] },
       shutdownMs: 30_000,
     },
+    {
+      ...job("history_backfill", 6 * 60 * 60_000),
+      args: {
+        symbols: config.symbols.map((s) => s.trim().toUpperCase()),
+        days: config.jobs.historyBackfillDays,
+        restUrl,
+      },
+      // Coinbase's public REST host only (the supervisor adds the database).
+      permissions: { net: [hostPort(restUrl)] },
+    },
+    ...kalshiIngestChildren(config).map((spec) => ({ ...spec, ...retry })),
   ];
+}
+
+/**
+ * One `kalshi_historical_ingest:<user>` job per configured user, only when Kalshi credentials
+ * are configured: without a key there is nothing it could read.
+ */
+function kalshiIngestChildren(config: Config): ChildSpecInput[] {
+  const k = config.kalshi;
+  const apiKeyId = k.apiKeyId;
+  const privateKeyPath = k.privateKeyPath;
+  if (!apiKeyId || !privateKeyPath) return [];
+  return k.users.map((user) =>
+    kalshiHistoricalIngestSpec({
+      baseUrl: k.baseUrl,
+      user,
+      apiKeyId,
+      privateKeyPath,
+      readPerSecond: k.readPerSecond,
+    })
+  );
 }
 
 /** The schedule of each job in {@linkcode jobChildren}. */
@@ -149,6 +188,12 @@ export function jobDefinitions(config: Config): JobDefinition[] {
     },
     { name: "retention", childId: "retention", schedule: s.retention },
     { name: "backup", childId: "backup", schedule: s.backup },
+    { name: "history_backfill", childId: "history_backfill", schedule: s.history_backfill },
+    ...kalshiIngestChildren(config).map((spec) => ({
+      name: spec.id,
+      childId: spec.id,
+      schedule: s.kalshi_historical_ingest,
+    })),
   ];
 }
 
@@ -166,7 +211,7 @@ export function defaultChildren(config: Config): ChildSpecInput[] {
       // A check run every intervalMs is the monitor's data.
       freshness: config.monitorIntervalMs * 3 + 10_000,
       freshnessGraceMs: config.monitorIntervalMs + 10_000,
-      permissions: { read: ["/proc/self/status", config.dataDir], sys: ["statfs"] },
+      permissions: { read: [config.dataDir], sys: ["statfs"] },
     },
     ...priceWatchdogChildren(config),
     ...kalshiChildren(config),
@@ -226,6 +271,7 @@ export function kalshiChildren(config: Config): ChildSpecInput[] {
       users: k.users,
       apiKeyId: k.apiKeyId,
       privateKeyPath: k.privateKeyPath,
+      authBackoffMs: k.authBackoffMs,
       readPerSecond: k.readPerSecond,
       writePerSecond: k.writePerSecond,
     }),

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
 import { validateChildSpecs } from "./child_spec.ts";
-import { assertModulesExist, defaultChildren } from "./children.ts";
+import { assertModulesExist, defaultChildren, jobDefinitions } from "./children.ts";
+import { cronName } from "./jobs.ts";
 
 Deno.test("defaultChildren() is a valid tree: monitor, one watchdog per symbol, coordinator after its feed", () => {
   const specs = validateChildSpecs(defaultChildren(loadConfig({})));
@@ -46,4 +47,83 @@ Deno.test("defaultChildren() points the feeds at configured URLs and symbols", (
   ]);
   assert.deepEqual(specs[1]!.permissions.net, ["127.0.0.1:4001"]);
   assert.equal(specs[1]!.args.feed, "exchange");
+});
+
+Deno.test("defaultChildren() schedules history_backfill with network only to the Coinbase REST host", () => {
+  const config = loadConfig({
+    RECIO_SYMBOLS: "btc,ETH",
+    RECIO_COINBASE_REST_URL: "http://127.0.0.1:4001",
+    RECIO_HISTORY_BACKFILL_DAYS: "5",
+  });
+  const specs = validateChildSpecs(defaultChildren(config));
+  const job = specs.find((s) => s.id === "history_backfill");
+  assert.ok(job);
+  assert.equal(job.autostart, false);
+  assert.equal(job.restart, "transient");
+  assert.ok(job.module.endsWith("/actors/jobs/history_backfill/worker.ts"));
+  assert.deepEqual(job.args, {
+    symbols: ["BTC", "ETH"],
+    days: 5,
+    restUrl: "http://127.0.0.1:4001",
+  });
+  assert.deepEqual(job.permissions.net, ["127.0.0.1:4001"]);
+  assert.equal(job.permissions.read, false);
+  assert.equal(job.permissions.write, false);
+  assert.equal(job.permissions.run, false);
+  const def = jobDefinitions(config).find((d) => d.name === "history_backfill");
+  assert.deepEqual(def, {
+    name: "history_backfill",
+    childId: "history_backfill",
+    schedule: "45 4 * * *",
+  });
+  const byDefault = validateChildSpecs(defaultChildren(loadConfig({})));
+  assert.deepEqual(byDefault.find((s) => s.id === "history_backfill")?.permissions.net, [
+    "api.exchange.coinbase.com:443",
+  ]);
+});
+
+Deno.test("defaultChildren() has no kalshi_historical_ingest job without Kalshi credentials", () => {
+  for (
+    const env of [
+      {},
+      { KALSHI_API_KEY_ID: "key-id" },
+      { KALSHI_PRIVATE_KEY_PATH: "/etc/recio/kalshi.pem" },
+    ]
+  ) {
+    const config = loadConfig(env);
+    const ids = defaultChildren(config).map((s) => s.id);
+    assert.equal(ids.some((id) => id.startsWith("kalshi_historical_ingest")), false);
+    const names = jobDefinitions(config).map((d) => d.name);
+    assert.deepEqual(names, ["partition_maintenance", "retention", "backup", "history_backfill"]);
+  }
+});
+
+Deno.test("defaultChildren() schedules one kalshi_historical_ingest job per user when credentials are set", () => {
+  const config = loadConfig({
+    KALSHI_API_KEY_ID: "key-id",
+    KALSHI_PRIVATE_KEY_PATH: "/etc/recio/kalshi.pem",
+    KALSHI_USERS: "user_0001,user_0002",
+    KALSHI_BASE_URL: "http://127.0.0.1:4002/trade-api/v2",
+    RECIO_JOB_KALSHI_INGEST: "20 5 * * *",
+  });
+  const specs = validateChildSpecs(defaultChildren(config));
+  assertModulesExist(specs);
+  const jobs = specs.filter((s) => s.id.startsWith("kalshi_historical_ingest:"));
+  assert.deepEqual(jobs.map((s) => s.id), [
+    "kalshi_historical_ingest:user_0001",
+    "kalshi_historical_ingest:user_0002",
+  ]);
+  for (const job of jobs) {
+    assert.equal(job.autostart, false);
+    assert.equal(job.restart, "transient");
+    assert.equal(job.args.keyPath, "/etc/recio/kalshi.pem");
+    assert.deepEqual(job.permissions.read, ["/etc/recio/kalshi.pem"]);
+    assert.deepEqual(job.permissions.net, ["127.0.0.1:4002"]);
+    assert.equal(job.intensity.maxRestarts, 2, "retried like the other jobs");
+  }
+  assert.equal(specs.filter((s) => s.autostart).some((s) => s.id.includes("ingest")), false);
+  const defs = jobDefinitions(config).filter((d) => d.name.startsWith("kalshi_historical_ingest"));
+  assert.deepEqual(defs, jobs.map((s) => ({ name: s.id, childId: s.id, schedule: "20 5 * * *" })));
+  // Deno.cron refuses ":" in a name.
+  assert.equal(cronName(defs[0]!.name), "recio_kalshi_historical_ingest_user_0001");
 });

@@ -316,6 +316,14 @@ export class JobScheduler {
 }
 
 /**
+ * The `Deno.cron` name of a job: Deno allows only letters, digits, `_`, `-` and spaces (at most
+ * 64), and per-user jobs are named like `kalshi_historical_ingest:user_0001`.
+ */
+export function cronName(job: string): string {
+  return `recio_${job.replace(/[^A-Za-z0-9_ -]/g, "_")}`.slice(0, 64);
+}
+
+/**
  * Registers every scheduled job with `Deno.cron` (the only place that does); the schedules stop
  * when `signal` aborts.
  */
@@ -323,7 +331,7 @@ export function registerCron(scheduler: JobScheduler, options: { signal: AbortSi
   const log = getLogger("supervisor", "jobs");
   for (const def of scheduler.definitions()) {
     if (def.schedule === null) continue;
-    Deno.cron(`recio_${def.name}`, def.schedule, { signal: options.signal }, async () => {
+    Deno.cron(cronName(def.name), def.schedule, { signal: options.signal }, async () => {
       try {
         await scheduler.tick(def.name);
       } catch (e) {

@@ -65,6 +65,8 @@ export interface AccountSyncSpecConfig {
   pollMs?: number;
   /** Its `host:port` joins the worker's `net` permission. */
   databaseUrl?: string | undefined;
+  /** First wait after Kalshi refuses the key (doubles up to 30 min). */
+  authBackoffMs?: number;
 }
 
 /** One `kalshi_account_sync:<user>` child spec per user. */
@@ -84,6 +86,7 @@ export function kalshiAccountSyncSpecs(config: AccountSyncSpecConfig): ChildSpec
       readPerSecond: config.readPerSecond,
       writePerSecond: config.writePerSecond,
       ...(config.pollMs !== undefined ? { pollMs: config.pollMs } : {}),
+      ...(config.authBackoffMs !== undefined ? { authBackoffMs: config.authBackoffMs } : {}),
       ...credentials,
     },
     restart: "permanent",
@@ -130,7 +133,9 @@ export function kalshiHistoricalIngestSpec(config: HistoricalIngestSpecConfig): 
       readPerSecond: config.readPerSecond,
       ...(config.since ? { since: config.since } : {}),
     },
+    // A scheduled job: started by its schedule (or by hand), finishes, is not restarted then.
     restart: "transient",
+    autostart: false,
     heartbeatMs: 1_000,
     hangAfterMs: 60_000,
     freshness: null,

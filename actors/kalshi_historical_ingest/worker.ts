@@ -1,13 +1,18 @@
 /**
- * Worker entry of `kalshi_historical_ingest` as a transient child: runs one backfill and
- * finishes. A refused key is reported as degraded and the job ends (restarting cannot fix it);
- * any other failure crashes the job so the supervisor's policy retries it (it resumes).
+ * Worker entry of `kalshi_historical_ingest` as a transient child: runs one backfill, records it
+ * in `system.job_runs` (job `kalshi_historical_ingest:<user>`, as the other scheduled jobs do)
+ * and finishes. A refused key is reported as degraded, the run is `failed` and the job ends
+ * (restarting cannot fix it); any other failure is recorded, then crashes the job so the
+ * supervisor's policy retries it (it resumes).
  *
  * @module
  */
 import { z } from "zod";
 import { runActor } from "../_runtime.ts";
+import { finishJobRun, startJobRun } from "../jobs/_job.ts";
 import { createSql } from "../../lib/db.ts";
+import { errorInfo } from "../../lib/errors.ts";
+import { redactText } from "../../lib/log.ts";
 import { createAccountStore } from "../../lib/kalshi/account_store.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
 import { KalshiAuthError } from "../../lib/kalshi/errors.ts";
@@ -36,10 +41,14 @@ runActor(async (ctx) => {
     readPerSecond: args.readPerSecond,
     onRetry: (i) => ctx.count(`retries.${i.status ?? "network"}`),
   });
+  const jobName = `kalshi_historical_ingest:${args.user}`;
   let job: Promise<void> | undefined;
   let failure: unknown;
   return {
-    start() {
+    async start() {
+      const runId = await startJobRun(sql, jobName, ctx.clock.now());
+      const record = (outcome: Parameters<typeof finishJobRun>[3]) =>
+        finishJobRun(sql, runId, ctx.clock.now(), outcome);
       job = runBackfill({
         client,
         store: createAccountStore(sql, args.user),
@@ -53,25 +62,35 @@ runActor(async (ctx) => {
           ctx.dataAt(ctx.clock.now());
         },
       }).then(
-        (summary) => {
+        async (summary) => {
+          await record({ status: "ok", details: { summary } });
           ctx.setDetails({ summary });
           ctx.finish();
         },
-        (error) => {
+        async (error) => {
+          // A stop leaves the run `running`: the scheduler shows it as interrupted.
           if (ctx.signal.aborted) return;
           if (error instanceof KalshiAuthError) {
-            ctx.degraded(`kalshi authentication refused (${error.status || 401})`);
+            const reason = `kalshi authentication refused (${error.status || 401})`;
+            await record({ status: "failed", error: reason, details: {} });
+            ctx.degraded(reason);
             ctx.finish();
             return;
           }
           failure = error;
+          const info = errorInfo(error);
+          // Best effort: the scheduler closes a `running` row on the crash exit as well.
+          await record({
+            status: "failed",
+            error: redactText(`${info.name}: ${info.message}`),
+            details: {},
+          }).catch(() => {});
           // Crash: the supervisor restarts the transient job, which resumes from its cursors.
           queueMicrotask(() => {
             throw failure;
           });
         },
       );
-      return Promise.resolve();
     },
     async stop() {
       await job;

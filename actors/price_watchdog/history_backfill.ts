@@ -24,6 +24,8 @@ export interface BackfillOptions {
   /** Pause between requests (public endpoints allow about 10/s). */
   pauseMs?: number;
   fetch?: typeof fetch;
+  /** Stops between requests (the job's stop request). */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -42,8 +44,9 @@ export async function backfillHistory(
     count: () => {},
     gauge: () => {},
     flushMs: 250,
+    // Only insertCandles is used: the row buffer stays empty (the store wants it >= maxBatch).
     maxBatch: 1_000,
-    bufferRows: 0,
+    bufferRows: 1_000,
   });
   const table = sql(`historical_data.${symbol.toLowerCase()}_ohlc_1m`);
   let inserted = 0;
@@ -51,6 +54,7 @@ export async function backfillHistory(
   let requests = 0;
   const end = Math.floor(now / 60_000) * 60_000;
   for (let from = end - o.days * DAY; from < end; from += DAY) {
+    o.signal?.throwIfAborted();
     const to = Math.min(end - 60_000, from + DAY - 60_000);
     const expected = Math.floor((to - from) / 60_000) + 1;
     const [{ n }] = await sql`select count(*)::int as n from ${table}
@@ -62,7 +66,7 @@ export async function backfillHistory(
       continue;
     }
     const r = await fetchCandles(
-      { restUrl: o.restUrl, productId: `${symbol}-USD`, now, fetch: o.fetch },
+      { restUrl: o.restUrl, productId: `${symbol}-USD`, now, fetch: o.fetch, signal: o.signal },
       from,
       to,
     );
