@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { taskArgs } from "../lib/cli.ts";
 import { type EmbeddedDb, startEmbeddedDb } from "../lib/embedded_db.ts";
 import type { BenchRow } from "./_stats.ts";
 
@@ -19,7 +20,8 @@ if (!Deno.env.get("DATABASE_URL")) {
 const names: string[] = [];
 for await (const e of Deno.readDir(dir)) {
   if (e.isFile && e.name.endsWith(".ts") && !e.name.startsWith("_") && e.name !== "run.ts") {
-    if (Deno.args.length === 0 || Deno.args.some((a) => e.name.includes(a))) names.push(e.name);
+    const wanted = taskArgs();
+    if (wanted.length === 0 || wanted.some((a) => e.name.includes(a))) names.push(e.name);
   }
 }
 names.sort();

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { taskArgs } from "../lib/cli.ts";
 import postgres from "postgres";
 import { type EmbeddedDb, startEmbeddedDb } from "../lib/embedded_db.ts";
 import { createSql } from "../lib/db.ts";
@@ -38,7 +39,7 @@ try {
       "-A",
       "--unstable-cron",
       "--unstable-worker-options",
-      ...(Deno.args.length > 0 ? Deno.args : []),
+      ...taskArgs(),
     ],
     env: { DATABASE_URL: url, RECIO_TEST_TEMPLATE: template, RECIO_TEST_DB_PREFIX: prefix },
     stdin: "null",

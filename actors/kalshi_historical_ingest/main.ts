@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { taskArgs } from "../../lib/cli.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { connectWithRetry } from "../../lib/db.ts";
 import { getLogger, setupLogging } from "../../lib/log.ts";
@@ -17,7 +18,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   await setupLogging({ format: config.log.format, level: config.log.level });
   const log = getLogger("kalshi_historical_ingest");
-  const args = parseBackfillArgs(Deno.args);
+  const args = parseBackfillArgs(taskArgs());
   if (!config.databaseUrl) {
     console.error("Cannot backfill: set DATABASE_URL (the embedded database is owned by main.ts)");
     return 2;

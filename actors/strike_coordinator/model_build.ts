@@ -6,6 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { taskArgs } from "../../lib/cli.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { connectWithRetry, type Sql } from "../../lib/db.ts";
 import { buildLookup, type Candle } from "./empirical.ts";
@@ -54,7 +55,7 @@ export async function buildModel(
 
 if (import.meta.main) {
   const { values } = parseArgs({
-    args: Deno.args,
+    args: taskArgs(),
     options: {
       symbol: { type: "string", default: "BTC" },
       years: { type: "string", default: "5" },

@@ -8,6 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { taskArgs } from "../../lib/cli.ts";
 import { connectWithRetry, describeTarget } from "../../lib/db.ts";
 import { redactText } from "../../lib/log.ts";
 import { migrate } from "../migrate.ts";
@@ -30,6 +31,14 @@ export async function main(args: string[]): Promise<number> {
   if (values.help || (command !== "import" && command !== "verify") || paths.length === 0) {
     console.error(USAGE);
     return 2;
+  }
+  for (const p of paths) {
+    try {
+      await Deno.stat(p);
+    } catch {
+      console.error(`Cannot read "${p}": no such file or directory`);
+      return 2;
+    }
   }
   const url = Deno.env.get("DATABASE_URL");
   if (!url) {
@@ -60,4 +69,4 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await main(taskArgs()));
