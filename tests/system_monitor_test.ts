@@ -55,6 +55,7 @@ Deno.test("system_monitor - writes one health_status row per run and the view sh
     assert.equal(latest!.database_ok, true);
     assert.deepEqual(latest!.details.reasons, ["price_watchdog:btc is failed"]);
     assert.equal(typeof latest!.details.disk.freeBytes, "number");
+    assert.ok(latest!.details.memory.rssBytes > 0, "process memory is measured");
   } finally {
     send({ type: "stop", reason: "test over" });
     await eventually(() => posted.some((m) => m.type === "stopped"));

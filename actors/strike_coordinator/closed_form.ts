@@ -5,8 +5,9 @@
  *
  *   ln(S_T / S_0) ~ N((μ − σ²/2)·T, σ²·T),   P(S_T ≥ K) = Φ((ln(S_0/K) + (μ − σ²/2)·T) / (σ·√T))
  *
- * with σ per √second, T in seconds and μ = `driftCoefficient` × momentum (momentum in percent, μ
- * per second). With the default coefficient 0 the model has no drift.
+ * with σ per √second, T in seconds and μ per second. The coordinator sets μ = coefficient ×
+ * (momentum / 100) / 60, i.e. momentum read as a fraction per minute (`RECIO_MOMENTUM_DRIFT`);
+ * with the default coefficient 0 the model has no drift.
  *
  * @module
  */

@@ -172,7 +172,7 @@ export class Lookup {
     return this.#cells.size === 0;
   }
 
-  /** The bucket to use: the nearest with at least `minSamples` at 60 minutes, else `all`. */
+  /** The bucket to use: the nearest with at least `minSamples` at some horizon, else `all`. */
   bucketFor(momentumPct: number | null, minSamples = 100): string {
     if (momentumPct === null) return "all";
     const b = momentumBucket(momentumPct);

@@ -41,12 +41,13 @@ interface HealthRow {
   details: Record<string, unknown>;
 }
 
-/** Reads the resident set size of this process (all workers share it). */
-async function rssBytes(): Promise<number | null> {
+/**
+ * The resident set size of the whole process (all workers share it). `Deno.memoryUsage().rss`
+ * needs no file access (reading `/proc/self/status` from a worker is refused without -A).
+ */
+function rssBytes(): number | null {
   try {
-    const status = await Deno.readTextFile("/proc/self/status");
-    const m = status.match(/^VmRSS:\s+(\d+)\s+kB/m);
-    return m ? Number(m[1]) * 1024 : null;
+    return Deno.memoryUsage().rss;
   } catch {
     return null;
   }
@@ -78,7 +79,7 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
     } catch (e) {
       disk = { path: o.dataDir, error: e instanceof Error ? e.message : String(e) };
     }
-    return { database, actors, disk, memory: { rssBytes: await rssBytes() } };
+    return { database, actors, disk, memory: { rssBytes: rssBytes() } };
   }
 
   async function runOnce(): Promise<void> {
