@@ -9,6 +9,7 @@
 import { type Config, loadConfig } from "./lib/config.ts";
 import { ConfigError } from "./lib/errors.ts";
 import { setupLogging } from "./lib/log.ts";
+import { startDemoVenues } from "./supervisor/demo.ts";
 import { runHeart } from "./supervisor/heart.ts";
 
 async function main(args: string[]): Promise<number> {
@@ -27,7 +28,13 @@ async function main(args: string[]): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => stop.abort());
   }
-  return await runHeart({ config, signal: stop.signal });
+  const dataDir = config.dataDir;
+  return await runHeart({
+    config,
+    signal: stop.signal,
+    // Demo mode: simulated venues in the same process tree; the actors run as in production.
+    prepare: config.demo ? (url) => startDemoVenues(dataDir, url) : undefined,
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

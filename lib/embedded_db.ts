@@ -458,3 +458,15 @@ async function stopServer(dir: string, ids: Ids, log: Logger | undefined): Promi
   });
   await clearLeftover(dir, { log, graceMs: 5_000 });
 }
+
+/**
+ * Stops the embedded server on `dir` for `downMs`, then starts it again on the same port (the
+ * demo's "database down" drill: a real outage for every client). Resolves once it is back.
+ */
+export async function simulateOutage(dir: string, port: number, downMs: number): Promise<void> {
+  const abs = resolve(dir);
+  const ids = await osIds();
+  await stopServer(abs, ids, undefined);
+  await new Promise((r) => setTimeout(r, downMs));
+  await startServer(abs, port, ids, 60_000);
+}

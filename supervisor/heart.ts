@@ -70,6 +70,14 @@ export interface HeartOptions {
   clock?: Clock;
   /** systemd notifications (default: from `NOTIFY_SOCKET`, a no-op without it). */
   notify?: SdNotifier;
+  /**
+   * Runs once the database is up, before the first supervisor (demo mode starts its simulated
+   * venues here); its `env` is added to the supervisor's, and `stop` runs before the database
+   * stops.
+   */
+  prepare?: (
+    databaseUrl: string,
+  ) => Promise<{ env: Record<string, string>; stop(): Promise<void> }>;
 }
 
 const SUPERVISOR = new URL("./main.ts", import.meta.url).href;
@@ -184,6 +192,7 @@ export async function runHeart(o: HeartOptions): Promise<number> {
   o.signal?.addEventListener("abort", stop);
 
   let embedded: EmbeddedDb | undefined;
+  let stopPrepared: (() => Promise<void>) | undefined;
   let code: number = HEART_EXIT.ok;
   const stateFile = `${resolve(config.dataDir)}/heart.json`;
   const me = ref(Deno.pid);
@@ -208,6 +217,17 @@ export async function runHeart(o: HeartOptions): Promise<number> {
       }
       databaseUrl = embedded.url;
     }
+    let prepared: Awaited<ReturnType<NonNullable<HeartOptions["prepare"]>>> | undefined;
+    try {
+      prepared = o.prepare ? await o.prepare(databaseUrl) : undefined;
+    } catch (e) {
+      log.fatal("Cannot prepare the supervisor's services: {error}", {
+        error: redactText(errorInfo(e).message),
+      });
+      return HEART_EXIT.gaveUp;
+    }
+    stopPrepared = prepared?.stop;
+    const extraEnv = prepared?.env ?? {};
     const port = config.http.port || freePort();
     const command = o.command ?? supervisorCommand();
     const ping = healthzUrl(config.http.host, port);
@@ -216,7 +236,12 @@ export async function runHeart(o: HeartOptions): Promise<number> {
     while (!stopping) {
       const c = new Deno.Command(command[0]!, {
         args: command.slice(1),
-        env: { DATABASE_URL: databaseUrl, RECIO_HTTP_PORT: String(port), RECIO_HEART: "1" },
+        env: {
+          ...extraEnv,
+          DATABASE_URL: databaseUrl,
+          RECIO_HTTP_PORT: String(port),
+          RECIO_HEART: "1",
+        },
         stdin: "null",
         stdout: "inherit",
         stderr: "inherit",
@@ -269,6 +294,9 @@ export async function runHeart(o: HeartOptions): Promise<number> {
   } finally {
     o.signal?.removeEventListener("abort", stop);
     await Deno.remove(stateFile).catch(() => {});
+    await stopPrepared?.().catch((e) =>
+      log.error("Cannot stop the prepared services: {error}", { error: errorInfo(e).message })
+    );
     await embedded?.stop();
     await notify.stop();
   }

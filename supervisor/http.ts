@@ -49,6 +49,8 @@ export interface StatusAppDeps {
     /** Reasons the system runs degraded (a failed backup); shown by `/readyz`, still 200. */
     degraded?: () => string[];
   };
+  /** Fault drills (demo mode only): `POST /drills/:name`, token-guarded. */
+  drills?: (name: string, params: Record<string, string>) => Promise<unknown>;
 }
 
 /** How long `/readyz` and `/status` wait for `select 1`. */
@@ -253,14 +255,27 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     }));
   });
 
+  /** The bearer-token guard of every endpoint that changes state. */
+  const authorize = async (header: string | undefined) => {
+    if (!deps.token) problem(403, "control endpoints are disabled (set STATUS_TOKEN)");
+    const m = /^Bearer +(\S+) *$/i.exec(header ?? "");
+    if (!m || !(await sameSecret(m[1]!, deps.token))) {
+      reject("unauthorized");
+      problem(401, "a valid bearer token is required", { "WWW-Authenticate": "Bearer" });
+    }
+  };
+
+  app.post("/drills/:name", async (c) => {
+    await authorize(c.req.header("authorization"));
+    if (!deps.drills) problem(404, "fault drills are available in demo mode only");
+    const name = c.req.param("name");
+    if (!/^[a-z0-9_]{1,40}$/.test(name)) problem(400, "invalid drill name");
+    return c.json(await deps.drills(name, c.req.query()), 202);
+  });
+
   for (const action of ["restart", "stop", "start"] as const) {
     app.post(`/actors/:id/${action}`, async (c) => {
-      if (!deps.token) problem(403, "control endpoints are disabled (set STATUS_TOKEN)");
-      const m = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "");
-      if (!m || !(await sameSecret(m[1]!, deps.token))) {
-        reject("unauthorized");
-        problem(401, "a valid bearer token is required", { "WWW-Authenticate": "Bearer" });
-      }
+      await authorize(c.req.header("authorization"));
       const id = c.req.param("id");
       if (!view.child(id)) problem(404, `unknown actor "${id.slice(0, 100)}"`);
       const reason = "manual via API";

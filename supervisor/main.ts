@@ -22,6 +22,7 @@ import {
 } from "./children.ts";
 import { EventBus } from "./event_bus.ts";
 import { EventLog, loadRestartHistory } from "./event_log.ts";
+import { createDrills } from "./drills.ts";
 import { createStatusApp } from "./http.ts";
 import { JobScheduler, registerCron } from "./jobs.ts";
 import { Supervisor } from "./mod.ts";
@@ -142,6 +143,14 @@ export async function startSystem(
     bus,
     eventLog: events,
     extra: { jobs: () => scheduler.jobs(), degraded: () => scheduler.degradedReasons() },
+    drills: config.demoControlUrl
+      ? createDrills({
+        controlUrl: config.demoControlUrl,
+        crashChild: (id, reason) => supervisor.crashChild(id, reason),
+        embedded: embeddedServer(config.pgDir, databaseUrl),
+        record: (event, reason) => events.record({ actorId: null, event, reason }),
+      })
+      : undefined,
   });
   const server = Deno.serve({
     hostname: config.http.host,
@@ -181,6 +190,20 @@ export async function startSystem(
   supervisor.start();
   log.info("Status server on {url}", { url });
   return { supervisor, sql, events, url, shutdown, done, jobs: scheduler };
+}
+
+/** The embedded server behind `databaseUrl`, if `pgDir` runs it (its postmaster.pid names the port). */
+function embeddedServer(
+  pgDir: string,
+  databaseUrl: string,
+): { dir: string; port: number } | undefined {
+  try {
+    const pid = Deno.readTextFileSync(`${pgDir}/postmaster.pid`).split("\n");
+    const port = Number(new URL(databaseUrl).port);
+    return Number(pid[3]) === port ? { dir: pgDir, port } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function main(): Promise<number> {

@@ -226,6 +226,16 @@ export class Supervisor implements SupervisorView {
     await this.#stopChild(c, reason);
   }
 
+  /** Kills a child's worker as a crash would (fault drills): it is restarted by policy. */
+  crashChild(id: string, reason: string): void {
+    const c = this.#get(id);
+    if (!isAlive(c.state) || c.state === "stopping") {
+      throw new SupervisorError(`Cannot crash "${id}": it is ${c.state}`);
+    }
+    c.lastError = reason;
+    this.#exited(c, c.incarnation, "crash", reason);
+  }
+
   startChild(id: string, reason: string): Promise<void> {
     const c = this.#get(id);
     c.wanted = true;
