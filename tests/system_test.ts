@@ -6,53 +6,13 @@
 import assert from "node:assert/strict";
 import { createTestDb } from "./_db.ts";
 import { eventually } from "./_eventually.ts";
+import { startSupervisor, TEST_ACTOR, writeChildrenFile } from "./_system.ts";
 
-const MAIN = new URL("../supervisor/main.ts", import.meta.url).pathname;
-const ACTOR = new URL("./fixtures/test_actor.ts", import.meta.url).href;
-
-interface Proc {
-  child: Deno.ChildProcess;
-  url: Promise<string>;
-  stderr: () => string;
-  stdout: () => string;
-}
-
-function startSupervisor(env: Record<string, string>): Proc {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--unstable-cron", "--unstable-worker-options", MAIN],
-    env: { RECIO_HTTP_PORT: "0", RECIO_LOG_LEVEL: "error", NO_COLOR: "1", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  let resolveUrl!: (u: string) => void;
-  const url = new Promise<string>((r) => (resolveUrl = r));
-  (async () => {
-    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
-      out += chunk;
-      const m = out.match(/\{"event":"listening","url":"([^"]+)"/);
-      if (m) resolveUrl(m[1]!);
-    }
-  })();
-  (async () => {
-    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
-  })();
-  return { child, url, stderr: () => err, stdout: () => out };
-}
-
-async function childrenFile(specs: unknown[]): Promise<string> {
-  const file = await Deno.makeTempFile({ suffix: ".json" });
-  await Deno.writeTextFile(file, JSON.stringify(specs));
-  return file;
-}
-
-const base = { module: ACTOR, heartbeatMs: 100, hangAfterMs: 1_000, database: true };
+const base = { module: TEST_ACTOR, heartbeatMs: 100, hangAfterMs: 1_000, database: true };
 
 Deno.test("system - SIGTERM stops actors in reverse order, flushes them and the events, exits 0", async () => {
   await using db = await createTestDb();
-  const file = await childrenFile([
+  const file = await writeChildrenFile([
     { ...base, id: "first", args: { flushJob: "first_flushed" } },
     { ...base, id: "second", dependsOn: ["first"], args: { flushJob: "second_flushed" } },
   ]);
@@ -63,9 +23,7 @@ Deno.test("system - SIGTERM stops actors in reverse order, flushes them and the 
       const s = await (await fetch(`${url}/status`)).json();
       return s.actors.every((a: { state: string }) => a.state === "running");
     });
-    p.child.kill("SIGTERM");
-    const status = await p.child.status;
-    assert.equal(status.code, 0, p.stderr());
+    assert.equal(await p.stop(), 0, p.stderr()); // SIGTERM, then the exit code
     const jobs = await db.sql`select job from system.job_runs order by id`;
     assert.deepEqual(jobs.map((j) => j.job), ["second_flushed", "first_flushed"]);
     const events = await db.sql`select actor_id, event from system.supervisor_events
@@ -84,7 +42,7 @@ Deno.test("system - SIGTERM stops actors in reverse order, flushes them and the 
 
 Deno.test("system - a spinning worker is replaced at once, then the process exits 70 for the heart", async () => {
   await using db = await createTestDb();
-  const file = await childrenFile([
+  const file = await writeChildrenFile([
     {
       ...base,
       id: "spinner",
@@ -100,8 +58,9 @@ Deno.test("system - a spinning worker is replaced at once, then the process exit
     RECIO_ZOMBIE_CPU_BOUND_MS: "1500",
   });
   try {
-    const status = await p.child.status;
-    assert.equal(status.code, 70, p.stderr());
+    await p.child.status; // it ends by itself
+    const code = await p.stop();
+    assert.equal(code, 70, p.stderr());
     const events = await db.sql`select actor_id, event, incarnation from system.supervisor_events
       order by id`;
     const kinds = events.map((e) => e.event);
@@ -122,8 +81,9 @@ Deno.test("system - an unreachable DATABASE_URL exits 3 naming host and port, ne
     DATABASE_URL: "postgres://recio:s3cret-pass@127.0.0.1:1/recio",
     RECIO_DB_CONNECT_TIMEOUT_MS: "1000",
   });
-  const status = await p.child.status;
-  assert.equal(status.code, 3);
+  await p.child.status; // it ends by itself
+  const code = await p.stop();
+  assert.equal(code, 3);
   assert.match(p.stderr(), /127\.0\.0\.1:1/);
   assert.ok(!p.stderr().includes("s3cret-pass"));
   assert.ok(!p.stdout().includes("s3cret-pass"));
@@ -131,8 +91,9 @@ Deno.test("system - an unreachable DATABASE_URL exits 3 naming host and port, ne
 
 Deno.test("system - invalid configuration exits 2 naming the variable", async () => {
   const p = startSupervisor({ DATABASE_URL: "postgres://x@127.0.0.1:1/x", RECIO_HTTP_PORT: "abc" });
-  const status = await p.child.status;
-  assert.equal(status.code, 2);
+  await p.child.status; // it ends by itself
+  const code = await p.stop();
+  assert.equal(code, 2);
   assert.match(p.stderr(), /RECIO_HTTP_PORT/);
 });
 
@@ -151,11 +112,12 @@ Deno.test("system - bad child lists are start-up errors with a clear message", a
     ],
   ];
   for (const [specs, expected] of cases) {
-    const file = await childrenFile(specs);
+    const file = await writeChildrenFile(specs);
     try {
       const p = startSupervisor({ DATABASE_URL: db.url, RECIO_CHILDREN_FILE: file });
-      const status = await p.child.status;
-      assert.equal(status.code, 2);
+      await p.child.status; // it ends by itself
+      const code = await p.stop();
+      assert.equal(code, 2);
       assert.match(p.stderr(), expected);
     } finally {
       await Deno.remove(file);
@@ -167,7 +129,8 @@ Deno.test("system - a changed applied migration stops start-up naming the file",
   await using db = await createTestDb();
   await db.sql`update system.schema_migrations set checksum = 'tampered' where version = 2`;
   const p = startSupervisor({ DATABASE_URL: db.url });
-  const status = await p.child.status;
-  assert.equal(status.code, 3);
+  await p.child.status; // it ends by itself
+  const code = await p.stop();
+  assert.equal(code, 3);
   assert.match(p.stderr(), /0002_system\.sql has changed/);
 });
