@@ -1,0 +1,173 @@
+/**
+ * Strike coordinator: cycle time p50/p99 for an event of 75 markets in each model mode (closed
+ * form and empirical), each cycle reading PostgreSQL and replacing the table in one transaction
+ * (no JSON files, so only the database path is timed); and `model:build` rows/s over one year of
+ * synthetic 1-minute candles. Needs `DATABASE_URL`; works in scratch databases.
+ *
+ * @module
+ */
+import { buildModel } from "../actors/strike_coordinator/model_build.ts";
+import { createStrikeCoordinator } from "../actors/strike_coordinator/mod.ts";
+import { createCoordinatorStore } from "../actors/strike_coordinator/store.ts";
+import type { ActorContext } from "../actors/_runtime.ts";
+import { systemClock } from "../lib/clock.ts";
+import { getLogger } from "../lib/log.ts";
+import { createTestDb, type TestDb } from "../tests/_db.ts";
+import { type BenchRow, percentile, round } from "./_stats.ts";
+
+const CYCLES = 300;
+
+function context(): ActorContext {
+  return {
+    id: "bench",
+    incarnation: 1,
+    node: "bench",
+    args: {},
+    databaseUrl: undefined,
+    log: getLogger("bench"),
+    clock: systemClock,
+    signal: new AbortController().signal,
+    handled: () => {},
+    dataAt: () => {},
+    count: () => {},
+    gauge: () => {},
+    setDetails: () => {},
+    degraded: () => {},
+    recovered: () => {},
+    finish: () => {},
+  };
+}
+
+async function seed(db: TestDb): Promise<void> {
+  const now = Date.now();
+  const prices = Array.from({ length: 1_800 }, (_, i) => ({
+    timestamp: new Date(now - (1_800 - i) * 1000),
+    price: (97_000 + 50 * Math.sin(i / 30)).toFixed(2),
+    momentum: "0.01",
+  }));
+  for (let i = 0; i < prices.length; i += 1_000) {
+    await db.sql`insert into live_data.btc_price_log ${
+      db.sql(prices.slice(i, i + 1_000) as never, "timestamp", "price", "momentum")
+    }`;
+  }
+  const event = "KXBTCD-BENCH";
+  await db
+    .sql`insert into live_data.kalshi_events (event_ticker, series_ticker, strike_date, status)
+    values (${event}, 'KXBTCD', ${new Date(now + 3_600_000)}, 'open')`;
+  const markets = Array.from({ length: 75 }, (_, i) => ({
+    market_ticker: `${event}-T${87_750 + i * 250 - 0.01}`,
+    event_ticker: event,
+    floor_strike: String(87_750 + i * 250 - 0.01),
+    yes_ask: "0.55",
+    no_ask: "0.46",
+    volume: "1500",
+    observed_at: new Date(now + 3_600_000), // stays fresh for the whole run
+  }));
+  await db.sql`insert into live_data.kalshi_market_state ${
+    db.sql(
+      markets as never,
+      "market_ticker",
+      "event_ticker",
+      "floor_strike",
+      "yes_ask",
+      "no_ask",
+      "volume",
+      "observed_at",
+    )
+  }`;
+}
+
+async function candles(db: TestDb, minutes: number): Promise<void> {
+  const start = Date.UTC(2025, 10, 1);
+  let p = 60_000;
+  for (let i = 0; i < minutes; i += 5_000) {
+    const rows = [];
+    for (let j = i; j < Math.min(minutes, i + 5_000); j++) {
+      p *= Math.exp(0.0008 * (Math.random() * 2 - 1));
+      rows.push({ timestamp: new Date(start + j * 60_000), open: p, high: p, low: p, close: p });
+    }
+    await db.sql`insert into historical_data.btc_ohlc_1m ${
+      db.sql(rows as never, "timestamp", "open", "high", "low", "close")
+    }`;
+  }
+}
+
+async function cycles(db: TestDb, mode: "closed_form" | "empirical"): Promise<number[]> {
+  const coordinator = createStrikeCoordinator(context(), {
+    store: createCoordinatorStore(db.sql, "BTC"),
+    settings: {
+      symbol: "BTC",
+      mode,
+      cycleMs: 1_000,
+      strikeCount: 21,
+      volWindowS: 1_800,
+      volFloorAnnual: 0.2,
+      momentumDrift: 0,
+      priceMaxAgeMs: 3_600_000,
+      marketMaxAgeMs: 3_600_000,
+      outputDir: null,
+      watchlist: { minVolume: 1_000, minProbability: 90, maxAsk: 98, minDiff: -2.75 },
+    },
+    writeJson: () => Promise.resolve(),
+  });
+  await coordinator.cycle(); // warm-up (loads the lookup table in empirical mode)
+  const out: number[] = [];
+  for (let i = 0; i < CYCLES; i++) {
+    const t0 = performance.now();
+    const r = await coordinator.cycle();
+    if (!r.published) throw new Error(`cycle did not publish: ${JSON.stringify(r)}`);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Runs the coordinator benchmarks. */
+export async function run(): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const b = "strike_coordinator";
+  await using db = await createTestDb();
+  await seed(db);
+  const minutes = 365 * 1_440;
+  await candles(db, minutes);
+  const t0 = performance.now();
+  const built = await buildModel(db.sql, "BTC", { years: 2, now: Date.UTC(2026, 10, 2) });
+  const buildS = (performance.now() - t0) / 1000;
+  rows.push(
+    {
+      bench: b,
+      metric: "model:build candles/s (1 year of 1-minute candles)",
+      value: round(built.candles / buildS, 0),
+      unit: "candles/s",
+      note: `${built.candles} candles → ${built.rows} lookup rows in ${round(buildS, 1)} s`,
+    },
+    {
+      bench: b,
+      metric: "model:build lookup rows/s",
+      value: round(built.rows / buildS, 0),
+      unit: "rows/s",
+    },
+  );
+  for (const mode of ["closed_form", "empirical"] as const) {
+    const t = await cycles(db, mode);
+    rows.push(
+      {
+        bench: b,
+        metric: `cycle p50, 75 markets, ${mode}`,
+        value: round(percentile(t, 50)),
+        unit: "ms",
+        note: `n=${CYCLES}, read + model + replace table`,
+      },
+      {
+        bench: b,
+        metric: `cycle p99, 75 markets, ${mode}`,
+        value: round(percentile(t, 99)),
+        unit: "ms",
+      },
+    );
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  for (const r of await run()) console.log(r);
+}
