@@ -15,7 +15,10 @@
 import { parseAdvancedFrame } from "../actors/price_watchdog/coinbase_frames.ts";
 import { momentum, PriceHistory } from "../actors/price_watchdog/momentum.ts";
 import { SecondBucket } from "../actors/price_watchdog/second_bucket.ts";
+import { createPriceStore, type PriceRow } from "../actors/price_watchdog/store.ts";
+import { systemClock } from "../lib/clock.ts";
 import type { Sql } from "../lib/db.ts";
+import { getLogger } from "../lib/log.ts";
 import { createTestDb, eventually } from "../tests/_db.ts";
 import { hostWatchdog } from "../tests/_price_watchdog.ts";
 import { FakeCoinbase } from "../tests/fakes/coinbase_server.ts";
@@ -159,6 +162,44 @@ async function ceilings(sql: Sql, n: number) {
   };
 }
 
+/**
+ * Rows/s through the store's own flush path alone (no feed, no parsing): `n` rows of the same
+ * shape as the ceilings enqueued at once, timed until drained, in the actor's batch size.
+ */
+async function storeOnly(sql: Sql, n: number, maxBatch: number): Promise<number> {
+  await sql`truncate live_data.eth_price_log`;
+  const t0 = Date.UTC(2026, 0, 1);
+  const rows: PriceRow[] = Array.from({ length: n }, (_, i) => ({
+    secondMs: t0 + i * 1000,
+    price: (68_000 + (i % 500) / 10).toFixed(2),
+    receivedMs: Date.now(),
+    momentum: 0.012345,
+    deltas: [0.01, 0.02, 0.03, 0.04, 0.15, null],
+  }));
+  const store = createPriceStore({
+    sql,
+    symbol: "eth",
+    clock: systemClock,
+    log: getLogger("bench", "price_store"),
+    count: () => {},
+    gauge: () => {},
+    flushMs: 250,
+    maxBatch,
+    bufferRows: n,
+  });
+  store.start();
+  const start = performance.now();
+  for (const r of rows) store.enqueue(r);
+  if (!(await store.drain(60_000))) throw new Error("bench broken: store did not drain");
+  const rps = n / ((performance.now() - start) / 1000);
+  await store.close(1_000);
+  const written = await sql<{ count: number }[]>`
+    select count(*)::int as count from live_data.eth_price_log`;
+  const count = written[0]?.count;
+  if (count !== n) throw new Error(`bench broken: ${count} of ${n} rows written`);
+  return rps;
+}
+
 /** Sends ticks one second of exchange time apart; returns per-row close-to-durable latencies. */
 async function endToEnd(url: string, sql: Sql, options: { n: number; rate: number | null }) {
   await sql`truncate live_data.btc_price_log`;
@@ -222,6 +263,12 @@ export async function run(): Promise<BenchRow[]> {
   add("pg_copy", ceil.copyRps, "rows/s", "COPY FROM STDIN");
   add("pg_single_row_commit_p50", ceil.singleP50, "ms");
   add("pg_single_row_commit_p99", ceil.singleP99, "ms");
+
+  for (const batch of [500, 1000]) {
+    const rps = await storeOnly(db.sql, 50_000, batch);
+    add(`store_rows_batch${batch}`, rps, "rows/s", "store flush path only, same row shape");
+    add(`store_vs_copy_batch${batch}`, rps / ceil.copyRps, "ratio", "target >= 0.5");
+  }
 
   const sat = await endToEnd(db.url, db.sql, { n: 20_000, rate: null });
   add("e2e_rows", sat.rowsPerSec, "rows/s", "fake WS -> actor -> PostgreSQL, one row per frame");
