@@ -11,6 +11,7 @@ import { backupFileName } from "../actors/jobs/backup/rotation.ts";
 import { newestBackup } from "../actors/jobs/backup/store.ts";
 import { formatVerifyTable, verifyBackup } from "../actors/jobs/backup/verify.ts";
 import { createTestDb } from "./_db.ts";
+import { NO_PG_TOOLS } from "./_pg_tools.ts";
 
 const VERIFY = new URL("../actors/jobs/backup/verify.ts", import.meta.url).pathname;
 
@@ -54,7 +55,10 @@ function options(sql: Sql, url: string, dir: string, now = () => Date.now()) {
   return { sql, databaseUrl: url, dir, pgBinDirs: pgBinDirs(), keepDaily: 7, keepWeekly: 4, now };
 }
 
-Deno.test("runBackup() then backup:verify: the restore matches the dump's snapshot table by table", async () => {
+Deno.test({
+  name: "runBackup() then backup:verify: the restore matches the dump's snapshot table by table",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const dir = await Deno.makeTempDir();
   try {
@@ -98,7 +102,10 @@ Deno.test("runBackup() then backup:verify: the restore matches the dump's snapsh
   }
 });
 
-Deno.test("backup:verify exits 1 and prints MISMATCH when a table's count differs", async () => {
+Deno.test({
+  name: "backup:verify exits 1 and prints MISMATCH when a table's count differs",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const dir = await Deno.makeTempDir();
   try {
@@ -118,7 +125,10 @@ Deno.test("backup:verify exits 1 and prints MISMATCH when a table's count differ
   }
 });
 
-Deno.test("verifyBackup() refuses a backup file whose SHA-256 no longer matches", async () => {
+Deno.test({
+  name: "verifyBackup() refuses a backup file whose SHA-256 no longer matches",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const dir = await Deno.makeTempDir();
   try {
@@ -141,7 +151,10 @@ Deno.test("backup:verify exits 2 when there is no backup", async () => {
   assert.match(cli.err, /no usable backup/);
 });
 
-Deno.test("runBackup() records a failed backup when its folder cannot be written", async () => {
+Deno.test({
+  name: "runBackup() records a failed backup when its folder cannot be written",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const parent = await Deno.makeTempDir();
   try {
@@ -175,7 +188,10 @@ Deno.test("runBackup() fails with the major version needed when no pg_dump fits 
   }
 });
 
-Deno.test("runBackup() rotates: older backups beyond keepDaily/keepWeekly are deleted and marked", async () => {
+Deno.test({
+  name: "runBackup() rotates: older backups beyond keepDaily/keepWeekly are deleted and marked",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const dir = await Deno.makeTempDir();
   try {

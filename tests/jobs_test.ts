@@ -4,6 +4,7 @@
  * and backup run as workers with their minimal permissions and record their runs; a failed
  * backup is a failed row, a `job_failed` supervision event and a degraded `/readyz`.
  */
+import { NO_PG_TOOLS } from "./_pg_tools.ts";
 import assert from "node:assert/strict";
 import type { ChildSpecInput } from "../supervisor/child_spec.ts";
 import { jobChildren, jobDefinitions } from "../supervisor/children.ts";
@@ -83,7 +84,10 @@ Deno.test("partition_maintenance and retention jobs run as workers and record th
   assert.ok(typeof retention?.cutoff === "string");
 });
 
-Deno.test("backup job - a failed backup is a failed row, a job_failed event and a degraded /readyz", async () => {
+Deno.test({
+  name: "backup job - a failed backup is a failed row, a job_failed event and a degraded /readyz",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const parent = await Deno.makeTempDir();
   try {
@@ -134,7 +138,10 @@ Deno.test("backup job - a failed backup is a failed row, a job_failed event and 
   }
 });
 
-Deno.test("backup job - runs pg_dump as a worker allowed only pg_dump and its folder", async () => {
+Deno.test({
+  name: "backup job - runs pg_dump as a worker allowed only pg_dump and its folder",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
   await using db = await createTestDb();
   const dir = await Deno.makeTempDir();
   try {
