@@ -226,3 +226,26 @@ Deno.test("kalshiMarketWatchdogSpec() grants net to the Kalshi host and the data
   assert.equal(spec.permissions.env, false);
   assert.ok(!JSON.stringify(spec).includes("secret"));
 });
+
+Deno.test("kalshi_market_watchdog reports degraded while every fetch fails and recovers with the next snapshot", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.addHourlyEvent("KXBTCD", NOW + H / 2);
+  fake.addHourlyEvent("KXBTCD", NOW + H / 2 + H);
+  const { t, actor, clock } = setup(db, fake);
+  const fault = { status: 503, times: 1_000, path: /^\/events\// };
+  fake.faults.push(fault);
+  const down = await actor.cycle();
+  assert.equal(down.written, 0);
+  assert.equal(down.failed, 2);
+  assert.equal(t.health.length, 1);
+  assert.match(t.health[0]!, /^degraded:kalshi unreachable: /);
+  await actor.cycle();
+  assert.equal(t.health.length, 1, "reported once, not every cycle");
+  fake.faults = [];
+  clock.advance(1_000);
+  const up = await actor.cycle();
+  assert.equal(up.written, 2);
+  assert.deepEqual(t.health.slice(1), ["running"]);
+  assert.equal(await count(db, "kalshi_market_state"), 150);
+});

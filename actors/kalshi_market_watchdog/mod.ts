@@ -61,6 +61,8 @@ export interface CycleResult {
   rejected: number;
   missing: number;
   historyRows: number;
+  /** Events whose fetch failed (network, 5xx after retries, authentication). */
+  failed: number;
   ms: number;
 }
 
@@ -89,7 +91,11 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
   const status = new Map<string, { at: string; markets: number } | { error: string }>();
   let loop: Promise<void> | undefined;
 
-  async function one(series: string, eventTicker: string, result: CycleResult): Promise<void> {
+  async function one(
+    series: string,
+    eventTicker: string,
+    result: CycleResult & { lastError?: string },
+  ): Promise<void> {
     const observedMs = ctx.clock.now();
     let body: unknown;
     try {
@@ -115,7 +121,9 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
         return;
       }
       ctx.count("errors.fetch");
+      result.failed++;
       const why = error instanceof Error ? error.message : String(error);
+      result.lastError ??= why;
       status.set(eventTicker, { error: why });
       warn.warn("fetch", "Cannot fetch Kalshi event {event}: {why}", { event: eventTicker, why });
       return;
@@ -158,9 +166,18 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     }
   }
 
+  let unreachable = false;
+
   async function cycle(): Promise<CycleResult> {
     const started = ctx.clock.monotonic();
-    const result: CycleResult = { written: 0, rejected: 0, missing: 0, historyRows: 0, ms: 0 };
+    const result: CycleResult & { lastError?: string } = {
+      written: 0,
+      rejected: 0,
+      missing: 0,
+      historyRows: 0,
+      failed: 0,
+      ms: 0,
+    };
     const now = ctx.clock.now();
     const wanted: { series: string; ticker: string }[] = [];
     for (const series of settings.series) {
@@ -176,7 +193,19 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     ctx.gauge("cycle.ms", Math.round(result.ms));
     ctx.handled();
     ctx.setDetails({ events: Object.fromEntries(status) });
-    return result;
+    // Kalshi unreachable (every fetch failed): say so at once instead of waiting for the
+    // freshness restart; back to running with the first snapshot written.
+    if (
+      result.failed > 0 && result.written === 0 && result.failed + result.missing === wanted.length
+    ) {
+      if (!unreachable) ctx.degraded(`kalshi unreachable: ${result.lastError}`);
+      unreachable = true;
+    } else if (unreachable && result.written > 0) {
+      unreachable = false;
+      ctx.recovered();
+    }
+    const { lastError: _, ...out } = result;
+    return out;
   }
 
   async function run(): Promise<void> {
