@@ -91,6 +91,8 @@ export interface PriceStore {
 }
 
 const SYMBOL = /^[a-z][a-z0-9]{0,15}$/;
+/** Rows per statement while a backlog of more than maxBatch rows drains. */
+const BACKLOG_BATCH = 5_000;
 
 /** Builds the store of one symbol. */
 export function createPriceStore(o: PriceStoreOptions): PriceStore {
@@ -115,39 +117,82 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
   let inflight = 0;
   let flushing: Promise<boolean> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** A zero-delay tick is already pending (rows arriving in a burst re-arm no timer). */
+  let immediate = false;
   let running = false;
   let failures = 0;
   let lastFlushStart = 0;
 
+  const backlogBatch = Math.max(o.maxBatch, BACKLOG_BATCH);
   const num = (x: number | null) => (x === null ? null : String(x));
 
+  /**
+   * One column array per table column, unnested server-side: a single small statement (prepared
+   * once, whatever the batch size) instead of a multi-row VALUES list with ten parameters a row.
+   * Times travel as epoch milliseconds (int8 parses far faster than timestamp text).
+   */
+  function columns(batch: readonly PriceRow[]): (string | null)[][] {
+    const cols: (string | null)[][] = Array.from({ length: 10 }, () => new Array(batch.length));
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      cols[0]![i] = String(r.secondMs);
+      cols[1]![i] = r.price;
+      cols[2]![i] = num(r.momentum);
+      for (let d = 0; d < 6; d++) cols[3 + d]![i] = num(r.deltas[d] ?? null);
+      cols[9]![i] = String(r.receivedMs);
+    }
+    return cols;
+  }
+
+  const rowsFrom = (q: Sql, c: (string | null)[][]) =>
+    q`select timestamptz 'epoch' + u.t * interval '1 millisecond' as t, u.p, u.m,
+        u.d1, u.d2, u.d3, u.d4, u.d15, u.d30,
+        timestamptz 'epoch' + u.r * interval '1 millisecond' as r
+      from unnest(${c[0]!}::int8[], ${c[1]!}::numeric[], ${c[2]!}::numeric[], ${c[3]!}::numeric[],
+        ${c[4]!}::numeric[], ${c[5]!}::numeric[], ${c[6]!}::numeric[], ${c[7]!}::numeric[],
+        ${c[8]!}::numeric[], ${c[9]!}::int8[]) as u(t, p, m, d1, d2, d3, d4, d15, d30, r)`;
+
+  /** Idempotent on "timestamp": rows already stored (or repeated in the batch) are skipped. */
   async function insertRows(q: Sql, batch: readonly PriceRow[]): Promise<void> {
     if (batch.length === 0) return;
-    const values = batch.map((r) => ({
-      timestamp: new Date(r.secondMs),
-      price: r.price,
-      momentum: num(r.momentum),
-      delta_1m: num(r.deltas[0]),
-      delta_2m: num(r.deltas[1]),
-      delta_3m: num(r.deltas[2]),
-      delta_4m: num(r.deltas[3]),
-      delta_15m: num(r.deltas[4]),
-      delta_30m: num(r.deltas[5]),
-      received_at: new Date(r.receivedMs),
-    }));
-    await q`insert into ${priceLog} ${q(values)} on conflict ("timestamp") do nothing`;
+    await q`insert into ${priceLog} ("timestamp", price, momentum, delta_1m, delta_2m, delta_3m,
+        delta_4m, delta_15m, delta_30m, received_at)
+      ${rowsFrom(q, columns(batch))}
+      on conflict ("timestamp") do nothing`;
+  }
+
+  /**
+   * The same outcome as {@linkcode insertRows} outside a transaction, faster: an anti-join skips
+   * stored rows and a plain INSERT avoids ON CONFLICT's speculative insertion (about 1.5x the
+   * server-side rate). A unique violation (a row repeated within the batch, or one committed
+   * meanwhile by another writer) rolls the statement back; the batch is then written again through
+   * ON CONFLICT DO NOTHING.
+   */
+  async function insertRowsFast(batch: readonly PriceRow[]): Promise<void> {
+    if (batch.length === 0) return;
+    try {
+      await sql`insert into ${priceLog} ("timestamp", price, momentum, delta_1m, delta_2m, delta_3m,
+          delta_4m, delta_15m, delta_30m, received_at)
+        select * from (${rowsFrom(sql, columns(batch))}) as x
+        where not exists (select 1 from ${priceLog} as l where l."timestamp" = x.t)`;
+    } catch (error) {
+      if ((error as { code?: string })?.code !== "23505") throw error;
+      await insertRows(sql, batch);
+    }
   }
 
   async function writeBatch(): Promise<boolean> {
     lastFlushStart = o.clock.monotonic();
-    const batch = buf.slice(0, o.maxBatch);
+    // A backlog (after an outage, or rows arriving faster than flushes) drains in larger
+    // statements; a live flush holds at most maxBatch rows as before.
+    const batch = buf.slice(0, buf.length > o.maxBatch ? backlogBatch : o.maxBatch);
     const gapBatch = gaps.slice();
     const drop = drops;
     inflight = batch.length;
     try {
       if (gapBatch.length === 0 && !drop) {
         // The common case: one statement, one round trip.
-        await insertRows(sql, batch);
+        await insertRowsFast(batch);
       } else {
         await sql.begin(async (tx) => {
           await insertRows(tx as unknown as Sql, batch);
@@ -202,13 +247,17 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
   }
 
   function schedule(delay: number): void {
+    if (delay === 0 && immediate && running) return;
     clearTimeout(timer);
+    immediate = false;
     if (!running) return;
+    immediate = delay === 0;
     timer = setTimeout(tick, delay);
   }
 
   async function tick(): Promise<void> {
     timer = undefined;
+    immediate = false;
     let ok = await flushOnce();
     // Keep writing full batches while they come; back off while the database fails.
     while (ok && running && buf.length >= o.maxBatch) ok = await flushOnce();
