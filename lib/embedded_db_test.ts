@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { exists, pidAlive } from "../tests/_process.ts";
 import { startEmbeddedDb } from "./embedded_db.ts";
 import { createSql, describeTarget } from "./db.ts";
 import { DatabaseError } from "./errors.ts";
@@ -22,25 +23,6 @@ async function query<T>(url: string, fn: (sql: ReturnType<typeof createSql>) => 
     return await fn(sql);
   } finally {
     await sql.end({ timeout: 1 });
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

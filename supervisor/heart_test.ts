@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { exists, pidAlive } from "../tests/_process.ts";
 import { loadConfig } from "../lib/config.ts";
 import { eventually } from "../tests/_eventually.ts";
 import { healthzUrl, heartBackoff, type HeartOptions, runHeart } from "./heart.ts";
@@ -27,25 +28,6 @@ async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
     path,
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
   };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
 }
 
 /** Runs the heart in this process over `heart_child.ts <mode> <n> <dir>`, recording its children. */

@@ -17,6 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { normCdf } from "../../actors/strike_coordinator/closed_form.ts";
 import { createSql, type Sql } from "../../lib/db.ts";
 import { migrate } from "../../schema/migrate.ts";
 import { fillJson, orderJson, positionJson, settlementJson } from "../_kalshi.ts";
@@ -40,11 +41,6 @@ function normal(): number {
   const u = 1 - Math.random();
   const v = Math.random();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** Φ(x) for the simulated quotes. */
-function cdf(x: number): number {
-  return 0.5 * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 }
 
 /** Pre-seeds 30 minutes of per-second prices, or continues from the newest row. */
@@ -139,7 +135,7 @@ async function main(): Promise<void> {
       const ttc = Math.max(1, (e.settle - now) / 1000);
       for (const m of ev.markets) {
         const k = Number(m.floor_strike);
-        const p = cdf(Math.log(e.asset.price / k) / (SIGMA_PER_SQRT_S * Math.sqrt(ttc)));
+        const p = normCdf(Math.log(e.asset.price / k) / (SIGMA_PER_SQRT_S * Math.sqrt(ttc)));
         const noise = Math.round(normal());
         const bid = Math.min(98, Math.max(1, Math.round(p * 100) - 1 + noise));
         const ask = bid + 1 + (Math.random() < 0.3 ? 1 : 0);
