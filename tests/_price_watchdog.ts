@@ -30,6 +30,8 @@ export async function hostWatchdog(options: {
   args: Record<string, unknown>;
   clock?: Clock;
   endSql?: boolean;
+  /** The store's bulk pool factory (as the worker passes it). */
+  bulk?: () => Sql;
 }): Promise<Hosted> {
   const messages: ActorMessage[] = [];
   const durable: { row: PriceRow; at: number }[] = [];
@@ -49,6 +51,7 @@ export async function hostWatchdog(options: {
       maxBatch: settings.maxBatch,
       bufferRows: settings.bufferRows,
       endSql: options.endSql ?? false,
+      ...(options.bulk ? { bulk: options.bulk } : {}),
       onDurable: (rows) => {
         const at = performance.now();
         for (const row of rows) durable.push({ row, at });

@@ -13,6 +13,8 @@ export class TcpProxy implements AsyncDisposable {
   #target: { hostname: string; port: number };
   #port = 0;
   #accepting: Promise<void> | undefined;
+  /** While set, bytes wait here in both directions (connections stay open). */
+  #paused: PromiseWithResolvers<void> | undefined;
 
   constructor(target: { hostname: string; port: number }) {
     this.#target = target;
@@ -60,6 +62,26 @@ export class TcpProxy implements AsyncDisposable {
     this.#conns.clear();
   }
 
+  /** Holds every byte in both directions, keeping connections open: a server gone silent. */
+  pause(): void {
+    this.#paused ??= Promise.withResolvers<void>();
+  }
+
+  /** Lets the held bytes through and forwards again. */
+  resume(): void {
+    this.#paused?.resolve();
+    this.#paused = undefined;
+  }
+
+  #gate(): TransformStream<Uint8Array, Uint8Array> {
+    return new TransformStream({
+      transform: async (chunk, out) => {
+        while (this.#paused) await this.#paused.promise;
+        out.enqueue(chunk);
+      },
+    });
+  }
+
   async #pipe(client: Deno.Conn): Promise<void> {
     let server: Deno.Conn;
     try {
@@ -80,13 +102,14 @@ export class TcpProxy implements AsyncDisposable {
     };
     // When either side ends, end both (a half-open proxy would hide an outage).
     await Promise.race([
-      client.readable.pipeTo(server.writable).catch(() => {}),
-      server.readable.pipeTo(client.writable).catch(() => {}),
+      client.readable.pipeThrough(this.#gate()).pipeTo(server.writable).catch(() => {}),
+      server.readable.pipeThrough(this.#gate()).pipeTo(client.writable).catch(() => {}),
     ]);
     close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.resume();
     await this.down();
   }
 }

@@ -4,6 +4,14 @@
  * drop and gap records in `system.ingest_drops` / `system.ingest_gaps`, 1-minute candles in
  * `historical_data.<sym>_ohlc_1m`, and the start-up seed of the in-memory history.
  *
+ * Live flushes (a few rows every 250 ms) are one `unnest` statement. A backlog (after an outage,
+ * or rows arriving faster than flushes) drains through COPY on a dedicated single-connection pool
+ * when the caller provides one (`bulk`): straight into the price log when no stored row falls
+ * within the batch's seconds, otherwise (a replay) through the idempotent unnest path. Rows are
+ * checked on enqueue, so COPY cannot meet a value the table refuses. A bulk write that fails or
+ * does not finish in `bulkTimeoutMs` discards that pool and is written again through the unnest
+ * path: rows are never lost or doubled on the way.
+ *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -69,6 +77,15 @@ export interface PriceStoreOptions {
   endSql?: boolean;
   /** Called after rows are committed (for latency measurement). */
   onDurable?(rows: readonly PriceRow[]): void;
+  /**
+   * Opens the dedicated pool for COPY drains (`max: 1`, TCP_NODELAY). Without it, backlogs drain
+   * through the unnest path only. The store owns what it opens and ends it on failure and close.
+   */
+  bulk?: () => Sql;
+  /** Most time one bulk write may take before its pool is discarded (default 10 s). */
+  bulkTimeoutMs?: number;
+  /** After a failed bulk write that plain statements then wrote, skip COPY this long (60 s). */
+  bulkCoolDownMs?: number;
 }
 
 /** The price watchdog's store. */
@@ -93,6 +110,62 @@ export interface PriceStore {
 const SYMBOL = /^[a-z][a-z0-9]{0,15}$/;
 /** Rows per statement while a backlog of more than maxBatch rows drains. */
 const BACKLOG_BATCH = 5_000;
+/** Rows per COPY transaction while a backlog drains through the bulk pool. */
+const BULK_BATCH = 20_000;
+/** Rows per chunk of a COPY stream. */
+const COPY_CHUNK = 2_000;
+/** A price as the table takes it: numeric(20, 8), positive. */
+const PRICE = /^\d{1,12}(\.\d{1,20})?$/;
+/** Deltas and momentum are numeric(10, 6): |x| < 10^4. */
+const PERCENT_LIMIT = 10_000;
+
+/** Why {@linkcode checkRow} refuses a row, or null when the row can be written. */
+export function checkRow(row: PriceRow): string | null {
+  if (!inYears(row.secondMs) || row.secondMs % 1000 !== 0) {
+    return `second ${row.secondMs} is not a whole second of the years 2000-9999 in epoch ms`;
+  }
+  if (!inYears(row.receivedMs)) {
+    return `receive time ${row.receivedMs} is not epoch ms of the years 2000-9999`;
+  }
+  if (!PRICE.test(row.price) || !(Number(row.price) > 0)) {
+    return `price ${JSON.stringify(row.price)} does not fit numeric(20, 8) > 0`;
+  }
+  return null;
+}
+
+const YEAR_2000 = Date.UTC(2000, 0, 1);
+const YEAR_10000 = Date.UTC(10000, 0, 1);
+
+function inYears(ms: number): boolean {
+  return Number.isSafeInteger(ms) && ms >= YEAR_2000 && ms < YEAR_10000;
+}
+
+/**
+ * Epoch ms (years 2000-9999) to ISO 8601 UTC with milliseconds, e.g. `2026-01-01T00:01:05.250Z`,
+ * caching the `YYYY-MM-DDTHH:MM:` prefix of the last minute seen.
+ */
+export function isoFormatter(): (ms: number) => string {
+  let minute = Number.NaN;
+  let prefix = "";
+  return (ms) => {
+    const m = Math.floor(ms / 60_000);
+    if (m !== minute) {
+      minute = m;
+      prefix = new Date(m * 60_000).toISOString().slice(0, 17);
+    }
+    const rest = ms - m * 60_000;
+    const sec = Math.floor(rest / 1000);
+    const milli = rest - sec * 1000;
+    return `${prefix}${sec < 10 ? "0" : ""}${sec}.${
+      milli < 10 ? "00" : milli < 100 ? "0" : ""
+    }${milli}Z`;
+  };
+}
+
+/** Null, or a finite percent within numeric(10, 6). */
+function percentOk(x: number | null | undefined): boolean {
+  return x === null || x === undefined || (Number.isFinite(x) && Math.abs(x) < PERCENT_LIMIT);
+}
 
 /** Builds the store of one symbol. */
 export function createPriceStore(o: PriceStoreOptions): PriceStore {
@@ -122,6 +195,10 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
   let running = false;
   let failures = 0;
   let lastFlushStart = 0;
+  /** The open bulk pool, if any, and when COPY may be tried again after a failure. */
+  let bulkSql: Sql | undefined;
+  let bulkAfter = 0;
+  const bulkTimeoutMs = o.bulkTimeoutMs ?? 10_000;
 
   const backlogBatch = Math.max(o.maxBatch, BACKLOG_BATCH);
   const num = (x: number | null) => (x === null ? null : String(x));
@@ -181,40 +258,164 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     }
   }
 
+  /**
+   * The rows as COPY text. No field needs escaping: enqueue admits only whole-second times in
+   * years 2000-9999, prices of digits and one dot, and finite numbers (digits, ".", "-", "e",
+   * "+"); null is \\N. Times are ISO 8601 built from a per-minute prefix (toISOString for every
+   * row would cost as much as the COPY itself).
+   */
+  function copyText(batch: readonly PriceRow[], from: number, to: number): string {
+    const lines = new Array<string>(to - from);
+    const field = (x: number | null | undefined) => (x === null || x === undefined ? "\\N" : x);
+    const second = isoFormatter();
+    const received = isoFormatter();
+    for (let i = from; i < to; i++) {
+      const r = batch[i]!;
+      const d = r.deltas;
+      lines[i - from] = `${second(r.secondMs)}\t${r.price}\t${field(r.momentum)}\t${field(d[0])}\t${
+        field(d[1])
+      }\t${field(d[2])}\t${field(d[3])}\t${field(d[4])}\t${field(d[5])}\t${
+        received(r.receivedMs)
+      }\n`;
+    }
+    return lines.join("");
+  }
+
+  /**
+   * One backlog batch through COPY on the bulk pool: in one transaction, when no stored row falls
+   * within the batch's seconds (and the batch is strictly ascending), the rows are copied straight
+   * into the price log; otherwise nothing is written and false tells the caller to use the
+   * idempotent path. Races a deadline: on failure or timeout (a COPY the server rejects after its
+   * last chunk leaves postgres.js waiting for good) the pool is ended, whatever state its one
+   * connection is in, and the error is rethrown for the caller to fall back. Gap and drop records
+   * never ride along: a deadline passing while COMMIT is in flight would have the fallback write
+   * them twice; rows are idempotent, those records are not.
+   */
+  async function bulkWrite(batch: readonly PriceRow[]): Promise<boolean> {
+    for (let i = 1; i < batch.length; i++) {
+      if (batch[i]!.secondMs <= batch[i - 1]!.secondMs) return false;
+    }
+    const first = new Date(batch[0]!.secondMs);
+    const last = new Date(batch[batch.length - 1]!.secondMs);
+    const pool = bulkSql ??= o.bulk!();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const work = pool.begin(async (tx) => {
+      const [taken] = await tx`select 1 from ${priceLog}
+        where "timestamp" between ${first} and ${last} limit 1`;
+      if (taken) return false;
+      const w = await tx.unsafe(`copy live_data.${o.symbol}_price_log ("timestamp", price,
+          momentum, delta_1m, delta_2m, delta_3m, delta_4m, delta_15m, delta_30m, received_at)
+        from stdin`).writable();
+      // Streamed in chunks, so the server parses one while the next is formatted.
+      let failed = false;
+      const done = new Promise<void>((resolve, reject) => {
+        w.on("error", (e: Error) => {
+          failed = true;
+          reject(e);
+        });
+        w.on("finish", resolve);
+      });
+      const encoder = new TextEncoder();
+      for (let i = 0; i < batch.length && !failed; i += COPY_CHUNK) {
+        const text = copyText(batch, i, Math.min(batch.length, i + COPY_CHUNK));
+        if (!w.write(encoder.encode(text))) {
+          await Promise.race([new Promise((r) => w.once("drain", r)), done]);
+        }
+      }
+      w.end();
+      await done;
+      return true;
+    });
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`bulk write of ${batch.length} rows took over ${bulkTimeoutMs} ms`)),
+        bulkTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } catch (error) {
+      work.catch(() => {}); // settles (rejected) once its pool is ended below
+      bulkSql = undefined;
+      await pool.end({ timeout: 0 }).catch(() => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function recordGapsAndDrops(
+    tx: Sql,
+    gapBatch: readonly GapRow[],
+    drop: typeof drops,
+  ): Promise<void> {
+    if (gapBatch.length > 0) {
+      await tx`insert into system.ingest_gaps ${
+        tx(gapBatch.map((g) => ({
+          symbol: o.symbol,
+          gap_from: new Date(g.fromMs),
+          gap_to: new Date(g.toMs),
+          cause: g.cause,
+          backfilled: g.backfilled ?? false,
+        })))
+      }`;
+    }
+    if (drop) {
+      await tx`insert into system.ingest_drops
+        (source, dropped_rows, first_ts, last_ts, reason)
+        values (${source}, ${drop.n}, ${new Date(drop.first)}, ${new Date(drop.last)},
+          'buffer_overflow')`;
+    }
+  }
+
+  /** Backlog batches go through COPY when a bulk pool is configured and not cooling down. */
+  function bulkNow(): boolean {
+    return o.bulk !== undefined && buf.length > o.maxBatch && gaps.length === 0 && !drops &&
+      o.clock.monotonic() >= bulkAfter;
+  }
+
   async function writeBatch(): Promise<boolean> {
     lastFlushStart = o.clock.monotonic();
+    const bulk = bulkNow();
     // A backlog (after an outage, or rows arriving faster than flushes) drains in larger
     // statements; a live flush holds at most maxBatch rows as before.
-    const batch = buf.slice(0, buf.length > o.maxBatch ? backlogBatch : o.maxBatch);
+    const size = bulk ? BULK_BATCH : buf.length > o.maxBatch ? backlogBatch : o.maxBatch;
+    const batch = buf.slice(0, size);
     const gapBatch = gaps.slice();
     const drop = drops;
     inflight = batch.length;
     try {
-      if (gapBatch.length === 0 && !drop) {
+      let written = false;
+      let bulkFailed = false;
+      if (bulk) {
+        try {
+          written = await bulkWrite(batch);
+          if (written) o.count("rows.copied", batch.length);
+        } catch (error) {
+          bulkFailed = true;
+          o.count("db.bulk_failed");
+          warn.warn(
+            "bulk",
+            "Bulk write of {rows} price rows of {symbol} failed, writing them again without COPY: {error}",
+            {
+              rows: batch.length,
+              symbol: o.symbol,
+              error: error instanceof Error ? error.message : String(error),
+            },
+          );
+        }
+      }
+      if (!written && gapBatch.length === 0 && !drop) {
         // The common case: one statement, one round trip.
         await insertRowsFast(batch);
-      } else {
+      } else if (!written) {
         await sql.begin(async (tx) => {
           await insertRows(tx as unknown as Sql, batch);
-          if (gapBatch.length > 0) {
-            await tx`insert into system.ingest_gaps ${
-              tx(gapBatch.map((g) => ({
-                symbol: o.symbol,
-                gap_from: new Date(g.fromMs),
-                gap_to: new Date(g.toMs),
-                cause: g.cause,
-                backfilled: g.backfilled ?? false,
-              })))
-            }`;
-          }
-          if (drop) {
-            await tx`insert into system.ingest_drops
-              (source, dropped_rows, first_ts, last_ts, reason)
-              values (${source}, ${drop.n}, ${new Date(drop.first)}, ${new Date(drop.last)},
-                'buffer_overflow')`;
-          }
+          await recordGapsAndDrops(tx as unknown as Sql, gapBatch, drop);
         });
       }
+      // COPY failed where plain statements work: leave COPY alone for a while.
+      if (bulkFailed) bulkAfter = o.clock.monotonic() + (o.bulkCoolDownMs ?? 60_000);
     } catch (error) {
       failures++;
       o.count("db.write_failed");
@@ -283,6 +484,30 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       };
     },
     enqueue(row) {
+      // A row the table cannot take would fail its whole batch again and again: refuse it here.
+      const bad = checkRow(row);
+      if (bad) {
+        o.count("rejected.unstorable_row");
+        warn.warn("reject", "Refused a price row of {symbol}: {reason}", {
+          symbol: o.symbol,
+          reason: bad,
+        });
+        return;
+      }
+      if (!percentOk(row.momentum) || !row.deltas.every(percentOk)) {
+        // The price is good; a percent beyond numeric(10, 6) (or not finite) is stored as null.
+        o.count("rows.percent_nulled");
+        warn.warn(
+          "percent",
+          "Price row of {symbol} at {second}: momentum or a delta is out of range, stored as null",
+          {
+            symbol: o.symbol,
+            second: new Date(row.secondMs).toISOString(),
+          },
+        );
+        const fit = (x: number | null) => (percentOk(x) ? x : null);
+        row = { ...row, momentum: fit(row.momentum), deltas: row.deltas.map(fit) as Deltas };
+      }
       buf.push(row);
       const over = buf.length - o.bufferRows;
       if (over > 0) {
@@ -351,6 +576,9 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
           symbol: o.symbol,
         });
       }
+      const pool = bulkSql;
+      bulkSql = undefined;
+      await pool?.end({ timeout: 2 });
       if (o.endSql) await sql.end({ timeout: 2 });
     },
     get pending() {

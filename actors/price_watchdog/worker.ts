@@ -12,8 +12,16 @@ runActor((ctx) => {
   if (!ctx.databaseUrl) throw new Error("Cannot start price_watchdog: no database URL");
   const settings = resolveArgs(ctx.args);
   const symbol = settings.symbol.toLowerCase();
+  const url = ctx.databaseUrl;
   const store = createPriceStore({
-    sql: createSql(ctx.databaseUrl, { max: 2, applicationName: `recio-price_watchdog-${symbol}` }),
+    sql: createSql(url, { max: 2, applicationName: `recio-price_watchdog-${symbol}` }),
+    // Backlogs drain through COPY on a connection of their own, with TCP_NODELAY.
+    bulk: () =>
+      createSql(url, {
+        max: 1,
+        noDelay: true,
+        applicationName: `recio-price_watchdog-${symbol}-bulk`,
+      }),
     symbol,
     clock: ctx.clock,
     log: ctx.log,

@@ -1,0 +1,230 @@
+/**
+ * The price store's bulk path against a real PostgreSQL server: backlogs drained through COPY on
+ * the bulk pool write exactly what the unnest path writes; a backlog overlapping stored seconds
+ * takes the idempotent path; a COPY the server rejects, or a bulk connection gone silent, is
+ * written again without COPY and its pool replaced; rows the table cannot take are refused and
+ * counted.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { systemClock } from "../lib/clock.ts";
+import { createSql, type Sql } from "../lib/db.ts";
+import { getLogger } from "../lib/log.ts";
+import { createPriceStore, type PriceRow } from "../actors/price_watchdog/store.ts";
+import { createTestDb, eventually } from "./_db.ts";
+import { TcpProxy } from "./_proxy.ts";
+import { readRows } from "./_price_watchdog.ts";
+
+const T0 = Date.UTC(2026, 6, 1);
+
+/** Rows of every shape the table takes: long and short prices, nulls, signs, exponents, ties. */
+function variedRows(n: number, from = T0): PriceRow[] {
+  const prices = ["68000.12345678", "0.00000001", "999999999999.99999999", "3412.5", "7", "0.1"];
+  const percents = [0.012345, null, -4.5, 1e-7, 5e-7, -0.0000005, 9999.9999994, -9999.999999, 0];
+  return Array.from({ length: n }, (_, i) => ({
+    secondMs: from + i * 1000,
+    price: prices[i % prices.length]!,
+    receivedMs: from + i * 1000 + (i % 1000),
+    momentum: percents[i % percents.length]!,
+    deltas: [0, 1, 2, 3, 4, 5].map((d) => percents[(i + d) % percents.length]!) as PriceRow[
+      "deltas"
+    ],
+  }));
+}
+
+function open(
+  sql: Sql,
+  symbol: string,
+  counters: Record<string, number>,
+  extra: Partial<Parameters<typeof createPriceStore>[0]> = {},
+) {
+  return createPriceStore({
+    sql,
+    symbol,
+    clock: systemClock,
+    log: getLogger("test"),
+    count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k),
+    gauge: () => {},
+    flushMs: 20,
+    maxBatch: 100,
+    bufferRows: 50_000,
+    ...extra,
+  });
+}
+
+/** A bulk factory that counts the pools it opens (the store must end each one). */
+function bulkFactory(url: string, applicationName = "recio-test-bulk") {
+  const opened: Sql[] = [];
+  return {
+    opened,
+    bulk: () => {
+      const pool = createSql(url, { max: 1, noDelay: true, applicationName });
+      opened.push(pool);
+      return pool;
+    },
+  };
+}
+
+Deno.test("createPriceStore() with a bulk pool drains a backlog through COPY into the same rows the unnest path writes", async () => {
+  await using db = await createTestDb();
+  const rows = variedRows(25_000);
+  const viaCopy: Record<string, number> = {};
+  const viaUnnest: Record<string, number> = {};
+  const f = bulkFactory(db.url);
+  const a = open(db.sql, "btc", viaCopy, { bulk: f.bulk });
+  const b = open(db.sql, "eth", viaUnnest);
+  for (const r of rows) {
+    a.enqueue(r);
+    b.enqueue(r);
+  }
+  a.start();
+  b.start();
+  await a.close(30_000);
+  await b.close(30_000);
+  assert.equal(viaCopy["rows.copied"], 25_000, "both backlog batches went through COPY");
+  assert.equal(viaUnnest["rows.copied"], undefined);
+  assert.equal(f.opened.length, 1);
+  const copied = await readRows(db.sql, "btc");
+  const inserted = await readRows(db.sql, "eth");
+  assert.equal(copied.length, 25_000);
+  assert.deepEqual(copied, inserted);
+  // Spot checks against the values themselves, not only against the other path.
+  assert.equal(copied[2]!.price, "999999999999.99999999");
+  assert.equal(copied[1]!.receivedAt, T0 + 1000 + 1);
+  assert.equal(
+    copied[6]!.momentum,
+    "9999.999999",
+    "9999.9999994 rounds down within numeric(10, 6)",
+  );
+  assert.equal(copied[1]!.momentum, null);
+});
+
+Deno.test("createPriceStore() writes a backlog overlapping stored seconds through the idempotent path, stored rows untouched", async () => {
+  await using db = await createTestDb();
+  const counters: Record<string, number> = {};
+  const f = bulkFactory(db.url);
+  const s = open(db.sql, "btc", counters, { bulk: f.bulk });
+  await db.sql`insert into live_data.btc_price_log ("timestamp", price)
+    values (${new Date(T0 + 2_500_000)}, 1), (${new Date(T0 + 2_600_000)}, 2)`;
+  const rows = variedRows(3_000);
+  for (const r of rows) s.enqueue(r);
+  s.enqueue(rows[10]!); // a replayed second inside the backlog
+  s.start();
+  await s.close(30_000);
+  assert.equal(counters["rows.copied"], undefined, "COPY never ran over stored seconds");
+  const stored = await readRows(db.sql, "btc");
+  assert.equal(stored.length, 3_000);
+  assert.equal(new Set(stored.map((r) => r.t)).size, 3_000);
+  assert.equal(stored[2_500]!.price, "1.00000000");
+  assert.equal(stored[2_600]!.price, "2.00000000");
+  assert.equal(Number(stored[2_501]!.price), Number(rows[2_501]!.price));
+  await Promise.all(f.opened.map((p) => p.end()));
+});
+
+Deno.test("createPriceStore() writes a COPY the server rejects again without COPY and replaces the bulk pool", async () => {
+  await using db = await createTestDb();
+  // A real server-side rejection, for the bulk connection only.
+  await db.sql.unsafe(`
+    create function public.refuse_bulk() returns trigger language plpgsql as $$
+    begin
+      if current_setting('application_name') = 'recio-test-bulk' then
+        raise exception 'bulk writes refused by the test';
+      end if;
+      return new;
+    end $$;
+    create trigger refuse_bulk before insert on live_data.btc_price_log
+      for each row execute function public.refuse_bulk();`);
+  const counters: Record<string, number> = {};
+  const f = bulkFactory(db.url);
+  const s = open(db.sql, "btc", counters, {
+    bulk: f.bulk,
+    bulkTimeoutMs: 2_000,
+    bulkCoolDownMs: 0,
+  });
+  s.start();
+  for (const r of variedRows(3_000)) s.enqueue(r);
+  assert.equal(await s.drain(30_000), true);
+  assert.ok((counters["db.bulk_failed"] ?? 0) >= 1);
+  assert.equal(counters["rows.copied"], undefined);
+  assert.equal((await readRows(db.sql, "btc")).length, 3_000);
+
+  await db.sql`drop trigger refuse_bulk on live_data.btc_price_log`;
+  for (const r of variedRows(3_000, T0 + 86_400_000)) s.enqueue(r);
+  await s.close(30_000);
+  assert.equal(counters["rows.copied"], 3_000, "COPY works again on a new pool");
+  assert.ok(f.opened.length >= 2, "the failed pool was replaced");
+  const stored = await readRows(db.sql, "btc");
+  assert.equal(stored.length, 6_000);
+  assert.equal(new Set(stored.map((r) => r.t)).size, 6_000);
+  await eventually(async () => {
+    const left = await db.sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+      where application_name = 'recio-test-bulk' and datname = current_database()`;
+    return left[0]!.n === 0;
+  }, { message: "a bulk connection was left open" });
+});
+
+Deno.test("createPriceStore() gives up on a bulk connection gone silent after bulkTimeoutMs and writes without COPY", async () => {
+  await using db = await createTestDb();
+  const { proxy, url } = await TcpProxy.forUrl(db.url);
+  await using _proxy = proxy;
+  const counters: Record<string, number> = {};
+  const f = bulkFactory(url);
+  const s = open(db.sql, "btc", counters, { bulk: f.bulk, bulkTimeoutMs: 300 });
+  s.start();
+  for (const r of variedRows(500)) s.enqueue(r);
+  assert.equal(await s.drain(30_000), true);
+  assert.equal(counters["rows.copied"], 500, "the bulk connection is open and has worked");
+
+  proxy.pause();
+  for (const r of variedRows(5_000, T0 + 86_400_000)) s.enqueue(r);
+  assert.equal(await s.drain(30_000), true);
+  assert.equal(counters["db.bulk_failed"], 1);
+  assert.equal(counters["rows.copied"], 500);
+  // Cooling down: the next backlog does not try COPY (nor wait on it) again.
+  for (const r of variedRows(500, T0 + 2 * 86_400_000)) s.enqueue(r);
+  assert.equal(await s.drain(30_000), true);
+  assert.equal(counters["db.bulk_failed"], 1);
+  proxy.resume();
+  await s.close(10_000);
+  const stored = await readRows(db.sql, "btc");
+  assert.equal(stored.length, 6_000);
+  assert.equal(new Set(stored.map((r) => r.t)).size, 6_000);
+});
+
+Deno.test("createPriceStore() refuses rows the table cannot take, counted, and stores out-of-range percents as null", async () => {
+  await using db = await createTestDb();
+  const counters: Record<string, number> = {};
+  const s = open(db.sql, "btc", counters, { maxBatch: 2 });
+  const good = variedRows(1)[0]!;
+  const bad: PriceRow[] = [
+    { ...good, price: "NaN" },
+    { ...good, price: "-1" },
+    { ...good, price: "0" },
+    { ...good, price: "0.000" },
+    { ...good, price: "1e5" },
+    { ...good, price: "12\t3" },
+    { ...good, price: "1234567890123" },
+    { ...good, price: "" },
+    { ...good, secondMs: T0 + 1500 },
+    { ...good, secondMs: Date.UTC(1990, 0, 1) },
+    { ...good, secondMs: Number.NaN },
+    { ...good, receivedMs: Number.POSITIVE_INFINITY },
+  ];
+  for (const r of bad) s.enqueue(r);
+  assert.equal(counters["rejected.unstorable_row"], bad.length);
+  assert.equal(s.pending, 0);
+  s.enqueue({
+    ...good,
+    momentum: Number.POSITIVE_INFINITY,
+    deltas: [1e4, -1e4, Number.NaN, 9999.999999, null, -2.5],
+  });
+  s.enqueue({ ...good, secondMs: T0 + 1000 });
+  assert.equal(counters["rows.percent_nulled"], 1);
+  s.start();
+  await s.close(10_000);
+  const stored = await readRows(db.sql, "btc");
+  assert.equal(stored.length, 2);
+  assert.equal(stored[0]!.momentum, null);
+  assert.deepEqual(stored[0]!.deltas, [null, null, null, "9999.999999", null, "-2.500000"]);
+});
