@@ -1,7 +1,8 @@
 /**
  * The price watchdog under a real supervisor: a feed that stays connected (heartbeats keep
  * coming) but stops sending trades is restarted by the supervisor's `freshness` rule (cause
- * `stale`), and the new incarnation writes rows again once trades resume.
+ * `stale`), and the new incarnation writes rows again once trades resume. A burst of seconds
+ * drains through COPY from the permission-restricted worker.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { Supervisor } from "../supervisor/mod.ts";
 import { createTestDb, eventually } from "./_db.ts";
 import { readRows } from "./_price_watchdog.ts";
 import { FakeCoinbase } from "./fakes/coinbase_server.ts";
+import { TcpProxy } from "./_proxy.ts";
 
 const WORKER = new URL("../actors/price_watchdog/worker.ts", import.meta.url).href;
 const ID = "price_watchdog:btc";
@@ -125,6 +127,67 @@ Deno.test("price_watchdog under the supervisor - a stalled-but-connected feed is
   } finally {
     clearInterval(trades);
     clearInterval(heartbeats);
+    await sup.stop("test over");
+  }
+});
+
+Deno.test("price_watchdog under the supervisor - 3,000 seconds buffered through an outage drain through COPY from the restricted worker, every row once", async () => {
+  await using db = await createTestDb();
+  await using fake = new FakeCoinbase();
+  const { proxy, url } = await TcpProxy.forUrl(db.url);
+  await using _proxy = proxy;
+  const sup = new Supervisor(
+    validateChildSpecs([{
+      id: ID,
+      module: WORKER,
+      args: { symbol: "BTC", wsUrl: fake.advancedUrl, restUrl: fake.restUrl, flushMs: 250 },
+      heartbeatMs: 100,
+      permissions: { net: [hostPort(fake.advancedUrl)] },
+    }]),
+    {
+      node: "test",
+      events: new RecordingEvents(),
+      tickMs: 50,
+      databaseUrl: url,
+      log: { format: "json", level: "fatal" },
+    },
+  );
+  sup.start();
+  try {
+    await eventually(() => sup.child(ID)?.state === "running" && fake.subscribers() === 1, {
+      timeoutMs: 30_000,
+      message: "watchdog not running",
+    });
+    await proxy.down();
+    const n = 3_000;
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - (n + 5) * 1000;
+    const ticks = Array.from({ length: n + 1 }, (_, i) => ({
+      timeMs: t0 + i * 1000,
+      price: (68_000 + (i % 700) / 4).toFixed(2),
+    }));
+    for (let i = 0; i < ticks.length; i += 500) fake.tick(ticks.slice(i, i + 500));
+    await eventually(() =>
+      (sup.child(ID)?.counters["db.write_failed"] ?? 0) >= 1 &&
+      (sup.child(ID)?.counters["ticks"] ?? 0) >= n + 1, {
+      timeoutMs: 30_000,
+      message: "the burst did not wait in the buffer",
+    });
+    await proxy.up();
+    // The last tick only closes the second before it.
+    const c = await eventually(() => {
+      const child = sup.child(ID);
+      return (child?.counters["rows.written"] ?? 0) >= n ? child : undefined;
+    }, { timeoutMs: 30_000, message: "the burst was not written" });
+    assert.ok((c.counters["rows.copied"] ?? 0) > 0, JSON.stringify(c.counters));
+    assert.equal(c.counters["db.bulk_failed"] ?? 0, 0);
+    const rows = await readRows(db.sql);
+    assert.equal(rows.length, n);
+    assert.deepEqual(rows.map((r) => r.t), ticks.slice(0, n).map((t) => t.timeMs));
+    assert.deepEqual(
+      rows.map((r) => Number(r.price)),
+      ticks.slice(0, n).map((t) => Number(t.price)),
+    );
+  } finally {
     await sup.stop("test over");
   }
 });

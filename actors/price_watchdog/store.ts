@@ -386,23 +386,13 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     inflight = batch.length;
     try {
       let written = false;
-      let bulkFailed = false;
+      let bulkError: unknown;
       if (bulk) {
         try {
           written = await bulkWrite(batch);
           if (written) o.count("rows.copied", batch.length);
         } catch (error) {
-          bulkFailed = true;
-          o.count("db.bulk_failed");
-          warn.warn(
-            "bulk",
-            "Bulk write of {rows} price rows of {symbol} failed, writing them again without COPY: {error}",
-            {
-              rows: batch.length,
-              symbol: o.symbol,
-              error: error instanceof Error ? error.message : String(error),
-            },
-          );
+          bulkError = error;
         }
       }
       if (!written && gapBatch.length === 0 && !drop) {
@@ -414,8 +404,21 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
           await recordGapsAndDrops(tx as unknown as Sql, gapBatch, drop);
         });
       }
-      // COPY failed where plain statements work: leave COPY alone for a while.
-      if (bulkFailed) bulkAfter = o.clock.monotonic() + (o.bulkCoolDownMs ?? 60_000);
+      if (bulkError !== undefined) {
+        // COPY failed where plain statements work (not an outage: those fail both and count as
+        // db.write_failed): leave COPY alone for a while.
+        bulkAfter = o.clock.monotonic() + (o.bulkCoolDownMs ?? 60_000);
+        o.count("db.bulk_failed");
+        warn.warn(
+          "bulk",
+          "Bulk write of {rows} price rows of {symbol} failed and was written without COPY: {error}",
+          {
+            rows: batch.length,
+            symbol: o.symbol,
+            error: bulkError instanceof Error ? bulkError.message : String(bulkError),
+          },
+        );
+      }
     } catch (error) {
       failures++;
       o.count("db.write_failed");
