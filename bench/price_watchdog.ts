@@ -141,6 +141,30 @@ async function copyOnce(sql: Sql, rows: ReturnType<typeof shapeRows>): Promise<n
   return rps;
 }
 
+/**
+ * p50 of a two-row COPY FROM STDIN round trip on `sql` (into a temporary table): shows the
+ * delayed-ACK stall of a connection without TCP_NODELAY, which the store's bulk pool avoids.
+ */
+async function smallCopyP50(sql: Sql): Promise<number> {
+  const times: number[] = [];
+  await sql.begin(async (tx) => {
+    await tx`create temp table small_copy (a int) on commit drop`;
+    for (let i = 0; i < 15; i++) {
+      const start = performance.now();
+      const w = await tx`copy small_copy from stdin`.writable();
+      await new Promise<void>((resolve, reject) => {
+        w.on("error", reject);
+        w.on("finish", resolve);
+        w.write(new TextEncoder().encode("1\n2\n"));
+        w.end();
+      });
+      times.push(performance.now() - start);
+    }
+  });
+  times.sort((a, b) => a - b);
+  return percentile(times, 0.5);
+}
+
 /** Raw PostgreSQL ceilings for the price-log row shape (into `live_data.eth_price_log`). */
 async function ceilings(sql: Sql, fast: Sql, n: number) {
   const t0 = Date.UTC(2026, 0, 1);
@@ -353,6 +377,8 @@ export async function run(): Promise<BenchRow[]> {
   const bulk = () => createSql(db.url, { max: 1, noDelay: true });
   const fast = bulk();
   const ceil = await ceilings(db.sql, fast, 50_000);
+  add("pg_small_copy_p50_default", await smallCopyP50(db.sql), "ms", "2-row COPY, Nagle on");
+  add("pg_small_copy_p50_nodelay", await smallCopyP50(fast), "ms", "2-row COPY, TCP_NODELAY");
   await fast.end();
   add("pg_multirow_insert", ceil.insertRps, "rows/s", "1000-row INSERT ... ON CONFLICT DO NOTHING");
   add("pg_copy", ceil.copyRps, "rows/s", "one 50k-row COPY FROM STDIN, best of 4");
