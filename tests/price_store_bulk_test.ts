@@ -100,7 +100,7 @@ Deno.test("createPriceStore() with a bulk pool drains a backlog through COPY int
   assert.equal(copied[1]!.momentum, null);
 });
 
-Deno.test("createPriceStore() writes a backlog overlapping stored seconds through the idempotent path, stored rows untouched", async () => {
+Deno.test("createPriceStore() writes a backlog overlapping stored seconds, or repeating one, through the idempotent path, stored rows untouched", async () => {
   await using db = await createTestDb();
   const counters: Record<string, number> = {};
   const f = bulkFactory(db.url);
@@ -109,17 +109,25 @@ Deno.test("createPriceStore() writes a backlog overlapping stored seconds throug
     values (${new Date(T0 + 2_500_000)}, 1), (${new Date(T0 + 2_600_000)}, 2)`;
   const rows = variedRows(3_000);
   for (const r of rows) s.enqueue(r);
-  s.enqueue(rows[10]!); // a replayed second inside the backlog
   s.start();
-  await s.close(30_000);
+  assert.equal(await s.drain(30_000), true);
   assert.equal(counters["rows.copied"], undefined, "COPY never ran over stored seconds");
+  assert.equal(counters["db.bulk_failed"], undefined, "declined by the range check, not failed");
+  assert.equal(f.opened.length, 1, "the bulk pool was asked, and found seconds taken");
+
+  // A new range, but one second of it twice (a replay): declined before COPY is tried.
+  const later = variedRows(500, T0 + 86_400_000);
+  for (const r of later) s.enqueue(r);
+  s.enqueue(later[10]!);
+  await s.close(30_000);
+  assert.equal(counters["rows.copied"], undefined);
+  assert.equal(counters["db.bulk_failed"], undefined);
   const stored = await readRows(db.sql, "btc");
-  assert.equal(stored.length, 3_000);
-  assert.equal(new Set(stored.map((r) => r.t)).size, 3_000);
+  assert.equal(stored.length, 3_500);
+  assert.equal(new Set(stored.map((r) => r.t)).size, 3_500);
   assert.equal(stored[2_500]!.price, "1.00000000");
   assert.equal(stored[2_600]!.price, "2.00000000");
   assert.equal(Number(stored[2_501]!.price), Number(rows[2_501]!.price));
-  await Promise.all(f.opened.map((p) => p.end()));
 });
 
 Deno.test("createPriceStore() writes a COPY the server rejects again without COPY and replaces the bulk pool", async () => {
