@@ -9,6 +9,7 @@
  * @module
  */
 import { type Config, loadConfig } from "../lib/config.ts";
+import { runningEmbedded } from "../lib/embedded_running.ts";
 import { connectWithRetry, describeTarget, type Sql } from "../lib/db.ts";
 import { ConfigError, DatabaseError, SupervisorError } from "../lib/errors.ts";
 import { getLogger, redactText, setupLogging } from "../lib/log.ts";
@@ -192,18 +193,15 @@ export async function startSystem(
   return { supervisor, sql, events, url, shutdown, done, jobs: scheduler };
 }
 
-/** The embedded server behind `databaseUrl`, if `pgDir` runs it (its postmaster.pid names the port). */
+/** The embedded server behind `databaseUrl`, if `pgDir` runs it. */
 function embeddedServer(
   pgDir: string,
   databaseUrl: string,
 ): { dir: string; port: number } | undefined {
-  try {
-    const pid = Deno.readTextFileSync(`${pgDir}/postmaster.pid`).split("\n");
-    const port = Number(new URL(databaseUrl).port);
-    return Number(pid[3]) === port ? { dir: pgDir, port } : undefined;
-  } catch {
-    return undefined;
-  }
+  const found = runningEmbedded(pgDir);
+  return "port" in found && found.port === Number(new URL(databaseUrl).port)
+    ? { dir: pgDir, port: found.port }
+    : undefined;
 }
 
 async function main(): Promise<number> {

@@ -8,6 +8,7 @@
  * @module
  */
 import { type Config, loadConfig } from "../lib/config.ts";
+import { runningEmbedded } from "../lib/embedded_running.ts";
 import { createSql, describeTarget } from "../lib/db.ts";
 import { redactText } from "../lib/log.ts";
 
@@ -115,28 +116,12 @@ async function fromHttp(base: string, timeoutMs: number): Promise<StatusReport |
 }
 
 /** Where the database is: its URL, or why there is none to read. */
-async function databaseUrl(config: Config): Promise<{ url: string } | { why: string }> {
+function databaseUrl(config: Config): { url: string } | { why: string } {
   if (config.databaseUrl) return { url: config.databaseUrl };
-  const dir = config.pgDir;
-  let pid: string;
-  try {
-    pid = await Deno.readTextFile(`${dir}/postmaster.pid`);
-  } catch {
-    return {
-      why: `the embedded database in ${dir} is not running (start with \`deno task start\`)`,
-    };
-  }
-  const port = Number(pid.split("\n")[3]);
-  let password: string;
-  try {
-    password = (await Deno.readTextFile(`${dir}.password`)).trim();
-  } catch {
-    return { why: `cannot read the embedded database's password file ${dir}.password` };
-  }
-  if (!Number.isInteger(port) || port <= 0 || !password) {
-    return { why: `the embedded database in ${dir} is not running (no port in postmaster.pid)` };
-  }
-  return { url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres` };
+  const found = runningEmbedded(config.pgDir);
+  return "url" in found
+    ? { url: found.url }
+    : { why: `${found.why} (start with \`deno task start\`)` };
 }
 
 async function fromDatabase(url: string, now: number): Promise<StatusReport> {
@@ -189,7 +174,7 @@ export async function readStatus(
   const base = statusUrl(config);
   const live = await fromHttp(base, options.timeoutMs ?? 2_000);
   if (live) return live;
-  const db = await databaseUrl(config);
+  const db = databaseUrl(config);
   const down = `no answer from ${base}`;
   if ("why" in db) return { source: "none", summary: `${down}; ${db.why}`, actors: [] };
   try {

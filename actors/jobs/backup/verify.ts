@@ -11,6 +11,7 @@
  * @module
  */
 import { type Config, loadConfig } from "../../../lib/config.ts";
+import { runningEmbedded } from "../../../lib/embedded_running.ts";
 import { createSql, type Sql } from "../../../lib/db.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import { findPgTool, pgBinDirs, pgEnv, serverVersion } from "../../../lib/pg_tools.ts";
@@ -139,18 +140,6 @@ export function formatVerifyTable(rows: readonly VerifyRow[]): string {
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
-/** The URL of the embedded server running in `dir` (its port from `postmaster.pid`). */
-function embeddedUrl(dir: string): string | undefined {
-  try {
-    const port = Number(Deno.readTextFileSync(`${dir}/postmaster.pid`).split("\n")[3]);
-    const password = Deno.readTextFileSync(`${dir}.password`).trim();
-    if (!Number.isInteger(port) || port <= 0) return undefined;
-    return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main(): Promise<number> {
   let config: Config;
   try {
@@ -159,14 +148,12 @@ async function main(): Promise<number> {
     console.error(e instanceof Error ? e.message : String(e));
     return 2;
   }
-  const url = config.databaseUrl ?? embeddedUrl(config.pgDir);
-  if (!url) {
-    console.error(
-      "Cannot verify a backup: DATABASE_URL is not set and no embedded server runs in " +
-        `${config.pgDir}`,
-    );
+  const found = config.databaseUrl ? { url: config.databaseUrl } : runningEmbedded(config.pgDir);
+  if (!("url" in found)) {
+    console.error(`Cannot verify a backup: DATABASE_URL is not set and ${found.why}`);
     return 2;
   }
+  const url = found.url;
   const sql = createSql(url, { max: 2, applicationName: "recio-backup-verify" });
   try {
     const r = await verifyBackup({ sql, url, pgBinDirs: pgBinDirs(config.backup.pgBinDir) });
