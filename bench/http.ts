@@ -10,6 +10,7 @@
 import { createSql } from "../lib/db.ts";
 import { createStatusApp } from "../supervisor/http.ts";
 import type { ChildStatus, SupervisorView } from "../supervisor/types.ts";
+import { fixedView } from "../tests/_view.ts";
 import { type BenchRow, percentile, round } from "./_stats.ts";
 
 const REQUESTS = 5_000;
@@ -103,17 +104,7 @@ function benchView(): SupervisorView {
     child("strike_coordinator:btc", false),
     child("strike_coordinator:eth", false),
   ];
-  return {
-    node: "bench",
-    startedAt: Date.now(),
-    children: () => children,
-    child: (id) => children.find((c) => c.id === id),
-    readiness: () => ({ ready: true, reasons: [] }),
-    zombies: () => 0,
-    restartChild: () => Promise.resolve(),
-    stopChild: () => Promise.resolve(),
-    startChild: () => Promise.resolve(),
-  };
+  return fixedView("bench", children, Date.now());
 }
 
 function rows(bench: string, target: string, r: LoadResult, note: string): BenchRow[] {

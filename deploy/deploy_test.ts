@@ -4,6 +4,7 @@ import { SETTINGS } from "../lib/config.ts";
 import { ENV_EXAMPLE, renderEnvExample } from "./gen_env.ts";
 import { isReady } from "./healthcheck.ts";
 import { renderMetrics } from "../supervisor/http_metrics.ts";
+import { fixedView } from "../tests/_view.ts";
 
 Deno.test("deploy/recio.env.example is what deploy/gen_env.ts generates from SETTINGS", async () => {
   const onDisk = await Deno.readTextFile(ENV_EXAMPLE);
@@ -82,17 +83,7 @@ Deno.test("deploy/grafana/recio.json queries only metric families that /metrics 
     p.targets.map((t) => t.expr)
   );
   const used = new Set(exprs.flatMap((e) => e.match(/recio_[a-z_]+/g) ?? []));
-  const text = renderMetrics({
-    node: "n",
-    startedAt: 0,
-    children: () => [],
-    child: () => undefined,
-    readiness: () => ({ ready: true, reasons: [] }),
-    zombies: () => 0,
-    restartChild: () => Promise.resolve(),
-    stopChild: () => Promise.resolve(),
-    startChild: () => Promise.resolve(),
-  }, 0);
+  const text = renderMetrics(fixedView("n"), 0);
   const exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
   assert.ok(used.size >= 15);
   for (const name of used) assert.ok(exported.has(name), `${name} is not exported`);

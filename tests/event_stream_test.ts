@@ -10,7 +10,7 @@ import { EventLog } from "../supervisor/event_log.ts";
 import { createStatusApp } from "../supervisor/http.ts";
 import { addEventStreamRoute, type StreamRouteDeps } from "../supervisor/http_stream.ts";
 import { problemResponse } from "../supervisor/http_problem.ts";
-import type { SupervisorView } from "../supervisor/types.ts";
+import { fixedView } from "./_view.ts";
 import { createTestDb } from "./_db.ts";
 import { eventually } from "./_eventually.ts";
 
@@ -208,24 +208,10 @@ Deno.test("GET /events/stream - answers 503 beyond maxClients and after the bus 
   await late.body?.cancel();
 });
 
-function emptyView(): SupervisorView {
-  return {
-    node: "n1",
-    startedAt: 0,
-    children: () => [],
-    child: () => undefined,
-    readiness: () => ({ ready: true, reasons: [] }),
-    zombies: () => 0,
-    restartChild: () => Promise.resolve(),
-    stopChild: () => Promise.resolve(),
-    startChild: () => Promise.resolve(),
-  };
-}
-
 Deno.test("createStatusApp() - /events/stream streams from the bus given, 503 without one", async () => {
   await using db = await createTestDb();
   const bus = new EventBus({ node: "n1" });
-  const app = createStatusApp({ view: emptyView(), sql: db.sql, bus });
+  const app = createStatusApp({ view: fixedView("n1"), sql: db.sql, bus });
   const s = reader(await app.request("/events/stream"));
   try {
     bus.publish({ actorId: "x", event: "ready", at: 5 });
@@ -233,7 +219,7 @@ Deno.test("createStatusApp() - /events/stream streams from the bus given, 503 wi
   } finally {
     await s.cancel();
   }
-  const without = createStatusApp({ view: emptyView(), sql: db.sql });
+  const without = createStatusApp({ view: fixedView("n1"), sql: db.sql });
   assert.equal((await without.request("/events/stream")).status, 503);
 });
 
@@ -246,7 +232,7 @@ Deno.test("GET /metrics - reports the event log queue, open streams, job runs an
   await db.sql`insert into system.backups (started_at, finished_at, path, size_bytes, status)
     values (now() - interval '2 hours', now() - interval '2 hours', 'b.dump', 1234, 'ok')`;
   const eventLog = { pending: 3, dropped: 2, written: 40, degraded: true };
-  const app = createStatusApp({ view: emptyView(), sql: db.sql, bus, eventLog });
+  const app = createStatusApp({ view: fixedView("n1"), sql: db.sql, bus, eventLog });
   const s = reader(await app.request("/events/stream"));
   try {
     await eventually(() => bus.subscribers === 1);
