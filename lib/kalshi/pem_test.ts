@@ -8,21 +8,7 @@ import {
   pkcs8ToPkcs1,
 } from "./pem.ts";
 import { createSigner, stringToSign } from "./signer.ts";
-
-async function keyPair() {
-  const pair = await crypto.subtle.generateKey(
-    {
-      name: "RSA-PSS",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
-    true,
-    ["sign", "verify"],
-  );
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
-  return { pair, pkcs8 };
-}
+import { generateTestKeys } from "../../tests/fakes/kalshi_server.ts";
 
 Deno.test("derLength() encodes short and long forms", () => {
   assert.deepEqual(derLength(0x7f), [0x7f]);
@@ -31,7 +17,7 @@ Deno.test("derLength() encodes short and long forms", () => {
 });
 
 Deno.test("pkcs1ToPkcs8() wraps what pkcs8ToPkcs1() unwraps, byte for byte", async () => {
-  const { pkcs8 } = await keyPair();
+  const { pkcs8 } = await generateTestKeys();
   const pkcs1 = pkcs8ToPkcs1(pkcs8);
   assert.equal(pkcs1[0], 0x30);
   const wrapped = pkcs1ToPkcs8(pkcs1);
@@ -40,7 +26,7 @@ Deno.test("pkcs1ToPkcs8() wraps what pkcs8ToPkcs1() unwraps, byte for byte", asy
 });
 
 Deno.test("importSigningKey() accepts PKCS#8 and PKCS#1 PEM and both verify", async () => {
-  const { pair, pkcs8 } = await keyPair();
+  const { publicKey, pkcs8 } = await generateTestKeys();
   const pems = [
     encodePem("PRIVATE KEY", pkcs8),
     encodePem("RSA PRIVATE KEY", pkcs8ToPkcs1(pkcs8)),
@@ -53,7 +39,7 @@ Deno.test("importSigningKey() accepts PKCS#8 and PKCS#1 PEM and both verify", as
     const data = new TextEncoder().encode("1703123456789GET/trade-api/v2/portfolio/orders");
     const ok = await crypto.subtle.verify(
       { name: "RSA-PSS", saltLength: 32 },
-      pair.publicKey,
+      publicKey,
       sig,
       data,
     );

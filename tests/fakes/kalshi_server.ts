@@ -16,6 +16,8 @@ import { encodePem, pkcs8ToPkcs1 } from "../../lib/kalshi/pem.ts";
 /** A key pair for a test: the private key as PKCS#8 and PKCS#1 PEM, the public key to verify. */
 export interface TestKeys {
   keyId: string;
+  /** The private key, PKCS#8 DER. */
+  pkcs8: Uint8Array;
   pkcs8Pem: string;
   pkcs1Pem: string;
   publicKey: CryptoKey;
@@ -36,6 +38,7 @@ export async function generateTestKeys(): Promise<TestKeys> {
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
   return {
     keyId: crypto.randomUUID(),
+    pkcs8,
     pkcs8Pem: encodePem("PRIVATE KEY", pkcs8),
     pkcs1Pem: encodePem("RSA PRIVATE KEY", pkcs8ToPkcs1(pkcs8)),
     publicKey: pair.publicKey,
