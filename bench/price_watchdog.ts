@@ -44,29 +44,41 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
+/** Frame `i` of a ticker stream as the fake Coinbase sends it (Advanced Trade), at `timeMs`. */
+function tickerFrame(i: number, timeMs: number): string {
+  const price = (68_000 + (i % 500) / 10).toFixed(2);
+  return JSON.stringify({
+    channel: "ticker",
+    client_id: "",
+    timestamp: new Date(timeMs).toISOString(),
+    sequence_num: i,
+    events: [{
+      type: "update",
+      tickers: [{
+        type: "ticker",
+        product_id: "BTC-USD",
+        price,
+        volume_24_h: "15328.12345678",
+        low_24_h: price,
+        high_24_h: price,
+        low_52_w: price,
+        high_52_w: price,
+        price_percent_chg_24_h: "0.5",
+        best_bid: price,
+        best_bid_quantity: "1.5",
+        best_ask: price,
+        best_ask_quantity: "0.5",
+      }],
+    }],
+  });
+}
+
 /** Frames/s through parse → per-second bucket → deltas/momentum, in process. */
 function parseAndAggregate(n: number): number {
   const t0 = Date.UTC(2026, 0, 1);
   const frames: string[] = [];
   for (let i = 0; i < n; i++) {
-    const ms = t0 + i * 250; // four trades per second
-    frames.push(JSON.stringify({
-      channel: "ticker",
-      client_id: "",
-      timestamp: new Date(ms).toISOString(),
-      sequence_num: i,
-      events: [{
-        type: "update",
-        tickers: [{
-          type: "ticker",
-          product_id: "BTC-USD",
-          price: (68_000 + (i % 500) / 10).toFixed(2),
-          volume_24_h: "15328.12345678",
-          best_bid: "68000",
-          best_ask: "68001",
-        }],
-      }],
-    }));
+    frames.push(tickerFrame(i, t0 + i * 250)); // four trades per second
   }
   const bucket = new SecondBucket();
   const history = new PriceHistory();
@@ -268,31 +280,7 @@ async function wsDelivery(n: number): Promise<number> {
     socket.onopen = () => {
       const t0 = Date.UTC(2026, 0, 1);
       for (let i = 0; i < n; i++) {
-        const price = (68_000 + (i % 500) / 10).toFixed(2);
-        socket.send(JSON.stringify({
-          channel: "ticker",
-          client_id: "",
-          timestamp: new Date(t0 + i * 1000).toISOString(),
-          sequence_num: i,
-          events: [{
-            type: "update",
-            tickers: [{
-              type: "ticker",
-              product_id: "BTC-USD",
-              price,
-              volume_24_h: "15328.12345678",
-              low_24_h: price,
-              high_24_h: price,
-              low_52_w: price,
-              high_52_w: price,
-              price_percent_chg_24_h: "0.5",
-              best_bid: price,
-              best_bid_quantity: "1.5",
-              best_ask: price,
-              best_ask_quantity: "0.5",
-            }],
-          }],
-        }));
+        socket.send(tickerFrame(i, t0 + i * 1000));
       }
     };
     return response;
