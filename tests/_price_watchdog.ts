@@ -10,8 +10,35 @@ import type { Sql } from "../lib/db.ts";
 import { hostActor, type Port } from "../actors/_runtime.ts";
 import type { ActorMessage, InitMessage, Progress } from "../schema/messages.ts";
 import { createPriceWatchdog, resolveArgs } from "../actors/price_watchdog/mod.ts";
-import { createPriceStore, type PriceRow } from "../actors/price_watchdog/store.ts";
+import {
+  createPriceStore,
+  type PriceRow,
+  type PriceStore,
+  type PriceStoreOptions,
+} from "../actors/price_watchdog/store.ts";
+import { getLogger } from "../lib/log.ts";
 import { eventually } from "./_eventually.ts";
+
+/**
+ * A store of `btc` on `sql` whose counters and gauges land in `counters`, flushing every 20 ms;
+ * `options` sets the rest (batch and buffer sizes, the bulk pool, another symbol).
+ */
+export function testStore(
+  sql: Sql,
+  counters: Record<string, number>,
+  options: Partial<PriceStoreOptions> & Pick<PriceStoreOptions, "maxBatch" | "bufferRows">,
+): PriceStore {
+  return createPriceStore({
+    sql,
+    symbol: "btc",
+    clock: systemClock,
+    log: getLogger("test"),
+    count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k),
+    gauge: (n, v) => void (counters[n] = v),
+    flushMs: 20,
+    ...options,
+  });
+}
 
 /** A hosted watchdog. */
 export interface Hosted {

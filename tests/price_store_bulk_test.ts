@@ -8,15 +8,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { systemClock } from "../lib/clock.ts";
 import { createSql, type Sql } from "../lib/db.ts";
-import { getLogger } from "../lib/log.ts";
-import { createPriceStore, type PriceRow } from "../actors/price_watchdog/store.ts";
+import type { PriceRow } from "../actors/price_watchdog/store.ts";
 import { createTestDb, eventually } from "./_db.ts";
 import { TcpProxy } from "./_proxy.ts";
-import { readRows } from "./_price_watchdog.ts";
+import { readRows, testStore } from "./_price_watchdog.ts";
 
 const T0 = Date.UTC(2026, 6, 1);
+/** Room for every backlog of these tests; batches of 100 so any backlog goes to the bulk path. */
+const BACKLOG = { maxBatch: 100, bufferRows: 50_000 };
 
 /** Rows of every shape the table takes: long and short prices, nulls, signs, exponents, ties. */
 function variedRows(n: number, from = T0): PriceRow[] {
@@ -31,26 +31,6 @@ function variedRows(n: number, from = T0): PriceRow[] {
       "deltas"
     ],
   }));
-}
-
-function open(
-  sql: Sql,
-  symbol: string,
-  counters: Record<string, number>,
-  extra: Partial<Parameters<typeof createPriceStore>[0]> = {},
-) {
-  return createPriceStore({
-    sql,
-    symbol,
-    clock: systemClock,
-    log: getLogger("test"),
-    count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k),
-    gauge: () => {},
-    flushMs: 20,
-    maxBatch: 100,
-    bufferRows: 50_000,
-    ...extra,
-  });
 }
 
 /** A bulk factory that counts the pools it opens (the store must end each one). */
@@ -72,8 +52,8 @@ Deno.test("createPriceStore() with a bulk pool drains a backlog through COPY int
   const viaCopy: Record<string, number> = {};
   const viaUnnest: Record<string, number> = {};
   const f = bulkFactory(db.url);
-  const a = open(db.sql, "btc", viaCopy, { bulk: f.bulk });
-  const b = open(db.sql, "eth", viaUnnest);
+  const a = testStore(db.sql, viaCopy, { ...BACKLOG, bulk: f.bulk });
+  const b = testStore(db.sql, viaUnnest, { ...BACKLOG, symbol: "eth" });
   for (const r of rows) {
     a.enqueue(r);
     b.enqueue(r);
@@ -104,7 +84,7 @@ Deno.test("createPriceStore() writes a backlog overlapping stored seconds, or re
   await using db = await createTestDb();
   const counters: Record<string, number> = {};
   const f = bulkFactory(db.url);
-  const s = open(db.sql, "btc", counters, { bulk: f.bulk });
+  const s = testStore(db.sql, counters, { ...BACKLOG, bulk: f.bulk });
   await db.sql`insert into live_data.btc_price_log ("timestamp", price)
     values (${new Date(T0 + 2_500_000)}, 1), (${new Date(T0 + 2_600_000)}, 2)`;
   const rows = variedRows(3_000);
@@ -145,7 +125,8 @@ Deno.test("createPriceStore() writes a COPY the server rejects again without COP
       for each row execute function public.refuse_bulk();`);
   const counters: Record<string, number> = {};
   const f = bulkFactory(db.url);
-  const s = open(db.sql, "btc", counters, {
+  const s = testStore(db.sql, counters, {
+    ...BACKLOG,
     bulk: f.bulk,
     bulkTimeoutMs: 2_000,
     bulkCoolDownMs: 0,
@@ -178,7 +159,7 @@ Deno.test("createPriceStore() gives up on a bulk connection gone silent after bu
   await using _proxy = proxy;
   const counters: Record<string, number> = {};
   const f = bulkFactory(url);
-  const s = open(db.sql, "btc", counters, { bulk: f.bulk, bulkTimeoutMs: 300 });
+  const s = testStore(db.sql, counters, { ...BACKLOG, bulk: f.bulk, bulkTimeoutMs: 300 });
   s.start();
   for (const r of variedRows(500)) s.enqueue(r);
   assert.equal(await s.drain(30_000), true);
@@ -203,7 +184,7 @@ Deno.test("createPriceStore() gives up on a bulk connection gone silent after bu
 Deno.test("createPriceStore() refuses rows the table cannot take, counted, and stores out-of-range percents as null", async () => {
   await using db = await createTestDb();
   const counters: Record<string, number> = {};
-  const s = open(db.sql, "btc", counters, { maxBatch: 2 });
+  const s = testStore(db.sql, counters, { ...BACKLOG, maxBatch: 2 });
   const good = variedRows(1)[0]!;
   const bad: PriceRow[] = [
     { ...good, price: "NaN" },

@@ -5,14 +5,12 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { systemClock } from "../lib/clock.ts";
 import { createSql, type Sql } from "../lib/db.ts";
-import { getLogger } from "../lib/log.ts";
-import { createPriceStore, type PriceRow } from "../actors/price_watchdog/store.ts";
+import type { PriceRow } from "../actors/price_watchdog/store.ts";
 import { createTestDb, eventually } from "./_db.ts";
 import { TcpProxy } from "./_proxy.ts";
 import { FakeCoinbase } from "./fakes/coinbase_server.ts";
-import { readRows } from "./_price_watchdog.ts";
+import { readRows, testStore } from "./_price_watchdog.ts";
 
 function row(secondMs: number, price: string): PriceRow {
   return {
@@ -25,18 +23,7 @@ function row(secondMs: number, price: string): PriceRow {
 }
 
 function store(sql: Sql, counters: Record<string, number>, extra = {}) {
-  return createPriceStore({
-    sql,
-    symbol: "btc",
-    clock: systemClock,
-    log: getLogger("test"),
-    count: (n, k = 1) => void (counters[n] = (counters[n] ?? 0) + k),
-    gauge: (n, v) => void (counters[n] = v),
-    flushMs: 20,
-    maxBatch: 2,
-    bufferRows: 5,
-    ...extra,
-  });
+  return testStore(sql, counters, { maxBatch: 2, bufferRows: 5, ...extra });
 }
 
 Deno.test("createPriceStore() writes in batches and a second write of the same second changes nothing", async () => {
