@@ -6,6 +6,11 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../lib/db.ts";
 import { pgBinDirs, serverVersion } from "../lib/pg_tools.ts";
+import {
+  ensureMonthPartitions,
+  monthPartitionName,
+  timePartitionedTables,
+} from "../actors/jobs/_partitions.ts";
 import { fileSha256, runBackup } from "../actors/jobs/backup/mod.ts";
 import { backupFileName } from "../actors/jobs/backup/rotation.ts";
 import { newestBackup } from "../actors/jobs/backup/store.ts";
@@ -15,8 +20,21 @@ import { NO_PG_TOOLS } from "./_pg_tools.ts";
 
 const VERIFY = new URL("../actors/jobs/backup/verify.ts", import.meta.url).pathname;
 
-async function seed(sql: Sql, n: number, fromIso = "2026-11-24T00:00:00Z"): Promise<void> {
+/** The instant the seeded rows start at: data of the test, not the wall clock. */
+const SEED_FROM = "2026-11-24T00:00:00Z";
+/** The price-log partition the seeded rows belong to, named from the rows' own month. */
+const SEED_PARTITION = `live_data.${monthPartitionName("btc_price_log", Date.parse(SEED_FROM))}`;
+
+/**
+ * Inserts `n` one-second price rows from `fromIso`, after creating the month's partition (the
+ * migrations create partitions from the month they ran in, which need not be the rows' month).
+ */
+async function seed(sql: Sql, n: number, fromIso = SEED_FROM): Promise<void> {
   const t0 = Date.parse(fromIso);
+  const log = (await timePartitionedTables(sql, "live_data")).find((t) =>
+    t.table === "btc_price_log"
+  )!;
+  await ensureMonthPartitions(sql, log, new Date(t0), new Date(t0 + n * 1000));
   const rows = Array.from({ length: n }, (_, i) => ({
     timestamp: new Date(t0 + i * 1000),
     price: `${95000 + i}.12345678`,
@@ -78,12 +96,12 @@ Deno.test({
     using f = await Deno.open(path);
     await f.read(head);
     assert.equal(new TextDecoder().decode(head), "PGDMP");
-    // The counts of the dump's snapshot: 500 price rows, all in November 2026's partition.
-    assert.equal(row.row_counts?.["live_data.btc_price_log_p202611"], 500);
+    // The counts of the dump's snapshot: 500 price rows, all in the seeded month's partition.
+    assert.equal(row.row_counts?.[SEED_PARTITION], 500);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [path.slice(dir.length + 1)]);
 
     // The live database keeps growing after the dump: still a match with the dump's snapshot.
-    await seed(db.sql, 20, "2026-11-25T00:00:00Z");
+    await seed(db.sql, 20, new Date(Date.parse(SEED_FROM) + 86_400_000).toISOString());
     const v = await verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() });
     assert.equal(v.ok, true, formatVerifyTable(v.rows));
     const btc = v.rows.filter((x) => x.table.startsWith("live_data.btc_price_log"));
@@ -114,11 +132,12 @@ Deno.test({
     // Pretend the snapshot held one more row than the dump restores.
     await db.sql`
       update system.backups
-         set row_counts = jsonb_set(row_counts, '{live_data.btc_price_log_p202611}',
-                                    to_jsonb((row_counts->>'live_data.btc_price_log_p202611')::int + 1))`;
+         set row_counts = jsonb_set(row_counts, ${[SEED_PARTITION]},
+                                    to_jsonb((row_counts->>${SEED_PARTITION})::int + 1))`;
     const cli = await runVerifyCli(db.url);
     assert.equal(cli.code, 1, cli.err + cli.out);
-    assert.match(cli.out, /live_data\.btc_price_log_p202611\s+51\s+50\s+50\s+MISMATCH/);
+    const name = SEED_PARTITION.replaceAll(".", "\\.");
+    assert.match(cli.out, new RegExp(`${name}\\s+51\\s+50\\s+50\\s+MISMATCH`));
     assert.match(cli.out, /MISMATCH: 1 of \d+ tables differ/);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -12,6 +12,9 @@ import { createStatusApp } from "../supervisor/http.ts";
 import { startSystem } from "../supervisor/main.ts";
 import { createTestDb, eventually } from "./_db.ts";
 import { done, jobConfig as config, lastRun, withJobs } from "./_jobs.ts";
+import { monthPartitionName, monthStartUtc } from "../actors/jobs/_partitions.ts";
+
+const LIVE_TABLES = ["btc_price_log", "eth_price_log", "kalshi_market_history"];
 
 const TEST_ACTOR = new URL("./fixtures/test_actor.ts", import.meta.url).href;
 
@@ -73,12 +76,14 @@ Deno.test("partition_maintenance and retention jobs run as workers and record th
     ["partition_maintenance", "ok"],
     ["retention", "ok"],
   ]);
-  // Three months ahead of today exist for every table.
-  const ahead = new Date();
-  ahead.setUTCMonth(ahead.getUTCMonth() + 3, 1);
-  const ym = `${ahead.getUTCFullYear()}${String(ahead.getUTCMonth() + 1).padStart(2, "0")}`;
+  // Three months ahead of the month the run started in exist for every table (the run's own
+  // start time, not the test's clock: the two may fall in different months).
+  const [started] = await db.sql<{ at: Date }[]>`
+    select started_at as at from system.job_runs where job = 'partition_maintenance'`;
+  const ahead = monthStartUtc(started!.at.getTime(), 3);
   const parts = await db.sql<{ partition: string }[]>`
-    select partition from system.time_partitions where partition like ${`%_p${ym}`}`;
+    select partition from system.time_partitions
+     where partition = any(${LIVE_TABLES.map((t) => monthPartitionName(t, ahead))})`;
   assert.equal(parts.length, 3);
   const retention = runs.find((x) => x.job === "retention")?.details;
   assert.ok(typeof retention?.cutoff === "string");

@@ -32,6 +32,15 @@ export function monthStartUtc(ms: number, offset = 0): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + offset, 1);
 }
 
+/**
+ * Name of the monthly partition of `table` holding the instant `ms` (epoch ms), as
+ * `system.ensure_month_partitions` names it: `<table>_pYYYYMM` of the UTC month.
+ */
+export function monthPartitionName(table: string, ms: number): string {
+  const d = new Date(ms);
+  return `${table}_p${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+}
+
 /** Every table of `schema` range-partitioned on one `timestamptz` column. */
 export async function timePartitionedTables(sql: Sql, schema: string): Promise<TimePartitioned[]> {
   const rows = await sql<
