@@ -52,19 +52,79 @@ export const POSTGRES_ENV: readonly string[] = [
   "LOGNAME",
 ];
 
-/** `host:port` of a connection URL, for a worker's `net` permission. */
-export function databaseHostPort(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || "5432"}`;
+/** The parts of a PostgreSQL connection URL that are safe to show: never the user or password. */
+export interface DatabaseTarget {
+  /** One or more `host:port` (a multi-host URL lists several, in order). */
+  hosts: { host: string; port: number }[];
+  database: string;
 }
 
-/** `host:port/database` of a connection URL, never the user's password. */
+const URL_SHAPE = /^(postgres(?:ql)?):\/\/(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/;
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)$/;
+
+/**
+ * Parses a PostgreSQL connection URL strictly: `postgres://` or `postgresql://`, an optional
+ * `user[:password]@`, one or more `host[:port]` separated by commas, an optional `/database` and
+ * query. Throws a message that shows no part of the URL after its scheme, since any part of a
+ * malformed URL may be its password.
+ */
+export function parseDatabaseUrl(url: string): DatabaseTarget {
+  const m = URL_SHAPE.exec(url);
+  // Only a postgres scheme is shown: what stands before a `:` may as well be a user name.
+  const scheme = /^postgres(?:ql)?:/i.exec(url)?.[0];
+  const fail = (why: string): never => {
+    throw new DatabaseError(
+      `Invalid DATABASE_URL${scheme ? ` (${scheme}…)` : ""}: ${why}; expected ` +
+        "postgres://user:password@host:port/database",
+    );
+  };
+  if (!m) {
+    if (!scheme) fail("the scheme is not postgres://");
+    if (!/^[a-z]+:\/\//i.test(url)) fail("the scheme must be followed by //");
+    fail("it is not a URL");
+  }
+  const [, , , hostPart = "", path = "", query = ""] = m!;
+  if (hostPart === "") fail("no host");
+  const hosts = hostPart.split(",").map((h) => {
+    const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(h);
+    const host = hp?.[1] ?? "";
+    const port = hp?.[2] === undefined ? 5432 : Number(hp[2]);
+    if (!hp || !HOST.test(host)) fail("a host name is invalid");
+    if (!Number.isInteger(port) || port < 1 || port > 65535) fail("a port is not 1-65535");
+    return { host, port };
+  });
+  let database: string;
+  try {
+    database = decodeURIComponent(path.replace(/^\//, ""));
+  } catch {
+    return fail("the database name is not valid percent-encoding");
+  }
+  if (/[\s]/.test(query)) fail("the query contains spaces");
+  return { hosts, database };
+}
+
+/** Why `url` is not a usable PostgreSQL connection URL (with none of its parts), or undefined. */
+export function databaseUrlProblem(url: string): string | undefined {
+  try {
+    parseDatabaseUrl(url);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** `host:port` of every host of a connection URL, for a worker's `net` permission. */
+export function databaseHostPorts(url: string): string[] {
+  return parseDatabaseUrl(url).hosts.map((h) => `${h.host}:${h.port}`);
+}
+
+/** `host:port/database` of a connection URL, never the user or password. */
 export function describeTarget(url: string): string {
   try {
-    const u = new URL(url);
-    return `${u.hostname || "localhost"}:${u.port || "5432"}${u.pathname || "/"}`;
+    const t = parseDatabaseUrl(url);
+    return `${t.hosts.map((h) => `${h.host}:${h.port}`).join(",")}/${t.database}`;
   } catch {
-    return "an unparseable DATABASE_URL";
+    return "an invalid DATABASE_URL";
   }
 }
 

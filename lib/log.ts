@@ -43,8 +43,10 @@ const SECRET_FIELDS = [
 /** Patterns that are secrets wherever they appear in a message. */
 export const SECRET_PATTERNS = [
   {
-    pattern: /(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi,
-    replacement: (m: string) => m.replace(/:[^:@]+@$/, ":[REDACTED]@"),
+    // Any `user:password@` shape, in a URL of any scheme or none, well formed or not: the
+    // password runs to the last `@` of the word, since a careless one may hold `@`, `:` or `/`.
+    pattern: /([^\s:/@"'<>`]+):(?!\/\/)[^\s"'<>`]*@/g,
+    replacement: (m: string) => `${m.slice(0, m.indexOf(":"))}:[REDACTED]@`,
   },
   {
     pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,

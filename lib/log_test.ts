@@ -15,6 +15,24 @@ Deno.test("redactText() removes connection-string passwords, private keys and be
   assert.ok(!out.includes("abc.def-ghi"));
 });
 
+Deno.test("redactText() removes the password of any user:password@ shape, well formed or not", () => {
+  const cases = [
+    "postgres:/secx:S3cretPw@127.0.0.1:5432/x",
+    "secx:S3cretPw@127.0.0.1",
+    "url=mysql://secx:S3cretPw@h/x",
+    "postgresql://secx:S3c:ret/Pw@h:5432/x",
+    "postgres://secx:S3c@retPw@h/x",
+    'Cannot connect to "secx:S3cretPw@host"',
+  ];
+  for (const text of cases) {
+    const out = redactText(text);
+    assert.ok(!/S3c|retPw/.test(out), `${text} -> ${out}`);
+    assert.match(out, /:\[REDACTED\]@/);
+  }
+  assert.equal(redactText("postgres://recio:pw@db/x"), "postgres://recio:[REDACTED]@db/x");
+  assert.equal(redactText("at 12:30 on host db"), "at 12:30 on host db", "no @, nothing redacted");
+});
+
 Deno.test("setupLogging() redacts secret fields and secret patterns in every sink", async () => {
   const records: LogRecord[] = [];
   await setupLogging({ format: "json", level: "info", sinks: { test: (r) => records.push(r) } });

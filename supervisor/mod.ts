@@ -30,7 +30,7 @@
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { SupervisorError } from "../lib/errors.ts";
 import { getLogger } from "../lib/log.ts";
-import { databaseHostPort, POSTGRES_ENV } from "../lib/db.ts";
+import { databaseHostPorts, POSTGRES_ENV } from "../lib/db.ts";
 import { ActorMessage, type InitMessage } from "../schema/messages.ts";
 import type { ChildSpec, WorkerPermissions } from "./child_spec.ts";
 import type { EventLog, SupervisorEvent } from "./event_log.ts";
@@ -394,7 +394,7 @@ export class Supervisor implements SupervisorView {
     if (!spec.database || !url) return p;
     const add = (have: WorkerPermissions["net"], extra: readonly string[]) =>
       have === true || have === "inherit" ? have : [...(have || []), ...extra];
-    p.net = add(p.net, [databaseHostPort(url)]);
+    p.net = add(p.net, databaseHostPorts(url));
     p.env = add(p.env, POSTGRES_ENV);
     return p;
   }
