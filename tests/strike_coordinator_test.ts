@@ -13,12 +13,15 @@ import {
   type CycleResult,
 } from "../actors/strike_coordinator/mod.ts";
 import { createCoordinatorStore } from "../actors/strike_coordinator/store.ts";
+import { ManualClock } from "../lib/clock.ts";
 import { createSql } from "../lib/db.ts";
 import type { ActorMessage } from "../schema/messages.ts";
 import { createTestDb, type TestDb } from "./_db.ts";
 import { eventually } from "./_eventually.ts";
 
 const EVENT = "KXBTCD-26NOV2415";
+/** Half an hour before EVENT's strike time (3 pm EST = 20:00 UTC); every test's "now". */
+const T0 = Date.UTC(2026, 10, 24, 19, 30);
 
 /** Φ by Simpson integration of the normal density: independent of the code under test. */
 function phi(x: number): number {
@@ -33,9 +36,16 @@ function phi(x: number): number {
 
 async function seed(
   db: TestDb,
-  opts: { priceAgeMs?: number; marketAgeMs?: number; strikeInS?: number } = {},
+  clock: ManualClock,
+  opts: {
+    priceAgeMs?: number;
+    marketAgeMs?: number;
+    strikeInS?: number;
+    /** Status of the market at `strike` (default "active"). */
+    status?: (strike: number) => string;
+  } = {},
 ) {
-  const now = Date.now();
+  const now = clock.now();
   // 10 minutes of prices alternating ±0.05 % every second around 100,000.
   const rows = [];
   for (let i = 600; i >= 0; i--) {
@@ -61,7 +71,7 @@ async function seed(
       event_ticker: EVENT,
       series_ticker: "KXBTCD",
       floor_strike: String(strike - 0.01),
-      status: "active",
+      status: opts.status?.(strike) ?? "active",
       yes_ask: i === 40 ? null : (strike < 100_000 ? "0.95" : "0.10"),
       no_ask: i === 40 ? null : (strike < 100_000 ? "0.06" : "0.91"),
       volume: i === 41 ? "0" : "2500",
@@ -105,8 +115,11 @@ function settings(
   };
 }
 
-/** Hosts the coordinator in-process; `cycle()` runs one cycle and returns its result. */
-function host(db: TestDb, s: CoordinatorSettings) {
+/**
+ * Hosts the coordinator in-process on `clock`; `ready()` waits until its first (own) cycle is
+ * done, `cycle()` runs one more and returns its result, `counters()` are the latest heartbeat's.
+ */
+function host(db: TestDb, s: CoordinatorSettings, clock: ManualClock) {
   const posted: ActorMessage[] = [];
   const port: Port = { postMessage: (m) => posted.push(structuredClone(m)), onmessage: null };
   const sql = createSql(db.url, { max: 2 });
@@ -119,7 +132,7 @@ function host(db: TestDb, s: CoordinatorSettings) {
       close: () => sql.end({ timeout: 1 }),
     });
     return actor;
-  });
+  }, { clock });
   const send = (data: unknown) => port.onmessage!(new MessageEvent("message", { data }));
   send({
     type: "init",
@@ -130,9 +143,22 @@ function host(db: TestDb, s: CoordinatorSettings) {
     heartbeatMs: 50,
     log: { format: "text", level: "fatal" },
   });
+  const counters = (): Record<string, number> => {
+    const beats = posted.filter((m) => m.type === "heartbeat");
+    const last = beats[beats.length - 1];
+    return last?.type === "heartbeat" ? last.progress.counters : {};
+  };
   return {
     posted,
-    ready: () => eventually(() => posted.some((m) => m.type === "ready")),
+    counters,
+    ready: async () => {
+      await eventually(() => posted.some((m) => m.type === "ready"));
+      await eventually(() => {
+        const c = counters();
+        return (c["cycles.published"] ?? 0) + (c["cycles.stale"] ?? 0) +
+            (c["cycles.failed"] ?? 0) >= 1;
+      });
+    },
     cycle: (): Promise<CycleResult> => actor!.cycle(),
     stop: async () => {
       send({ type: "stop", reason: "test over" });
@@ -144,8 +170,9 @@ function host(db: TestDb, s: CoordinatorSettings) {
 Deno.test("strike_coordinator - publishes 21 strikes with closed-form probabilities checked independently", async () => {
   await using db = await createTestDb();
   const out = await Deno.makeTempDir();
-  const now = await seed(db);
-  const c = host(db, settings(out));
+  const clock = new ManualClock(T0);
+  const now = await seed(db, clock);
+  const c = host(db, settings(out), clock);
   try {
     await c.ready();
     const r = await c.cycle();
@@ -194,8 +221,9 @@ Deno.test("strike_coordinator - publishes 21 strikes with closed-form probabilit
 Deno.test("strike_coordinator - a stale price publishes nothing, flags the table and recovers", async () => {
   await using db = await createTestDb();
   const out = await Deno.makeTempDir();
-  await seed(db);
-  const c = host(db, settings(out));
+  const clock = new ManualClock(T0);
+  await seed(db, clock);
+  const c = host(db, settings(out), clock);
   try {
     await c.ready();
     assert.equal((await c.cycle()).published, true);
@@ -206,7 +234,7 @@ Deno.test("strike_coordinator - a stale price publishes nothing, flags the table
       .sql`update live_data.btc_price_log set "timestamp" = "timestamp" - interval '60 seconds'`;
     const r = await c.cycle();
     assert.equal(r.published, false);
-    assert.match((r as { stale: string }).stale, /price is 6\d s old/);
+    assert.equal((r as { stale: string }).stale, "price is 60 s old (bound 10 s)");
     const [h] = await db.sql`select stale, stale_reason from live_data.strike_table_header`;
     assert.equal(h!.stale, true);
     assert.match(h!.stale_reason, /price/);
@@ -219,7 +247,9 @@ Deno.test("strike_coordinator - a stale price publishes nothing, flags the table
     assert.match(file.stale_reason, /price/);
     assert.ok(c.posted.some((m) => m.type === "health" && m.state === "degraded"));
     // Fresh again.
-    await db.sql`insert into live_data.btc_price_log ("timestamp", price) values (now(), 100010)`;
+    await db.sql`insert into live_data.btc_price_log ("timestamp", price) values (${new Date(
+      clock.now(),
+    )}, 100010)`;
     assert.equal((await c.cycle()).published, true);
     const [h2] = await db.sql`select stale, stale_reason from live_data.strike_table_header`;
     assert.equal(h2!.stale, false);
@@ -233,15 +263,16 @@ Deno.test("strike_coordinator - a stale price publishes nothing, flags the table
 
 Deno.test("strike_coordinator - a stale market snapshot or a closed event publishes nothing", async () => {
   await using db = await createTestDb();
-  await seed(db, { marketAgeMs: 60_000 });
-  const c = host(db, settings(null));
+  const clock = new ManualClock(T0);
+  await seed(db, clock, { marketAgeMs: 60_000 });
+  const c = host(db, settings(null), clock);
   try {
     await c.ready();
     const r = await c.cycle();
     assert.match((r as { stale: string }).stale, /market snapshot is 60 s old/);
-    await db.sql`update live_data.kalshi_market_state set observed_at = now()`;
+    await db.sql`update live_data.kalshi_market_state set observed_at = ${new Date(clock.now())}`;
     assert.equal((await c.cycle()).published, true);
-    await db.sql`update live_data.kalshi_events set strike_date = now() - interval '1 second'`;
+    await db.sql`update live_data.kalshi_events set strike_date = ${new Date(clock.now() - 1000)}`;
     const closed = await c.cycle();
     assert.match((closed as { stale: string }).stale, /no open event/);
     assert.equal((await db.sql`select count(*) from live_data.strike_table`)[0]!.count, "21");
@@ -252,9 +283,10 @@ Deno.test("strike_coordinator - a stale market snapshot or a closed event publis
 
 Deno.test("strike_coordinator - missing asks and zero volume are handled; null momentum is fine", async () => {
   await using db = await createTestDb();
-  await seed(db);
+  const clock = new ManualClock(T0);
+  await seed(db, clock);
   await db.sql`update live_data.btc_price_log set momentum = null`;
-  const c = host(db, settings(null));
+  const c = host(db, settings(null), clock);
   try {
     await c.ready();
     assert.equal((await c.cycle()).published, true);
@@ -271,7 +303,8 @@ Deno.test("strike_coordinator - missing asks and zero volume are handled; null m
 
 Deno.test("strike_coordinator - empirical mode uses the table model:build made from candles", async () => {
   await using db = await createTestDb();
-  await seed(db, { strikeInS: 600 });
+  const clock = new ManualClock(T0);
+  await seed(db, clock, { strikeInS: 600 });
   // Synthetic candles: the close moves +0.1 % then −0.1 % every minute for 3 days.
   const start = Date.UTC(2026, 10, 20);
   const candles = [];
@@ -306,7 +339,7 @@ Deno.test("strike_coordinator - empirical mode uses the table model:build made f
     where symbol = 'BTC' and bucket = 'all' and ttc_minutes = 1 and move_pct = 0.10`;
   assert.ok(Math.abs(cell!.p_up - 0.5) < 0.01 && Math.abs(cell!.p_down - 0.5) < 0.01);
 
-  const c = host(db, settings(null, { mode: "empirical" }));
+  const c = host(db, settings(null, { mode: "empirical" }), clock);
   try {
     await c.ready();
     assert.equal((await c.cycle()).published, true);
@@ -325,8 +358,9 @@ Deno.test("strike_coordinator - empirical mode uses the table model:build made f
 
 Deno.test("strike_coordinator - empirical mode without a table is flagged, not guessed", async () => {
   await using db = await createTestDb();
-  await seed(db);
-  const c = host(db, settings(null, { mode: "empirical" }));
+  const clock = new ManualClock(T0);
+  await seed(db, clock);
+  const c = host(db, settings(null, { mode: "empirical" }), clock);
   try {
     await c.ready();
     const r = await c.cycle();
