@@ -370,6 +370,49 @@ Deno.test("strike_coordinator - empirical mode without a table is flagged, not g
   }
 });
 
+Deno.test("strike_coordinator - market_status is the status of the market nearest the price", async () => {
+  await using db = await createTestDb();
+  const out = await Deno.makeTempDir();
+  const clock = new ManualClock(T0);
+  // Every market's status differs from its neighbours'; the first row stored is "closed".
+  const statuses: Record<number, string> = {
+    100_000: "active",
+    100_250: "initialized",
+    101_000: "inactive",
+  };
+  await seed(db, clock, { status: (k) => statuses[k] ?? "closed" });
+  const c = host(db, settings(out), clock);
+  const status = async () => {
+    const [h] = await db.sql`select market_status from live_data.strike_table_header`;
+    const file = JSON.parse(await Deno.readTextFile(`${out}/btc_strike_table.json`));
+    assert.equal(file.market_status, h!.market_status);
+    return h!.market_status;
+  };
+  const price = async (p: number) => {
+    clock.advance(1_000);
+    await db.sql`insert into live_data.btc_price_log ("timestamp", price)
+      values (${new Date(clock.now())}, ${p})`;
+    await db.sql`update live_data.kalshi_market_state set observed_at = ${new Date(clock.now())}`;
+    assert.equal((await c.cycle()).published, true);
+  };
+  try {
+    await c.ready();
+    assert.equal((await c.cycle()).published, true);
+    assert.equal(await status(), "active"); // price 100,000
+    await price(100_990);
+    assert.equal(await status(), "inactive");
+    await price(100_200);
+    assert.equal(await status(), "initialized");
+    await price(100_125); // halfway between 100,000 and 100,250: the lower strike
+    assert.equal(await status(), "active");
+    await price(80_000); // below every strike: the lowest market
+    assert.equal(await status(), "closed");
+  } finally {
+    await c.stop();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("writeJsonAtomic() - a concurrent reader never sees half a file", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/btc_strike_table.json`;

@@ -21,7 +21,13 @@ import type { Actor, ActorContext } from "../_runtime.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
 import type { CoordinatorStore, Header } from "./store.ts";
-import { buildStrikeRows, strikeTier, watchlist, type WatchlistSettings } from "./strike_table.ts";
+import {
+  buildStrikeRows,
+  nearestMarket,
+  strikeTier,
+  watchlist,
+  type WatchlistSettings,
+} from "./strike_table.ts";
 
 /** Settings of one coordinator. */
 export interface CoordinatorSettings {
@@ -142,6 +148,9 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       prob = (k) => probAtOrAbove({ price: price.price, strike: k, ttcSeconds, sigma, drift });
     }
     const rows = buildStrikeRows(price.price, m.markets, prob, s.strikeCount);
+    // The markets of one event can differ in status; the header's is the status of the market
+    // nearest the price (the table's centre), not of whichever row a query returned first.
+    const marketStatus = nearestMarket(price.price, m.markets)?.status ?? null;
     const header: Header = {
       symbol: sym,
       current_price: price.price,
@@ -150,7 +159,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       event_ticker: event.eventTicker,
       market_title: event.title,
       strike_tier: strikeTier(m.markets),
-      market_status: m.status,
+      market_status: marketStatus,
       momentum: price.momentum,
       deltas: price.deltas,
       model_mode: s.mode,
@@ -165,7 +174,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       event_ticker: event.eventTicker,
       market_title: event.title,
       strike_tier: header.strike_tier,
-      market_status: m.status,
+      market_status: marketStatus,
       last_updated: header.last_updated.toISOString(),
       momentum: { weighted_score: price.momentum, deltas: price.deltas },
       model_mode: s.mode,

@@ -26,11 +26,10 @@ export interface EventInfo {
   status: string | null;
 }
 
-/** The markets of the event and when they were last observed. */
+/** The markets of the event (by strike, then ticker) and when they were last observed. */
 export interface EventMarkets {
   markets: MarketQuote[];
   observedAt: number | null;
-  status: string | null;
 }
 
 /** The strike table header as stored. */
@@ -91,10 +90,12 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
       };
     },
 
+    /** Ordered, so that everything taken from them (ties, the header's status) is repeatable. */
     async markets(eventTicker: string): Promise<EventMarkets> {
       const rows = await sql`select market_ticker, floor_strike, yes_ask, no_ask, volume, status,
           observed_at from live_data.kalshi_market_state
-        where event_ticker = ${eventTicker} and floor_strike is not null`;
+        where event_ticker = ${eventTicker} and floor_strike is not null
+        order by floor_strike, market_ticker`;
       let observedAt: number | null = null;
       for (const r of rows) {
         const t = (r.observed_at as Date).getTime();
@@ -102,13 +103,13 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
       }
       return {
         observedAt,
-        status: rows[0]?.status ?? null,
         markets: rows.map((r) => ({
           ticker: r.market_ticker,
           floorStrike: Number(r.floor_strike),
           yesAsk: num(r.yes_ask),
           noAsk: num(r.no_ask),
           volume: num(r.volume),
+          status: r.status ?? null,
         })),
       };
     },

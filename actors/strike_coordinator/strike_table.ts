@@ -20,6 +20,8 @@ export interface MarketQuote {
   yesAsk: number | null;
   noAsk: number | null;
   volume: number | null;
+  /** Kalshi's market status (`active`, `closed`, ...). */
+  status: string | null;
 }
 
 /** One row of the strike table. */
@@ -41,6 +43,17 @@ const r2 = (v: number) => Math.round(v * 100) / 100;
 const cents = (dollars: number | null) => dollars === null ? null : r2(dollars * 100);
 
 /**
+ * The markets with a usable strike, nearest `price` first; ties go to the lower strike, then
+ * keep the input order (the store reads markets ordered by strike and ticker).
+ */
+function byDistance(price: number, markets: readonly MarketQuote[]) {
+  return markets
+    .filter((m) => Number.isFinite(m.floorStrike) && m.floorStrike > 0)
+    .map((m) => ({ m, strike: Math.round(m.floorStrike + 0.01) }))
+    .sort((a, b) => Math.abs(a.strike - price) - Math.abs(b.strike - price) || a.strike - b.strike);
+}
+
+/**
  * Builds the rows for the `count` market strikes nearest `price`, sorted by strike.
  * `probAtOrAbove(floorStrike)` is the model's P(price at close ≥ floorStrike) in [0, 1].
  */
@@ -50,10 +63,7 @@ export function buildStrikeRows(
   probAtOrAbove: (floorStrike: number) => number,
   count = 21,
 ): StrikeRow[] {
-  const nearest = markets
-    .filter((m) => Number.isFinite(m.floorStrike) && m.floorStrike > 0)
-    .map((m) => ({ m, strike: Math.round(m.floorStrike + 0.01) }))
-    .sort((a, b) => Math.abs(a.strike - price) - Math.abs(b.strike - price) || a.strike - b.strike)
+  const nearest = byDistance(price, markets)
     .slice(0, count)
     .sort((a, b) => a.strike - b.strike);
   return nearest.map(({ m, strike }) => {
@@ -77,6 +87,16 @@ export function buildStrikeRows(
       active_side: below ? "yes" : "no",
     };
   });
+}
+
+/**
+ * The market the header's `market_status` describes: the one whose strike is nearest `price`
+ * (the centre of the table; halfway between two strikes, the lower one). The markets of one
+ * event can differ in status, so "the event's markets' status" is not one value; the market a
+ * trader looks at first is.
+ */
+export function nearestMarket(price: number, markets: readonly MarketQuote[]): MarketQuote | null {
+  return byDistance(price, markets)[0]?.m ?? null;
 }
 
 /** Tier: the most common gap between neighbouring strikes (250 for KXBTCD). */

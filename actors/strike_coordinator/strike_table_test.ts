@@ -1,17 +1,25 @@
 import assert from "node:assert/strict";
-import { buildStrikeRows, type MarketQuote, strikeTier, watchlist } from "./strike_table.ts";
+import {
+  buildStrikeRows,
+  type MarketQuote,
+  nearestMarket,
+  strikeTier,
+  watchlist,
+} from "./strike_table.ts";
 
 const market = (
   strike: number,
   yesAsk: number | null,
   noAsk: number | null,
   volume = 5_000,
+  status: string | null = "active",
 ): MarketQuote => ({
   ticker: `KXBTCD-26NOV2412-T${strike - 0.01}`,
   floorStrike: strike - 0.01,
   yesAsk,
   noAsk,
   volume,
+  status,
 });
 
 Deno.test("buildStrikeRows() gives diffs and the active side for strikes below and above the price", () => {
@@ -72,4 +80,26 @@ Deno.test("watchlist() filters by volume, probability, ask and edge; best probab
   ], (k) => (k < 98_500 ? 0.97 : k < 99_250 ? 0.95 : 0.9));
   const w = watchlist(rows, { minVolume: 1_000, minProbability: 90, maxAsk: 98, minDiff: -2.75 });
   assert.deepEqual(w.map((r) => r.strike), [98_000, 99_000]);
+});
+
+Deno.test("nearestMarket() is the market nearest the price, the lower strike on a tie", () => {
+  const markets = [
+    market(99_750, 0.9, 0.1, 5_000, "closed"),
+    market(100_000, 0.6, 0.4, 5_000, "active"),
+    market(100_250, 0.4, 0.6, 5_000, "initialized"),
+    { ...market(100_100, 0.5, 0.5, 5_000, "bad"), floorStrike: Number.NaN },
+  ];
+  const status = (price: number) => nearestMarket(price, markets)?.status;
+  assert.equal(status(100_010), "active");
+  assert.equal(status(100_200), "initialized");
+  assert.equal(status(100_125), "active", "halfway: the lower strike");
+  assert.equal(status(99_875), "closed", "halfway: the lower strike");
+  assert.equal(status(50_000), "closed", "below every strike: the lowest");
+  assert.equal(status(200_000), "initialized", "above every strike: the highest");
+  // The answer does not depend on the order the markets come in.
+  for (const price of [99_875, 100_010, 100_125, 100_200]) {
+    assert.equal(nearestMarket(price, [...markets].reverse())?.status, status(price));
+  }
+  assert.equal(nearestMarket(100_000, []), null);
+  assert.equal(nearestMarket(100_000, [markets[3]!]), null, "no usable strike");
 });
