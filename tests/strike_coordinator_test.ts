@@ -234,7 +234,7 @@ Deno.test("strike_coordinator - a stale price publishes nothing, flags the table
       .sql`update live_data.btc_price_log set "timestamp" = "timestamp" - interval '60 seconds'`;
     const r = await c.cycle();
     assert.equal(r.published, false);
-    assert.equal((r as { stale: string }).stale, "price is 60 s old (bound 10 s)");
+    assert.equal((r as { stale: string }).stale, "price is 60.0 s old (bound 10 s)");
     const [h] = await db.sql`select stale, stale_reason from live_data.strike_table_header`;
     assert.equal(h!.stale, true);
     assert.match(h!.stale_reason, /price/);
@@ -269,7 +269,7 @@ Deno.test("strike_coordinator - a stale market snapshot or a closed event publis
   try {
     await c.ready();
     const r = await c.cycle();
-    assert.match((r as { stale: string }).stale, /market snapshot is 60 s old/);
+    assert.match((r as { stale: string }).stale, /market snapshot is 60\.0 s old/);
     await db.sql`update live_data.kalshi_market_state set observed_at = ${new Date(clock.now())}`;
     assert.equal((await c.cycle()).published, true);
     await db.sql`update live_data.kalshi_events set strike_date = ${new Date(clock.now() - 1000)}`;
@@ -365,6 +365,32 @@ Deno.test("strike_coordinator - empirical mode without a table is flagged, not g
     await c.ready();
     const r = await c.cycle();
     assert.match((r as { stale: string }).stale, /model:build/);
+  } finally {
+    await c.stop();
+  }
+});
+
+Deno.test("strike_coordinator - a stale reason shows an age that visibly exceeds its bound", async () => {
+  await using db = await createTestDb();
+  const clock = new ManualClock(T0);
+  await seed(db, clock, { marketAgeMs: 15_040 - 10_390 });
+  const c = host(db, settings(null), clock);
+  try {
+    await c.ready();
+    clock.advance(10_390);
+    assert.deepEqual(await c.cycle(), {
+      published: false,
+      stale: "price is 10.4 s old (bound 10 s)",
+    });
+    const [h] = await db.sql`select stale_reason from live_data.strike_table_header`;
+    assert.equal(h!.stale_reason, "price is 10.4 s old (bound 10 s)");
+    // A fresh price: the market snapshot is now 15.04 s old, which one decimal would hide.
+    await db.sql`insert into live_data.btc_price_log ("timestamp", price)
+      values (${new Date(clock.now())}, 100010)`;
+    assert.deepEqual(await c.cycle(), {
+      published: false,
+      stale: "market snapshot is 15.04 s old (bound 15 s)",
+    });
   } finally {
     await c.stop();
   }

@@ -20,6 +20,7 @@
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
+import { staleAge } from "./staleness.ts";
 import type { CoordinatorStore, Header } from "./store.ts";
 import {
   buildStrikeRows,
@@ -106,7 +107,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     const priceAge = now - price.t;
     if (priceAge > s.priceMaxAgeMs) {
       return markStale(
-        `price is ${Math.round(priceAge / 1000)} s old (bound ${s.priceMaxAgeMs / 1000} s)`,
+        `price is ${staleAge(priceAge, s.priceMaxAgeMs)} s old (bound ${s.priceMaxAgeMs / 1000} s)`,
       );
     }
     if (!Number.isFinite(price.price) || price.price <= 0) return markStale("invalid price");
@@ -122,7 +123,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     const marketAge = now - m.observedAt;
     if (marketAge > s.marketMaxAgeMs) {
       return markStale(
-        `market snapshot is ${Math.round(marketAge / 1000)} s old (bound ${
+        `market snapshot is ${staleAge(marketAge, s.marketMaxAgeMs)} s old (bound ${
           s.marketMaxAgeMs / 1000
         } s)`,
       );
