@@ -396,6 +396,38 @@ Deno.test("strike_coordinator - a stale reason shows an age that visibly exceeds
   }
 });
 
+Deno.test("strike_coordinator - a stale table warns on the transition, then at most once a minute", async () => {
+  await using db = await createTestDb();
+  const clock = new ManualClock(T0);
+  await seed(db, clock);
+  const c = host(db, settings(null), clock);
+  const settled = async (stale: number) => {
+    await eventually(() => c.counters()["cycles.stale"] === stale);
+    return c.counters();
+  };
+  try {
+    await c.ready();
+    // 121 stale cycles one second apart (the price ages, so the reason changes every cycle).
+    clock.advance(10_000);
+    for (let i = 0; i <= 120; i++) {
+      clock.advance(1_000);
+      assert.equal((await c.cycle()).published, false);
+    }
+    // At 11 s (the transition), 71 s and 131 s.
+    assert.equal((await settled(121))["stale.warnings"], 3);
+    // Fresh again, then stale again: a new transition warns at once.
+    await db.sql`insert into live_data.btc_price_log ("timestamp", price)
+      values (${new Date(clock.now())}, 100010)`;
+    await db.sql`update live_data.kalshi_market_state set observed_at = ${new Date(clock.now())}`;
+    assert.equal((await c.cycle()).published, true);
+    clock.advance(11_000);
+    assert.equal((await c.cycle()).published, false);
+    assert.equal((await settled(122))["stale.warnings"], 4);
+  } finally {
+    await c.stop();
+  }
+});
+
 Deno.test("strike_coordinator - market_status is the status of the market nearest the price", async () => {
   await using db = await createTestDb();
   const out = await Deno.makeTempDir();

@@ -20,7 +20,7 @@
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
-import { staleAge } from "./staleness.ts";
+import { staleAge, type StaleWarning, warnStale } from "./staleness.ts";
 import type { CoordinatorStore, Header } from "./store.ts";
 import {
   buildStrikeRows,
@@ -75,16 +75,23 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     : null;
   let lookup: Lookup | null = null;
   let staleReason: string | null = null;
+  let warned: StaleWarning | null = null;
   let lastPublished: Record<string, unknown> | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<unknown> | undefined;
 
-  async function markStale(reason: string): Promise<CycleResult> {
+  /** `kind` names the cause; `reason` says it with the numbers, which change every cycle. */
+  async function markStale(kind: string, reason: string): Promise<CycleResult> {
     ctx.count("cycles.stale");
+    const w = warnStale(warned, kind, ctx.clock.monotonic());
+    warned = w.last;
+    if (w.warn) {
+      ctx.count("stale.warnings");
+      ctx.log.warn("Strike table {symbol} stale: {reason}", { symbol: sym, reason });
+    }
     if (reason !== staleReason) {
       staleReason = reason;
       ctx.degraded(`strike table stale: ${reason}`);
-      ctx.log.warn("Strike table {symbol} stale: {reason}", { symbol: sym, reason });
     }
     await deps.store.markStale(reason);
     if (files) {
@@ -103,26 +110,30 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
   async function cycle(): Promise<CycleResult> {
     const now = ctx.clock.now();
     const price = await deps.store.latestPrice();
-    if (!price) return markStale("no price yet");
+    if (!price) return markStale("no_price", "no price yet");
     const priceAge = now - price.t;
     if (priceAge > s.priceMaxAgeMs) {
       return markStale(
+        "price_age",
         `price is ${staleAge(priceAge, s.priceMaxAgeMs)} s old (bound ${s.priceMaxAgeMs / 1000} s)`,
       );
     }
-    if (!Number.isFinite(price.price) || price.price <= 0) return markStale("invalid price");
+    if (!Number.isFinite(price.price) || price.price <= 0) {
+      return markStale("invalid_price", "invalid price");
+    }
     const event = await deps.store.currentEvent(now);
-    if (!event) return markStale("no open event");
+    if (!event) return markStale("no_event", "no open event");
     if (event.status && !["open", "active", "initialized", "unopened"].includes(event.status)) {
-      return markStale(`event ${event.eventTicker} is ${event.status}`);
+      return markStale("event_status", `event ${event.eventTicker} is ${event.status}`);
     }
     const m = await deps.store.markets(event.eventTicker);
     if (m.markets.length === 0 || m.observedAt === null) {
-      return markStale(`no market snapshot for ${event.eventTicker}`);
+      return markStale("no_market", `no market snapshot for ${event.eventTicker}`);
     }
     const marketAge = now - m.observedAt;
     if (marketAge > s.marketMaxAgeMs) {
       return markStale(
+        "market_age",
         `market snapshot is ${staleAge(marketAge, s.marketMaxAgeMs)} s old (bound ${
           s.marketMaxAgeMs / 1000
         } s)`,
@@ -136,7 +147,10 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
         lookup = new Lookup(await deps.store.lookupRows());
       }
       if (lookup.empty) {
-        return markStale("empirical model has no lookup table (run deno task model:build)");
+        return markStale(
+          "no_lookup",
+          "empirical model has no lookup table (run deno task model:build)",
+        );
       }
       const l = lookup;
       const bucket = l.bucketFor(price.momentum);
@@ -192,6 +206,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
         strikes: watchlist(rows, s.watchlist),
       });
     }
+    warned = null;
     if (staleReason !== null) {
       staleReason = null;
       ctx.recovered();
