@@ -19,11 +19,13 @@ import {
   getTextFormatter,
   type Logger,
   type LogLevel,
+  type LogRecord,
   reset,
   type Sink,
 } from "@logtape/logtape";
 import { redactByField, redactByPattern } from "@logtape/redaction";
 import { getRotatingFileSink } from "@logtape/file";
+import { ensurePrivateFile, keepPrivate } from "./private_files.ts";
 
 export type { Logger };
 
@@ -75,16 +77,27 @@ export interface LogOptions {
   fileMaxFiles?: number;
 }
 
-/** A rotating JSON-lines file sink with the same redaction as the console (creates the folder). */
-function fileSink(path: string, maxSize: number, maxFiles: number): Sink {
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-  if (dir) Deno.mkdirSync(dir, { recursive: true });
-  return getRotatingFileSink(path, {
+/**
+ * A rotating JSON-lines file sink with the same redaction as the console. The file (and any
+ * folder created for it) is private: 0600 in 0700 folders whatever the umask. The library opens
+ * a new file after each rotation with the process umask, so every record checks the mode; a
+ * stat is cheap beside the fsync each record already costs.
+ */
+function fileSink(path: string, maxSize: number, maxFiles: number): Sink & Disposable {
+  ensurePrivateFile(path);
+  const sink = getRotatingFileSink(path, {
     formatter: redactByPattern(getJsonLinesFormatter(), SECRET_PATTERNS),
     maxSize,
     maxFiles,
     bufferSize: 0, // a crash must not lose the lines that explain it
   });
+  const wrapped = (record: LogRecord) => {
+    sink(record);
+    try {
+      keepPrivate(path);
+    } catch { /* rotated away this instant: the next record checks again */ }
+  };
+  return Object.assign(wrapped, { [Symbol.dispose]: () => sink[Symbol.dispose]() });
 }
 
 /** Configures LogTape for this process or worker; safe to call again (it resets first). */

@@ -5,6 +5,7 @@ import { getLogger, setupLogging } from "./log.ts";
 Deno.test("setupLogging({ file }) writes redacted JSON lines and rotates at fileMaxBytes", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/logs/recio.log`;
+  const umask = Deno.umask(0o022); // the usual one outside systemd: files 0644 unless told
   try {
     await setupLogging({
       format: "json",
@@ -22,6 +23,10 @@ Deno.test("setupLogging({ file }) writes redacted JSON lines and rotates at file
     await reset(); // closes the sink
     const files = [...Deno.readDirSync(`${dir}/logs`)].map((e) => e.name).sort();
     assert.deepEqual(files, ["recio.log", "recio.log.1", "recio.log.2"], "rotated, 2 kept");
+    assert.equal(Deno.statSync(`${dir}/logs`).mode! & 0o777, 0o700, "the folder made for it");
+    for (const name of files) {
+      assert.equal(Deno.statSync(`${dir}/logs/${name}`).mode! & 0o777, 0o600, name);
+    }
     for (const name of files) {
       assert.ok(Deno.statSync(`${dir}/logs/${name}`).size <= 2_200, name);
     }
@@ -30,6 +35,7 @@ Deno.test("setupLogging({ file }) writes redacted JSON lines and rotates at file
     assert.ok(!all.includes("abcdefabcdefabcdef"), "token redacted");
     for (const line of all.trim().split("\n")) JSON.parse(line);
   } finally {
+    Deno.umask(umask);
     await reset();
     await Deno.remove(dir, { recursive: true });
   }

@@ -242,3 +242,24 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name: "runBackup() creates its folder 0700 and the dump 0600 whatever the umask",
+  ignore: NO_PG_TOOLS !== undefined,
+}, async () => {
+  await using db = await createTestDb();
+  const parent = await Deno.makeTempDir();
+  const umask = Deno.umask(0o022); // as outside systemd: new files 0644 unless told otherwise
+  try {
+    const dir = `${parent}/archive/backups`;
+    const r = await runBackup(options(db.sql, db.url, dir));
+    assert.equal(r.status, "ok", r.error);
+    const [row] = await backupRows(db.sql);
+    assert.equal(Deno.statSync(`${parent}/archive`).mode! & 0o777, 0o700);
+    assert.equal(Deno.statSync(dir).mode! & 0o777, 0o700);
+    assert.equal(Deno.statSync(row!.path!).mode! & 0o777, 0o600);
+  } finally {
+    Deno.umask(umask);
+    await Deno.remove(parent, { recursive: true });
+  }
+});

@@ -26,6 +26,7 @@ import type { Sql } from "../../../lib/db.ts";
 import { errorInfo } from "../../../lib/errors.ts";
 import { redactText } from "../../../lib/log.ts";
 import { findPgTool, pgEnv, serverVersion } from "../../../lib/pg_tools.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "../../../lib/private_files.ts";
 import type { JobOutcome } from "../_job.ts";
 import { backupFileName, backupsToDelete } from "./rotation.ts";
 import { completeBackup, countRows, failBackup, insertBackup, markDeleted } from "./store.ts";
@@ -111,12 +112,15 @@ export async function runBackup(o: BackupOptions): Promise<JobOutcome> {
   try {
     const server = await serverVersion(o.sql);
     const tool = await findPgTool("pg_dump", server.major, o.pgBinDirs);
-    await Deno.mkdir(o.dir, { recursive: true });
+    ensurePrivateDir(o.dir);
     let rowCounts: Record<string, number> = {};
     await o.sql.begin("isolation level repeatable read read only", async (tx) => {
       const [snap] = await tx<{ id: string }[]>`select pg_export_snapshot() as id`;
       rowCounts = await countRows(tx as unknown as Sql);
       wrote = true;
+      // pg_dump truncates the file it is given and keeps its mode: the dump is never readable
+      // by another user, not even while it is written.
+      ensurePrivateFile(partial);
       await pgDump(
         tool.path,
         ["--format=custom", `--snapshot=${snap!.id}`, "--no-password", `--file=${partial}`],
