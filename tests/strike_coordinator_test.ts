@@ -370,6 +370,76 @@ Deno.test("strike_coordinator - empirical mode without a table is flagged, not g
   }
 });
 
+/** The keys README "Strike tables" documents for the table file; the watchlist adds `settings`. */
+const TABLE_KEYS = [
+  "broker",
+  "current_price",
+  "event_ticker",
+  "last_updated",
+  "market_status",
+  "market_title",
+  "model_mode",
+  "momentum",
+  "stale",
+  "stale_reason",
+  "strike_tier",
+  "strikes",
+  "symbol",
+  "ttc",
+].sort();
+const WATCH_KEYS = [...TABLE_KEYS, "settings"].sort();
+
+async function readFiles(out: string) {
+  const table = JSON.parse(await Deno.readTextFile(`${out}/btc_strike_table.json`));
+  const watch = JSON.parse(await Deno.readTextFile(`${out}/btc_watchlist.json`));
+  return { table, watch };
+}
+
+Deno.test("strike_coordinator - stale and fresh files have the documented keys; the watchlist keeps its settings", async () => {
+  await using db = await createTestDb();
+  const out = await Deno.makeTempDir();
+  const clock = new ManualClock(T0);
+  const s = settings(out);
+  const c = host(db, s, clock);
+  const shape = (f: { table: Record<string, unknown>; watch: Record<string, unknown> }) => {
+    assert.deepEqual(Object.keys(f.table).sort(), TABLE_KEYS);
+    assert.deepEqual(Object.keys(f.watch).sort(), WATCH_KEYS);
+    for (const m of [f.table.momentum, f.watch.momentum]) {
+      assert.deepEqual(Object.keys(m as object).sort(), ["deltas", "weighted_score"]);
+    }
+    assert.deepEqual(f.watch.settings, s.watchlist);
+  };
+  try {
+    // Stale before anything was ever published: no price yet.
+    await c.ready();
+    assert.deepEqual(await c.cycle(), { published: false, stale: "no price yet" });
+    const never = await readFiles(out);
+    shape(never);
+    assert.equal(never.table.stale, true);
+    assert.equal(never.table.current_price, null);
+    assert.deepEqual(never.watch.strikes, []);
+
+    await seed(db, clock);
+    assert.equal((await c.cycle()).published, true);
+    const fresh = await readFiles(out);
+    shape(fresh);
+    assert.equal(fresh.watch.stale, false);
+
+    // Stale after a publish: the last table, flagged; the watchlist empty, settings kept.
+    clock.advance(60_000);
+    assert.equal((await c.cycle()).published, false);
+    const stale = await readFiles(out);
+    shape(stale);
+    assert.equal(stale.watch.stale, true);
+    assert.deepEqual(stale.watch.strikes, []);
+    assert.equal(stale.table.strikes.length, 21);
+    assert.equal(stale.table.last_updated, fresh.table.last_updated);
+  } finally {
+    await c.stop();
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("strike_coordinator - a stale reason shows an age that visibly exceeds its bound", async () => {
   await using db = await createTestDb();
   const clock = new ManualClock(T0);

@@ -21,10 +21,11 @@ import type { Actor, ActorContext } from "../_runtime.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
 import { staleAge, type StaleWarning, warnStale } from "./staleness.ts";
-import type { CoordinatorStore, Header } from "./store.ts";
+import { type CoordinatorStore, DELTAS, type Header } from "./store.ts";
 import {
   buildStrikeRows,
   nearestMarket,
+  type StrikeRow,
   strikeTier,
   watchlist,
   type WatchlistSettings,
@@ -80,6 +81,30 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<unknown> | undefined;
 
+  /** The table file before anything was published: every documented key, null if unknown. */
+  const unpublished = (): Record<string, unknown> => ({
+    symbol: sym,
+    current_price: null,
+    ttc: null,
+    broker: "Kalshi",
+    event_ticker: null,
+    market_title: null,
+    strike_tier: null,
+    market_status: null,
+    last_updated: null,
+    momentum: { weighted_score: null, deltas: Object.fromEntries(DELTAS.map((d) => [d, null])) },
+    model_mode: s.mode,
+    stale: true,
+    stale_reason: null,
+    strikes: [],
+  });
+  /** The watchlist file: the table file's header, the filter settings and the kept strikes. */
+  const watchFile = (table: Record<string, unknown>, strikes: StrikeRow[]) => ({
+    ...table,
+    settings: s.watchlist,
+    strikes,
+  });
+
   /** `kind` names the cause; `reason` says it with the numbers, which change every cycle. */
   async function markStale(kind: string, reason: string): Promise<CycleResult> {
     ctx.count("cycles.stale");
@@ -95,13 +120,9 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     }
     await deps.store.markStale(reason);
     if (files) {
-      const header = {
-        ...(lastPublished ?? { symbol: sym, strikes: [] }),
-        stale: true,
-        stale_reason: reason,
-      };
-      await deps.writeJson(files.table, header);
-      await deps.writeJson(files.watch, { ...header, strikes: [] });
+      const table = { ...(lastPublished ?? unpublished()), stale: true, stale_reason: reason };
+      await deps.writeJson(files.table, table);
+      await deps.writeJson(files.watch, watchFile(table, []));
     }
     ctx.setDetails({ stale: true, staleReason: reason, mode: s.mode });
     return { published: false, stale: reason };
@@ -200,11 +221,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     lastPublished = json;
     if (files) {
       await deps.writeJson(files.table, json);
-      await deps.writeJson(files.watch, {
-        ...json,
-        settings: s.watchlist,
-        strikes: watchlist(rows, s.watchlist),
-      });
+      await deps.writeJson(files.watch, watchFile(json, watchlist(rows, s.watchlist)));
     }
     warned = null;
     if (staleReason !== null) {

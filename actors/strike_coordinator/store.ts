@@ -48,7 +48,15 @@ export interface Header {
   last_updated: Date;
 }
 
-const DELTAS = ["delta_1m", "delta_2m", "delta_3m", "delta_4m", "delta_15m", "delta_30m"] as const;
+/** The momentum deltas of a price row, as the header and the files carry them. */
+export const DELTAS = [
+  "delta_1m",
+  "delta_2m",
+  "delta_3m",
+  "delta_4m",
+  "delta_15m",
+  "delta_30m",
+] as const;
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 /** Builds the store for one symbol (`BTC` → `live_data.btc_price_log`, series `KXBTCD`). */
