@@ -10,6 +10,7 @@ import {
   KalshiAuthError,
   KalshiClient,
   type KalshiClientOptions,
+  KalshiRateLimitError,
   KalshiRequestError,
 } from "../lib/kalshi/mod.ts";
 import { InputError } from "../lib/errors.ts";
@@ -127,6 +128,39 @@ Deno.test("KalshiClient.request() backs off on 429 (honouring Retry-After) and t
   // Retry-After 2 s first, then exponential: 100·2^1, 100·2^2 (jitter factor 1 with random=1).
   assert.deepEqual(sleeps, [2000, 200, 400]);
   assert.deepEqual(retries, [429, 429, 429]);
+});
+
+Deno.test("KalshiClient.request() with retryRateLimited false throws KalshiRateLimitError at once, with Retry-After", async () => {
+  await using fake = FakeKalshi.start(keys);
+  fake.faults.push({ status: 429, times: 1, retryAfterS: 3 }, { status: 429, times: 1 });
+  const c = await client(fake, { retryRateLimited: false });
+  for (const want of [3_000, undefined]) {
+    await assert.rejects(c.get("/portfolio/balance", Balance), (e: unknown) => {
+      assert.ok(e instanceof KalshiRateLimitError);
+      assert.ok(e instanceof KalshiRequestError, "still a request error for older callers");
+      assert.equal(e.status, 429);
+      assert.equal(e.retryAfterMs, want);
+      return true;
+    });
+  }
+  assert.equal(fake.calls.length, 2, "no retry");
+  // Retries used up on 429 also end in KalshiRateLimitError.
+  fake.faults.push({ status: 429, times: 2 });
+  const retrying = await client(fake, { retry: { maxAttempts: 2 } });
+  await assert.rejects(retrying.get("/portfolio/balance", Balance), KalshiRateLimitError);
+});
+
+Deno.test("KalshiClient keeps every one-second window within readPerSecond, from a cold start", async () => {
+  await using fake = FakeKalshi.start(keys);
+  const c = new KalshiClient({ baseUrl: fake.baseUrl, readPerSecond: 10 });
+  await Promise.all(
+    Array.from({ length: 25 }, () => c.request("GET", "/events/KXBTCD-NONE").catch(() => {})),
+  );
+  const at = fake.calls.map((x) => x.at);
+  assert.equal(at.length, 25);
+  // The fake stamps answers, not sends: 20 ms of slack for delivery jitter.
+  const busiest = Math.max(...at.map((s) => at.filter((x) => x >= s && x < s + 980).length));
+  assert.ok(busiest <= 10, `at most 10 in any second (saw ${busiest})`);
 });
 
 Deno.test("KalshiClient.request() retries 5xx a bounded number of times", async () => {

@@ -1,10 +1,13 @@
 /**
  * The Kalshi REST client every Kalshi actor uses: signed requests (when a signer is given),
- * per-request timeouts, a token bucket per budget (read/write), bounded retries with exponential
+ * per-request timeouts, a sliding-window rate limiter per budget (read/write: no one-second window
+ * holds more than the configured rate, retries included), bounded retries with exponential
  * backoff and jitter on 429 (honouring `Retry-After` when sent), 5xx and network errors, and
  * cursor pagination that follows every page. 401/403 throw {@linkcode KalshiAuthError} at once
- * (never retried); a body that is not JSON or does not match its schema throws an
- * {@linkcode InputError} (`malformed_json` / `schema`).
+ * (never retried); a 429 that is not retried (`retryRateLimited: false`, or retries used up)
+ * throws {@linkcode KalshiRateLimitError}, so a poller can slow its own loop down; a body that is
+ * not JSON or does not match its schema throws an {@linkcode InputError} (`malformed_json` /
+ * `schema`).
  *
  * No error message or log line carries a header value, key or signature.
  *
@@ -13,15 +16,10 @@
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
 import { InputError } from "../errors.ts";
-import { KalshiAuthError, KalshiRequestError } from "./errors.ts";
-import { sleep as realSleep, TokenBucket } from "./rate_limiter.ts";
+import { KalshiAuthError, KalshiRateLimitError, KalshiRequestError } from "./errors.ts";
+import { RateLimiter, sleep as realSleep } from "./rate_limiter.ts";
 import { pageSchema } from "./schemas.ts";
 import type { KalshiSigner } from "./signer.ts";
-
-/** Production REST base (exchange-protocols.md §B1). */
-export const KALSHI_PRODUCTION_URL = "https://external-api.kalshi.com/trade-api/v2";
-/** Production WebSocket URL. */
-export const KALSHI_PRODUCTION_WS_URL = "wss://external-api-ws.kalshi.com/trade-api/ws/v2";
 
 /** Retry policy. */
 export interface RetryPolicy {
@@ -52,6 +50,11 @@ export interface KalshiClientOptions {
   readPerSecond?: number;
   writePerSecond?: number;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Retry a 429 inside the request (default true). A poller that owns its own backoff sets false:
+   * the 429 then throws {@linkcode KalshiRateLimitError} at once, with the `Retry-After` it got.
+   */
+  retryRateLimited?: boolean;
   /** Waits between retries (tests may shorten them). */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
@@ -98,8 +101,8 @@ export class KalshiClient {
   readonly #signer: KalshiSigner | undefined;
   readonly #clock: Clock;
   readonly #timeoutMs: number;
-  readonly #read: TokenBucket;
-  readonly #write: TokenBucket;
+  readonly #read: RateLimiter;
+  readonly #write: RateLimiter;
   readonly #retry: RetryPolicy;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #random: () => number;
@@ -113,8 +116,8 @@ export class KalshiClient {
     this.#signer = options.signer;
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
-    this.#read = new TokenBucket(options.readPerSecond ?? 20);
-    this.#write = new TokenBucket(options.writePerSecond ?? 10);
+    this.#read = new RateLimiter(options.readPerSecond ?? 20);
+    this.#write = new RateLimiter(options.writePerSecond ?? 10);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#sleep = options.sleep ?? realSleep;
     this.#random = options.random ?? Math.random;
@@ -254,6 +257,17 @@ export class KalshiClient {
         }
         const retriable = response.status === 429 || response.status >= 500;
         lastWhy = `HTTP ${response.status}`;
+        if (response.status === 429) {
+          retryAfter = parseRetryAfter(response.headers.get("retry-after"), this.#clock.now());
+          if (this.#options.retryRateLimited === false || attempt >= this.#retry.maxAttempts) {
+            throw new KalshiRateLimitError(
+              `Cannot call Kalshi ${method} ${path}: rate limited (HTTP 429, ${attempt} attempt${
+                attempt === 1 ? "" : "s"
+              })`,
+              retryAfter,
+            );
+          }
+        }
         if (!retriable || attempt >= this.#retry.maxAttempts) {
           throw new KalshiRequestError(
             response.status,
@@ -261,9 +275,6 @@ export class KalshiClient {
               attempt === 1 ? "" : "s"
             })`,
           );
-        }
-        if (response.status === 429) {
-          retryAfter = parseRetryAfter(response.headers.get("retry-after"), this.#clock.now());
         }
       }
       await this.#wait(method, path, attempt, retryAfter, lastStatus, options.signal);

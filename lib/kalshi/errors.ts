@@ -26,3 +26,16 @@ export class KalshiRequestError extends Error {
     this.status = status;
   }
 }
+
+/**
+ * Kalshi answered 429 (too many requests). `retryAfterMs` is the wait its `Retry-After` asked for,
+ * when it sent one (Kalshi documents none; proxies and the fake may).
+ */
+export class KalshiRateLimitError extends KalshiRequestError {
+  override name = "KalshiRateLimitError";
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined, options?: ErrorOptions) {
+    super(429, message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+}

@@ -1,18 +1,24 @@
 /**
- * A token bucket: `ratePerSecond` tokens refill continuously up to `capacity`; {@linkcode
- * TokenBucket.take} waits until a token is there. Kalshi meters reads and writes in separate
- * buckets (exchange-protocols.md §B6; Basic tier: 20 reads/s, 10 writes/s at default cost).
+ * A sliding-window rate limiter: {@linkcode RateLimiter.take} waits until a request may go out
+ * without any one-second window (anywhere, sliding) holding more than `ratePerSecond` requests.
+ * Kalshi meters reads and writes in separate budgets (exchange-protocols.md §B6; Basic tier: 20
+ * reads/s, 10 writes/s at default cost), so a client keeps one limiter per budget.
+ *
+ * Why not a token bucket: a bucket that holds one second of tokens lets a full bucket go out at
+ * once and then refills at the rate, so a one-second window can see twice the rate (a full bucket
+ * plus one second of refill). Remembering when the last `ratePerSecond` requests went out and
+ * waiting until the oldest is a second old bounds every window exactly.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from "./rate_limiter.ts";
+ * const reads = new RateLimiter(20);
+ * await reads.take(); // at most 20 takes in any one-second window
+ * ```
  *
  * @module
  */
-
-/** Time and waiting, injectable for tests. */
-export interface BucketTime {
-  /** Monotonic milliseconds. */
-  now(): number;
-  /** Resolves after `ms` (rejects when `signal` aborts). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
+import { type Clock, systemClock } from "../clock.ts";
 
 /** Sleeps `ms`, rejecting with the signal's reason when it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -30,54 +36,65 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-const realTime: BucketTime = { now: () => performance.now(), sleep };
+/** Options of a {@linkcode RateLimiter}: its time source and its way of waiting (tests inject both). */
+export interface RateLimiterOptions {
+  /** Only `monotonic()` is read. */
+  clock?: Pick<Clock, "monotonic">;
+  /** Resolves after `ms` (rejects when `signal` aborts). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
 
-/** A token bucket (one per budget). */
-export class TokenBucket {
-  #tokens: number;
-  #last: number;
-  #queue: Promise<void> = Promise.resolve();
+/** At most `ratePerSecond` grants in any one-second window (one grant per `1/rate` s below 1/s). */
+export class RateLimiter {
   readonly ratePerSecond: number;
-  readonly capacity: number;
-  readonly #time: BucketTime;
+  /** Grants allowed in any window of {@linkcode RateLimiter.windowMs}. */
+  readonly perWindow: number;
+  /** 1000 ms, or longer for rates below one per second (one grant per window). */
+  readonly windowMs: number;
+  /** Monotonic times of the newest grants (at most `perWindow`), oldest first. */
+  #grants: number[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  readonly #clock: Pick<Clock, "monotonic">;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
-  constructor(ratePerSecond: number, options: { capacity?: number; time?: BucketTime } = {}) {
-    if (!(ratePerSecond > 0)) {
-      throw new RangeError("Cannot create a token bucket: rate must be > 0");
+  constructor(ratePerSecond: number, options: RateLimiterOptions = {}) {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) {
+      throw new RangeError("Cannot create a rate limiter: rate must be a finite number > 0");
     }
     this.ratePerSecond = ratePerSecond;
-    this.capacity = options.capacity ?? Math.max(1, ratePerSecond);
-    this.#time = options.time ?? realTime;
-    this.#tokens = this.capacity;
-    this.#last = this.#time.now();
+    // A fractional rate above 1/s rounds down: 2.5/s allows 2 in a second, never 3.
+    this.perWindow = ratePerSecond >= 1 ? Math.floor(ratePerSecond) : 1;
+    this.windowMs = ratePerSecond >= 1 ? 1_000 : 1_000 / ratePerSecond;
+    this.#clock = options.clock ?? systemClock;
+    this.#sleep = options.sleep ?? sleep;
   }
 
-  #refill(): void {
-    const now = this.#time.now();
-    this.#tokens = Math.min(
-      this.capacity,
-      this.#tokens + ((now - this.#last) / 1000) * this.ratePerSecond,
-    );
-    this.#last = now;
+  #prune(now: number): void {
+    while (this.#grants.length > 0 && this.#grants[0]! <= now - this.windowMs) {
+      this.#grants.shift();
+    }
   }
 
-  /** Tokens available now (fractional). */
+  /** Grants that could go out now without waiting. */
   available(): number {
-    this.#refill();
-    return this.#tokens;
+    this.#prune(this.#clock.monotonic());
+    return this.perWindow - this.#grants.length;
   }
 
-  /** Takes one token, waiting in FIFO order for it when the bucket is empty. */
+  /** Takes one grant, waiting in FIFO order until the window has room. */
   take(signal?: AbortSignal): Promise<void> {
     const turn = this.#queue.then(async () => {
       for (;;) {
-        this.#refill();
-        if (this.#tokens >= 1) {
-          this.#tokens -= 1;
+        const now = this.#clock.monotonic();
+        this.#prune(now);
+        if (this.#grants.length < this.perWindow) {
+          this.#grants.push(now);
           return;
         }
-        const waitMs = ((1 - this.#tokens) / this.ratePerSecond) * 1000;
-        await this.#time.sleep(Math.ceil(waitMs), signal);
+        // The oldest grant leaves the window at `oldest + windowMs`; a timer that fires a little
+        // early just loops once more.
+        const waitMs = this.#grants[0]! + this.windowMs - now;
+        await this.#sleep(Math.max(1, Math.ceil(waitMs)), signal);
       }
     });
     // A waiter that aborts must not block the ones behind it.
