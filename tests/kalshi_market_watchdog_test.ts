@@ -6,15 +6,17 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
 import { KalshiClient } from "../lib/kalshi/client.ts";
 import {
+  createMarketClient,
   createMarketWatchdog,
   type MarketWatchdog,
+  RATE_LIMITED,
   resolveArgs,
 } from "../actors/kalshi_market_watchdog/mod.ts";
 import { createMarketStore } from "../actors/kalshi_market_watchdog/store.ts";
 import { kalshiMarketWatchdogSpec } from "../supervisor/kalshi_children.ts";
 import { validateSnapshot } from "../actors/kalshi_market_watchdog/snapshot.ts";
 import { ChildSpec } from "../supervisor/child_spec.ts";
-import { createTestDb, type TestDb } from "./_db.ts";
+import { createTestDb, eventually, type TestDb } from "./_db.ts";
 import { testContext } from "./_kalshi.ts";
 import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
 
@@ -248,4 +250,112 @@ Deno.test("kalshi_market_watchdog reports degraded while every fetch fails and r
   assert.equal(up.written, 2);
   assert.deepEqual(t.health.slice(1), ["running"]);
   assert.equal(await count(db, "kalshi_market_state"), 150);
+});
+
+/** Groups the fake's calls into polls: calls less than `gapMs` apart belong to one poll. */
+function polls(calls: readonly { at: number }[], gapMs = 30): number[] {
+  const starts: number[] = [];
+  let last = -Infinity;
+  for (const c of calls) {
+    if (c.at - last > gapMs) starts.push(c.at);
+    last = c.at;
+  }
+  return starts;
+}
+
+/**
+ * The most calls in any one-second window, as the fake saw them. The limiter bounds the times it
+ * sends at; the fake stamps the answer, so `slackMs` allows for delivery jitter between the two.
+ */
+function busiestSecond(calls: readonly { at: number }[], slackMs = 20): number {
+  let most = 0;
+  for (const c of calls) {
+    most = Math.max(
+      most,
+      calls.filter((x) => x.at >= c.at && x.at < c.at + 1_000 - slackMs).length,
+    );
+  }
+  return most;
+}
+
+Deno.test("kalshi_market_watchdog under 429 stays within the read rate and backs its polls off, degraded as rate limited", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const hour = Date.now() - (Date.now() % H);
+  fake.addHourlyEvent("KXBTCD", hour + H);
+  fake.addHourlyEvent("KXBTCD", hour + 2 * H);
+  fake.faults.push({ status: 429, times: 1_000_000, path: /^\/events\// });
+  const t = testContext({ id: "kalshi_market_watchdog" });
+  const settings = resolveArgs({
+    baseUrl: fake.baseUrl,
+    series: ["KXBTCD"],
+    pollMs: 50,
+    readPerSecond: 8,
+  });
+  // The client the worker runs with.
+  const actor = createMarketWatchdog(t.ctx, {
+    settings,
+    client: createMarketClient(settings, t.ctx),
+    store: createMarketStore(db.sql),
+  });
+  await actor.start();
+  try {
+    await eventually(() => {
+      const at = fake.calls.map((c) => c.at);
+      return at.length > 0 && at.at(-1)! - at[0]! >= 2_900;
+    }, { timeoutMs: 20_000 });
+  } finally {
+    t.abort();
+    await actor.stop();
+  }
+  const calls = fake.calls.filter((c) => c.path.startsWith("/events/"));
+  assert.ok(calls.every((c) => c.status === 429));
+  assert.ok(busiestSecond(calls) <= 8, `at most 8 requests a second (saw ${busiestSecond(calls)})`);
+  // Two events a poll: 2 requests per poll, polls further and further apart.
+  const starts = polls(calls);
+  const gaps = starts.slice(1).map((s, i) => s - starts[i]!);
+  assert.ok(gaps.length >= 3, `several polls (${gaps.length + 1})`);
+  for (let i = 1; i < gaps.length; i++) {
+    assert.ok(gaps[i]! >= gaps[i - 1]! * 1.5, `gaps grow: ${gaps.map(Math.round).join(", ")} ms`);
+  }
+  assert.ok(gaps.at(-1)! >= 8 * settings.pollMs, "the last wait is far beyond pollMs");
+  const t0 = calls[0]!.at;
+  const inSecond = (n: number) =>
+    calls.filter((c) => c.at >= t0 + n * 1_000 && c.at < t0 + (n + 1) * 1_000).length;
+  assert.ok(inSecond(2) < inSecond(0), `fewer requests later (${inSecond(0)} → ${inSecond(2)})`);
+  assert.equal(t.counters["errors.rate_limited"], calls.length);
+  assert.equal(t.counters["retries.429"], undefined, "a 429 is never retried at once");
+  assert.deepEqual(t.health, [`degraded:${RATE_LIMITED}`], "reported once, as rate limited");
+  assert.equal(t.details()?.problem, RATE_LIMITED);
+});
+
+Deno.test("kalshi_market_watchdog waits for Retry-After before the next poll, then recovers", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const hour = Date.now() - (Date.now() % H);
+  fake.addHourlyEvent("KXBTCD", hour + H);
+  fake.addHourlyEvent("KXBTCD", hour + 2 * H);
+  fake.faults.push({ status: 429, times: 2, retryAfterS: 1, path: /^\/events\// });
+  const t = testContext({ id: "kalshi_market_watchdog" });
+  const settings = resolveArgs({ baseUrl: fake.baseUrl, series: ["KXBTCD"], pollMs: 20 });
+  const actor = createMarketWatchdog(t.ctx, {
+    settings,
+    client: createMarketClient(settings, t.ctx),
+    store: createMarketStore(db.sql),
+  });
+  await actor.start();
+  try {
+    await eventually(() => (t.counters["snapshots.written"] ?? 0) >= 2);
+  } finally {
+    t.abort();
+    await actor.stop();
+  }
+  const limited = fake.calls.filter((c) => c.status === 429);
+  const firstOk = fake.calls.find((c) => c.status === 200)!;
+  assert.equal(limited.length, 2);
+  assert.ok(
+    firstOk.at - limited.at(-1)!.at >= 950,
+    `next poll after Retry-After (${Math.round(firstOk.at - limited.at(-1)!.at)} ms)`,
+  );
+  assert.deepEqual(t.health, [`degraded:${RATE_LIMITED}`, "running"]);
 });

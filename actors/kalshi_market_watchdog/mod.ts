@@ -10,6 +10,13 @@
  * written. An event that is not listed yet (404, usually the next hour's) counts as
  * `events.missing`. The heartbeat carries the observed time of the newest written snapshot.
  *
+ * Kalshi answering 429 slows the poll loop down instead of retrying at once: the 429 is not
+ * retried inside the request, the next poll waits `pollMs` doubled per rate-limited poll (capped
+ * at `rateLimitBackoffMaxMs`) and at least the `Retry-After` Kalshi sent, and each clean poll
+ * halves the wait again. The actor is then degraded "kalshi rate limited (HTTP 429)"; every fetch
+ * failing otherwise is "kalshi unreachable: …". Each transition is reported and logged once
+ * (`lib/kalshi/health.ts`).
+ *
  * @example
  * ```ts ignore
  * const actor = createMarketWatchdog(ctx, { settings: resolveArgs(ctx.args), client, store });
@@ -22,8 +29,9 @@ import { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
-import type { KalshiClient } from "../../lib/kalshi/client.ts";
-import { KalshiRequestError } from "../../lib/kalshi/errors.ts";
+import { KalshiClient } from "../../lib/kalshi/client.ts";
+import { KalshiRateLimitError, KalshiRequestError } from "../../lib/kalshi/errors.ts";
+import { type Condition, HealthReporter } from "../../lib/kalshi/health.ts";
 import { sleep } from "../../lib/kalshi/rate_limiter.ts";
 import { hourlyEvents } from "../../lib/kalshi/tickers.ts";
 import { writeArchive } from "./archive.ts";
@@ -42,12 +50,77 @@ export const MarketWatchdogArgs = z.object({
   archiveDir: z.string().min(1).optional(),
   /** At most one archive file per event per this long. */
   archiveEveryMs: z.number().int().nonnegative().default(60_000),
+  /** Longest wait between polls while Kalshi answers 429 (a `Retry-After` may ask for more). */
+  rateLimitBackoffMaxMs: z.number().int().min(10).default(60_000),
 }).strict();
 export type MarketWatchdogSettings = z.output<typeof MarketWatchdogArgs>;
 
 /** Validates the actor's args. */
 export function resolveArgs(args: Record<string, unknown>): MarketWatchdogSettings {
   return MarketWatchdogArgs.parse(args);
+}
+
+/**
+ * The REST client the watchdog runs with (its worker uses this too): one retry for 5xx and network
+ * errors, none for 429 (the poll loop backs off instead, see {@linkcode nextPollDelay}).
+ */
+export function createMarketClient(
+  settings: MarketWatchdogSettings,
+  ctx: Pick<ActorContext, "clock" | "count">,
+): KalshiClient {
+  return new KalshiClient({
+    baseUrl: settings.baseUrl,
+    clock: ctx.clock,
+    timeoutMs: settings.timeoutMs,
+    readPerSecond: settings.readPerSecond,
+    retry: { maxAttempts: 2, maxMs: Math.max(1_000, settings.pollMs) },
+    retryRateLimited: false,
+    onRetry: (i) => ctx.count(`retries.${i.status ?? "network"}`),
+  });
+}
+
+/** The reason shown while Kalshi answers 429. */
+export const RATE_LIMITED = "kalshi rate limited (HTTP 429)";
+
+/**
+ * The wait before the next poll and the new backoff level: a poll that met a 429 doubles the
+ * wait (`pollMs·2^level`, capped at `rateLimitBackoffMaxMs`) and waits at least the longest
+ * `Retry-After` it got (up to 15 min); a clean poll halves it again, one level at a time.
+ * `fromEnd`: the wait counts from the end of the poll (a backoff), not from its start (the
+ * schedule).
+ */
+export function nextPollDelay(
+  level: number,
+  poll: { rateLimited: number; retryAfterMs?: number | undefined },
+  settings: Pick<MarketWatchdogSettings, "pollMs" | "rateLimitBackoffMaxMs">,
+): { level: number; delayMs: number; fromEnd: boolean } {
+  const cap = Math.max(settings.pollMs, settings.rateLimitBackoffMaxMs);
+  const maxLevel = Math.ceil(Math.log2(cap / settings.pollMs));
+  const next = poll.rateLimited > 0 ? Math.min(level + 1, maxLevel) : Math.max(level - 1, 0);
+  const backoff = Math.min(cap, settings.pollMs * 2 ** next);
+  const asked = Math.min(poll.retryAfterMs ?? 0, 900_000);
+  return {
+    level: next,
+    delayMs: Math.max(backoff, poll.rateLimited > 0 ? asked : 0),
+    fromEnd: next > 0 || poll.rateLimited > 0,
+  };
+}
+
+/**
+ * The health one poll shows (`undefined`: it tells nothing new, e.g. only rejected snapshots):
+ * rate limited when any fetch met a 429; unreachable when every event failed or is missing with
+ * at least one failure; healthy when a snapshot was written.
+ */
+export function pollCondition(
+  r: Pick<CycleResult, "written" | "failed" | "missing" | "rateLimited">,
+  wanted: number,
+  lastError?: string,
+): Condition | null | undefined {
+  if (r.rateLimited > 0) return { key: "rate_limited", reason: RATE_LIMITED };
+  if (r.failed > 0 && r.written === 0 && r.failed + r.missing === wanted) {
+    return { key: "unreachable", reason: `kalshi unreachable: ${lastError ?? "no answer"}` };
+  }
+  return r.written > 0 ? null : undefined;
 }
 
 /** `KXBTCD` → `btc`. */
@@ -63,6 +136,10 @@ export interface CycleResult {
   historyRows: number;
   /** Events whose fetch failed (network, 5xx after retries, authentication). */
   failed: number;
+  /** Events whose fetch Kalshi answered with 429. */
+  rateLimited: number;
+  /** The longest `Retry-After` of those 429s, when any was sent. */
+  retryAfterMs?: number | undefined;
   ms: number;
 }
 
@@ -105,6 +182,15 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
       });
     } catch (error) {
       if (ctx.signal.aborted) throw error;
+      if (error instanceof KalshiRateLimitError) {
+        result.rateLimited++;
+        ctx.count("errors.rate_limited");
+        if (error.retryAfterMs !== undefined) {
+          result.retryAfterMs = Math.max(result.retryAfterMs ?? 0, error.retryAfterMs);
+        }
+        status.set(eventTicker, { error: "rate limited (HTTP 429)" });
+        return;
+      }
       if (error instanceof KalshiRequestError && error.status === 404) {
         result.missing++;
         ctx.count("events.missing");
@@ -166,7 +252,10 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     }
   }
 
-  let unreachable = false;
+  const health = new HealthReporter(ctx);
+  let backoffLevel = 0;
+  let nextPollMs = settings.pollMs;
+  let waitFromEnd = false;
 
   async function cycle(): Promise<CycleResult> {
     const started = ctx.clock.monotonic();
@@ -176,6 +265,7 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
       missing: 0,
       historyRows: 0,
       failed: 0,
+      rateLimited: 0,
       ms: 0,
     };
     const now = ctx.clock.now();
@@ -192,18 +282,19 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     result.ms = ctx.clock.monotonic() - started;
     ctx.gauge("cycle.ms", Math.round(result.ms));
     ctx.handled();
-    ctx.setDetails({ events: Object.fromEntries(status) });
-    // Kalshi unreachable (every fetch failed): say so at once instead of waiting for the
-    // freshness restart; back to running with the first snapshot written.
-    if (
-      result.failed > 0 && result.written === 0 && result.failed + result.missing === wanted.length
-    ) {
-      if (!unreachable) ctx.degraded(`kalshi unreachable: ${result.lastError}`);
-      unreachable = true;
-    } else if (unreachable && result.written > 0) {
-      unreachable = false;
-      ctx.recovered();
-    }
+    // Unreachable or rate limited: say so at once instead of waiting for the freshness restart;
+    // back to running with the first clean poll that writes a snapshot.
+    health.observe(pollCondition(result, wanted.length, result.lastError));
+    const next = nextPollDelay(backoffLevel, result, settings);
+    backoffLevel = next.level;
+    nextPollMs = next.delayMs;
+    waitFromEnd = next.fromEnd;
+    ctx.gauge("poll.next_ms", nextPollMs);
+    ctx.setDetails({
+      events: Object.fromEntries(status),
+      ...(health.current ? { problem: health.current.reason } : {}),
+      ...(backoffLevel > 0 || result.rateLimited > 0 ? { backoffMs: nextPollMs } : {}),
+    });
     const { lastError: _, ...out } = result;
     return out;
   }
@@ -221,7 +312,8 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
           why: error instanceof Error ? error.message : String(error),
         });
       }
-      const wait = settings.pollMs - (ctx.clock.monotonic() - started);
+      // On schedule normally; while backing off, the whole wait after the poll ends.
+      const wait = waitFromEnd ? nextPollMs : nextPollMs - (ctx.clock.monotonic() - started);
       await sleep(Math.max(0, wait), ctx.signal).catch(() => {});
     }
   }
