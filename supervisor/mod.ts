@@ -434,6 +434,14 @@ export class Supervisor implements SupervisorView {
         if (m.state === "degraded" && c.state === "running") {
           this.#set(c, "degraded", m.reason ?? "degraded");
           this.#event(c, "degraded", { reason: m.reason ?? null });
+        } else if (m.state === "degraded" && c.state === "degraded") {
+          // Still degraded, for a reason that may have moved on ("N rows buffered"): the status
+          // shows the current one; the event marked only the transition.
+          const reason = m.reason ?? "degraded";
+          if (c.reason !== reason) {
+            c.reason = reason;
+            this.#publish(c);
+          }
         } else if (m.state === "running" && c.state === "degraded") {
           this.#set(c, "running");
           this.#event(c, "recovered");

@@ -236,6 +236,10 @@ Deno.test("supervisor - degraded and recovered reports move the child between st
     await sup.command("k", "degrade", "auth refused");
     await eventually(() => sup.child("k")?.state === "degraded");
     assert.equal(sup.child("k")?.reason, "auth refused");
+    // Still degraded for a newer reason: the state shows it, with no second transition event.
+    await sup.command("k", "degrade", "database unavailable, 12 rows buffered");
+    await eventually(() => sup.child("k")?.reason === "database unavailable, 12 rows buffered");
+    assert.equal(events.of("k", "degraded").length, 1);
     await sup.command("k", "recover");
     await eventually(() => sup.child("k")?.state === "running");
     assert.equal(events.of("k", "recovered").length, 1);
