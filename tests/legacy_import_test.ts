@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
-import { importLegacy, type LegacyReport, verifyLegacy } from "../schema/legacy/mod.ts";
+import {
+  formatReport,
+  importLegacy,
+  type LegacyReport,
+  verifyLegacy,
+} from "../schema/legacy/mod.ts";
 import { main } from "../schema/legacy/cli.ts";
 import { createTestDb } from "./_db.ts";
 import {
   secondRows,
+  writeHistoryCsv,
   writeJson,
   writeLegacyTree,
   writeMarketLog,
@@ -233,32 +239,15 @@ Deno.test("importLegacy() reports a corrupt or wrong file by name, commits nothi
     const good = `${dir}/btc_price_history.db`;
     await writePriceDb(good, secondRows(20));
     await Deno.writeTextFile(`${dir}/eth_price_history.db`, "SQLite format 3\0 truncated garbage");
-    const bad = `${dir}/x/btc_ticks.db`;
-    await writePriceDb(bad, [
-      ...secondRows(30, "2025-02-01T00:00:00"),
-      { timestamp: "2025-02-01T00:00:30", price: -5 },
-    ], { minimal: true });
-    await writePriceDb(`${dir}/y/eth_ticks.db`, [
-      { timestamp: "2025-02-01T00:00:00", price: 3000 },
-      { timestamp: "2025-02-01T00:00:01", price: "3,0x1" },
-    ], { layout: "btc_prices" });
     await writeJson(`${dir}/acct/fills.json`, { orders: [] });
+    await writeJson(`${dir}/acct2/fills.json`, "not an object");
+    await Deno.mkdir(`${dir}/acct3`);
+    await Deno.writeTextFile(`${dir}/acct3/orders.json`, "{ broken");
     await writeTables(`${dir}/weird.db`, {});
     const w = await import("node:sqlite");
     const wdb = new w.DatabaseSync(`${dir}/weird.db`);
     wdb.exec("create table secrets (x text)");
     wdb.close();
-    await writeMarketLog(`${dir}/m/kalshi_market_log.db`, [{
-      timestamp: "2030-01-01T00:00:00",
-      event_ticker: "KXBTCD-30JAN0100",
-      strike: 1,
-      yes_bid: 1,
-      yes_ask: 2,
-      no_bid: 1,
-      no_ask: 2,
-      last_price: 1,
-      volume: 1,
-    }]);
     const report = await importLegacy(db.sql, [dir], { clock, batchSize: 7 });
     assert.equal(report.ok, false);
     const byFile = (name: string) => report.entries.find((e) => e.path.endsWith(name))!;
@@ -269,34 +258,123 @@ Deno.test("importLegacy() reports a corrupt or wrong file by name, commits nothi
           "eth_price_history.db",
           /eth_price_history\.db.*not a (readable SQLite )?database|malformed/,
         ],
-        ["btc_ticks.db", /btc_ticks\.db.*timestamp=2025-02-01T00:00:30.*price -5 is impossible/],
-        ["fills.json", /fills\.json.*not a fills mirror/],
-        [
-          "eth_ticks.db",
-          /eth_ticks\.db.*timestamp=2025-02-01T00:00:01.*price "3,0x1" is not a number/,
-        ],
+        ["acct/fills.json", /fills\.json.*not a fills mirror/],
+        ["acct2/fills.json", /fills\.json.*not a fills mirror/],
+        ["acct3/orders.json", /orders\.json.*not valid JSON/],
         ["weird.db", /weird\.db.*unknown table\(s\) "secrets"/],
-        ["kalshi_market_log.db", /kalshi_market_log\.db.*id=1.*in the future/],
       ] as const
     ) {
       const e = byFile(name);
       assert.equal(e.status, "failed", name);
       assert.match(e.error ?? "", pattern);
     }
-    const [n] = await db.sql`select count(*)::int as n from live_data.btc_price_log
-      where "timestamp" >= '2025-02-01'`;
-    assert.equal(n!.n, 0, "nothing of the failed price file was committed");
-    const [m] = await db.sql`select count(*)::int as n from live_data.kalshi_market_history`;
-    assert.equal(m!.n, 0);
     const [g] = await db.sql`select count(*)::int as n from live_data.btc_price_log`;
     assert.equal(g!.n, 20);
     const [eth] = await db.sql`select count(*)::int as n from live_data.eth_price_log`;
     assert.equal(eth!.n, 0);
     const [runs] = await db.sql`select count(*)::int as n from system.legacy_import_runs
       where status = 'failed' and error like '%Cannot import legacy file%'`;
-    assert.equal(runs!.n, 6);
+    assert.equal(runs!.n, 5);
   });
 });
+
+Deno.test("importLegacy() rejects and counts one bad row of a SQLite or CSV file and imports the rest of it", async () => {
+  await using db = await createTestDb();
+  await withDir(async (dir) => {
+    await writePriceDb(`${dir}/x/btc_ticks.db`, [
+      ...secondRows(30, "2025-02-01T00:00:00"),
+      { timestamp: "2025-02-01T00:00:30", price: -5 },
+    ], { minimal: true });
+    await writePriceDb(`${dir}/y/eth_ticks.db`, [
+      { timestamp: "2025-02-01T00:00:00", price: 3000 },
+      { timestamp: "2025-02-01T00:00:01", price: "3,0x1" },
+    ], { layout: "btc_prices" });
+    await writeMarketLog(`${dir}/m/kalshi_market_log.db`, [
+      quoteAt("2025-07-26T14:00:01"),
+      quoteAt("2030-01-01T00:00:00"),
+    ]);
+    const csv = `${dir}/historical_data/btc_historical/btc_1m_master_5y.csv`;
+    await writeHistoryCsv(csv, 5);
+    const text = await Deno.readTextFile(csv);
+    await Deno.writeTextFile(csv, text + "2024-01-01 00:05:00,1,1,2,1,1,0\n");
+    const report = await importLegacy(db.sql, [dir], { clock, batchSize: 7 });
+    assert.equal(report.ok, true, formatReport(report));
+    const byFile = (name: string) => report.entries.find((e) => e.path.endsWith(name))!;
+    for (
+      const [name, inserted, reason, pattern] of [
+        ["btc_ticks.db", 30, "impossible_value", /price -5 is impossible/],
+        ["eth_ticks.db", 1, "non_numeric", /price "3,0x1" is not a number/],
+        ["kalshi_market_log.db", 1, "future_date", /in the future/],
+        ["btc_1m_master_5y.csv", 5, "impossible_value", /high is below low/],
+      ] as const
+    ) {
+      const e = byFile(name);
+      assert.equal(e.status, "ok", name);
+      assert.equal(e.inserted, inserted, name);
+      assert.deepEqual(e.excludedByReason, { [reason]: 1 }, name);
+      assert.match(e.excluded[0]!.detail, pattern, name);
+    }
+    assert.match(byFile("btc_ticks.db").excluded[0]!.ref, /timestamp=2025-02-01T00:00:30/);
+    const [n] = await db.sql`select
+      (select count(*) from live_data.btc_price_log)::int as btc,
+      (select count(*) from live_data.eth_price_log)::int as eth,
+      (select count(*) from live_data.kalshi_market_history)::int as m,
+      (select count(*) from historical_data.btc_ohlc_1m)::int as csv`;
+    assert.deepEqual(n, { btc: 30, eth: 1, m: 1, csv: 5 });
+  });
+});
+
+Deno.test("importLegacy() rejects a bad trade and the active trade that points at it, importing the rest of trades.db", async () => {
+  await using db = await createTestDb();
+  await withDir(async (dir) => {
+    const trade = (buy_price: number) => ({
+      status: "open",
+      date: "2025-07-26",
+      time: "14:05:10",
+      symbol: "BTC",
+      strike: "$114,750",
+      side: "Y",
+      buy_price,
+      position: 1,
+      ticker: "KXBTCD-25JUL2615-T114749.99",
+    });
+    const act = (trade_id: number) => ({
+      trade_id,
+      date: "2025-07-26",
+      time: "14:05:10",
+      buy_price: 0.5,
+      position: 1,
+      status: "active",
+    });
+    await writeTables(`${dir}/trades.db`, {
+      trades: [trade(-0.5), trade(0.5)],
+      active_trades: [act(1), act(2)],
+    });
+    const report = await importLegacy(db.sql, [dir], { clock });
+    assert.equal(report.ok, true, formatReport(report));
+    const t = entry(report, "trades_db:trades");
+    const a = entry(report, "trades_db:active_trades");
+    assert.deepEqual([t.inserted, t.excludedByReason], [1, { impossible_value: 1 }]);
+    assert.deepEqual([a.inserted, a.excludedByReason], [1, { trade_not_imported: 1 }]);
+    const rows = await db.sql`select t.id::int as t, a.trade_id::int as a
+      from user_0001.trades t join user_0001.active_trades a on a.trade_id = t.id`;
+    assert.deepEqual(rows.map((r) => [r.t, r.a]), [[2, 2]]);
+  });
+});
+
+function quoteAt(timestamp: string) {
+  return {
+    timestamp,
+    event_ticker: "KXBTCD-25JUL2615",
+    strike: 114749.99,
+    yes_bid: 56,
+    yes_ask: 58,
+    no_bid: 42,
+    no_ask: 44,
+    last_price: 57,
+    volume: 1,
+  };
+}
 
 Deno.test("importLegacy() with dryRun reads and reports without writing", async () => {
   await using db = await createTestDb();
@@ -346,4 +424,269 @@ async function withEnv<T>(url: string, fn: () => Promise<T>): Promise<T> {
     if (old === undefined) Deno.env.delete("DATABASE_URL");
     else Deno.env.set("DATABASE_URL", old);
   }
+}
+
+// ---- issue 12 §4: booleans, one bad row, jsonb report, per-reason counts, balance dating ----
+
+const FILL = {
+  ticker: "KXBTCD-25JUL2616-T115249.99",
+  order_id: "o-9",
+  side: "yes",
+  action: "buy",
+  count: 1,
+  created_time: "2025-07-26T19:29:59Z",
+};
+
+Deno.test("importLegacy() reads 0/1 and true/false booleans alike on the JSON and SQLite paths and rejects a yes/2/null boolean row, importing the rest", async () => {
+  await using db = await createTestDb();
+  await withDir(async (dir) => {
+    const takers: unknown[] = [1, 0, true, false, "yes", 2, null];
+    await writeJson(`${dir}/json/fills.json`, {
+      fills: [
+        ...takers.map((t, i) => ({
+          ...FILL,
+          trade_id: `j-${i}`,
+          yes_price: 50,
+          no_price: 50,
+          is_taker: t,
+        })),
+        { ...FILL, trade_id: "j-missing", yes_price: 50, no_price: 50 },
+      ],
+    });
+    await writeTables(`${dir}/db/fills.db`, {
+      fills: [1, 0, "yes", 2, null].map((t, i) => ({
+        ...FILL,
+        trade_id: `s-${i}`,
+        yes_price: 0.5,
+        no_price: 0.5,
+        is_taker: t,
+      })),
+    });
+    const report = await importLegacy(db.sql, [dir], { clock });
+    assert.equal(report.ok, true, formatReport(report));
+    const json = entry(report, "json:fills");
+    const sqlite = entry(report, "account_sqlite:fills");
+    for (const e of [json, sqlite]) assert.equal(e.status, "ok", e.kind);
+    assert.equal(json.inserted, 4);
+    assert.equal(json.excludedCount, 4);
+    assert.deepEqual(json.excludedByReason, { invalid_boolean: 4 });
+    assert.deepEqual(json.excluded.map((x) => x.ref).sort(), [
+      "trade_id=j-4",
+      "trade_id=j-5",
+      "trade_id=j-6",
+      "trade_id=j-missing",
+    ]);
+    assert.equal(sqlite.inserted, 2);
+    assert.deepEqual(sqlite.excludedByReason, { invalid_boolean: 3 });
+    const rows = await db.sql`select trade_id, is_taker from user_0001.fills order by trade_id`;
+    assert.deepEqual(rows.map((r) => [r.trade_id, r.is_taker]), [
+      ["j-0", true],
+      ["j-1", false],
+      ["j-2", true],
+      ["j-3", false],
+      ["s-0", true],
+      ["s-1", false],
+    ]);
+  });
+});
+
+Deno.test("importLegacy() imports every JSON mirror whose one bad row is rejected and counted", async () => {
+  await using db = await createTestDb();
+  await withDir(async (dir) => {
+    const pos = (ticker: string, position: unknown) => ({
+      ticker,
+      position,
+      total_traded: 100,
+      market_exposure: 100,
+      realized_pnl: 0,
+      fees_paid: 1,
+      last_updated_ts: "2025-07-26T19:30:00Z",
+    });
+    await writeJson(`${dir}/positions.json`, {
+      market_positions: [pos("KX-A", 1), pos("KX-B", "abc"), pos("KX-C", 2)],
+      event_positions: [],
+    });
+    const set = (ticker: string, settled_time: unknown) => ({
+      ticker,
+      market_result: "no",
+      yes_count: 0,
+      yes_total_cost: 0,
+      no_count: 1,
+      no_total_cost: 50,
+      revenue: 100,
+      settled_time,
+    });
+    await writeJson(`${dir}/settlements.json`, {
+      settlements: [
+        set("KX-A", "2025-07-26T18:00:03Z"),
+        set("KX-B", "2025-13-45T00:00:00Z"),
+        set("KX-C", "2025-07-26T18:00:04Z"),
+      ],
+    });
+    const ord = (order_id: string, yes_price: unknown) => ({
+      order_id,
+      ticker: "KX-A",
+      status: "executed",
+      yes_price,
+      no_price: 50,
+      created_time: "2025-07-26T19:29:58Z",
+    });
+    await writeJson(`${dir}/orders.json`, {
+      orders: [ord("o-a", 50), ord("o-b", { cents: 50 }), ord("o-c", 51)],
+    });
+    await writeJson(`${dir}/fills.json`, {
+      fills: [
+        { ...FILL, trade_id: "f-a", yes_price: 50, no_price: 50, is_taker: 1 },
+        { ...FILL, trade_id: "f-b", yes_price: 150, no_price: 50, is_taker: 0 },
+        { ...FILL, trade_id: "f-c", yes_price: 40, no_price: 60, is_taker: 0 },
+      ],
+    });
+    const report = await importLegacy(db.sql, [dir], { clock });
+    assert.equal(report.ok, true, formatReport(report));
+    for (
+      const [kind, reason] of [
+        ["json:positions", "non_numeric"],
+        ["json:settlements", "bad_timestamp"],
+        ["json:orders", "wrong_shape"],
+        ["json:fills", "impossible_value"],
+      ] as const
+    ) {
+      const e = entry(report, kind);
+      assert.equal(e.status, "ok", kind);
+      assert.equal(e.inserted, 2, kind);
+      assert.equal(e.sourceRows, 2, kind);
+      assert.deepEqual(e.excludedByReason, { [reason]: 1 }, kind);
+      assert.match(e.excluded[0]!.ref, /(KX-B|o-b|f-b)/, kind);
+    }
+    const [n] = await db.sql`select
+      (select count(*) from user_0001.positions)::int as p,
+      (select count(*) from user_0001.settlements)::int as s,
+      (select count(*) from user_0001.orders)::int as o,
+      (select count(*) from user_0001.fills)::int as f`;
+    assert.deepEqual(n, { p: 2, s: 2, o: 2, f: 2 });
+  });
+});
+
+Deno.test("importLegacy() stores the run report as a jsonb object whose fields SQL can read, and raw payloads as objects", async () => {
+  await using db = await createTestDb();
+  await withDir(async (dir) => {
+    const tree = await writeLegacyTree(dir);
+    await writePriceDb(`${dir}/gap/eth_price_history.db`, [
+      { timestamp: "2025-03-09T01:59:59", price: 3000 },
+      { timestamp: "2025-03-09T02:30:00", price: 3001 },
+      { timestamp: "2025-03-09T03:00:00", price: 3002 },
+    ]);
+    const report = await importLegacy(db.sql, [tree.root], { clock });
+    assert.equal(report.ok, true);
+    const runs = await db.sql`select jsonb_typeof(mismatches) as t,
+        mismatches->>'target' as target, (mismatches->>'inserted')::int as inserted,
+        (mismatches->'excludedByReason'->>'nonexistent_spring_forward_time')::int as gap
+      from system.legacy_import_runs order by id`;
+    assert.equal(runs.length, report.entries.length);
+    assert.ok(runs.every((r) => r.t === "object"), JSON.stringify(runs.map((r) => r.t)));
+    const [price] = runs.filter((r) => r.target === "live_data.btc_price_log" && r.inserted > 0);
+    assert.equal(price!.inserted, 300);
+    const [eth] = await db.sql`select (mismatches->'excludedByReason'->>
+        'nonexistent_spring_forward_time')::int as gap, mismatches->'excluded'->0->>'ref' as ref
+      from system.legacy_import_runs where source_path like '%/gap/%'`;
+    assert.deepEqual(eth, { gap: 1, ref: "timestamp=2025-03-09T02:30:00" });
+    const raws = await db.sql`select trade_id, jsonb_typeof(raw) as t, raw->>'trade_id' as id
+      from user_0001.fills where raw is not null order by trade_id`;
+    assert.deepEqual(raws.map((r) => [r.trade_id, r.t, r.id]), [
+      ["f-1", "object", "f-1"],
+      ["f-3", "object", "f-3"],
+    ]);
+    const [other] = await db.sql`select
+      count(*) filter (where jsonb_typeof(raw) <> 'object')::int as n
+      from (select raw from user_0001.positions union all select raw from user_0001.orders
+            union all select raw from user_0001.settlements) x where raw is not null`;
+    assert.equal(other!.n, 0);
+  });
+});
+
+Deno.test("formatReport() and the JSON report count excluded rows per reason and say how many more were left unlisted", async () => {
+  await using db = await createTestDb();
+  await withDir(async (dir) => {
+    const rows = [
+      ...Array.from({ length: 25 }, (_, i) => ({
+        timestamp: `2025-03-09T02:${String(i).padStart(2, "0")}:00`,
+        price: 80000 + i,
+      })),
+      { timestamp: "2025-03-09T04:00:00", price: "abc" },
+      { timestamp: "2025-03-09T05:00:00", price: 80100 },
+      { timestamp: "2025-11-02T01:30:00", price: 90000 },
+      { timestamp: "2025-11-02T01:31:00", price: 90001 },
+      { timestamp: "2025-11-02T03:00:00", price: 90002 },
+    ];
+    await writePriceDb(`${dir}/btc_price_history.db`, rows);
+    const out = `${dir}/report.json`;
+    assert.equal(await withEnv(db.url, () => main(["import", "--report", out, dir])), 0);
+    const json = JSON.parse(await Deno.readTextFile(out)) as LegacyReport;
+    const e = entry(json, "price_sqlite:price_log");
+    assert.equal(e.status, "ok");
+    assert.equal(e.sourceRows, 2);
+    assert.equal(e.excludedCount, 28);
+    assert.deepEqual(e.excludedByReason, {
+      nonexistent_spring_forward_time: 25,
+      non_numeric: 1,
+      ambiguous_fall_back_hour: 2,
+    });
+    assert.equal(e.excluded.length, 10);
+    const text = formatReport(json);
+    assert.match(
+      text,
+      /excluded 28 rows: 25 nonexistent_spring_forward_time, 2 ambiguous_fall_back_hour, 1 non_numeric/,
+    );
+    assert.match(text, /… and 18 more excluded rows/);
+    assert.equal(text.match(/ excluded timestamp=/g)?.length, 10);
+  });
+});
+
+/** Copies a legacy tree file by file and gives every copy the modification time `mtime`. */
+async function copyTree(from: string, to: string, mtime: Date): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyTree(`${from}/${e.name}`, `${to}/${e.name}`, mtime);
+    else {
+      await Deno.copyFile(`${from}/${e.name}`, `${to}/${e.name}`);
+      await Deno.utime(`${to}/${e.name}`, mtime, mtime);
+    }
+  }
+}
+
+for (
+  const [label, content, expected] of [
+    ["dated by its content", { balance: 11800, updated_ts: 1753560000 }, "2025-07-26 20:00:00"],
+    [
+      "dated by a naive ET timestamp",
+      { balance: 11800, timestamp: "2025-07-26T16:00:00" },
+      "2025-07-26 20:00:00",
+    ],
+    ["without a date in its content", { balance: 11800 }, "2025-08-01 12:00:00"],
+  ] as const
+) {
+  Deno.test(`importLegacy() account_balance.json ${label}: a copied tree verifies and re-imports add no row`, async () => {
+    await using db = await createTestDb();
+    await withDir(async (dir) => {
+      const file = `${dir}/a/accounts/kalshi/prod/account_balance.json`;
+      await writeJson(file, content);
+      const written = new Date(Date.UTC(2025, 7, 1, 12));
+      await Deno.utime(file, written, written);
+      const first = await importLegacy(db.sql, [`${dir}/a`], { clock });
+      assert.equal(first.ok, true, formatReport(first));
+      assert.equal(entry(first, "json:account_balance").inserted, 1);
+      await copyTree(`${dir}/a`, `${dir}/b`, new Date(Date.UTC(2025, 10, 20, 9, 30)));
+      const verify = await verifyLegacy(db.sql, [`${dir}/b`], { clock });
+      assert.equal(verify.ok, true, formatReport(verify));
+      for (const root of [`${dir}/b`, `${dir}/a`]) {
+        const again = await importLegacy(db.sql, [root], { clock });
+        assert.equal(again.ok, true, formatReport(again));
+        assert.equal(entry(again, "json:account_balance").inserted, 0, root);
+      }
+      const rows = await db.sql`select balance_dollars::text as b,
+        to_char(observed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') as at
+        from user_0001.account_balance`;
+      assert.deepEqual(rows.map((r) => [r.b, r.at]), [["118.0000", expected]]);
+    });
+  });
 }

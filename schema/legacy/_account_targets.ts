@@ -137,3 +137,46 @@ async function insertBalances(
                         where b.observed_at = v.at and b.balance_dollars = v.bal)`;
   return res.count;
 }
+
+/**
+ * The part of a balance file with no date in its content (legacy `account_balance.json`
+ * `{balance}`): one row whose key is its amount. The row is added with `observedAt()` (the
+ * file's modification time) only when no row of that amount is recorded yet, so importing the
+ * same file twice, or a copy of it (whose modification time differs), adds one row; parity
+ * compares the amount alone.
+ */
+export function undatedBalancePart(
+  kind: string,
+  rows: (ctx: ReadContext) => SourceRow[],
+  observedAt: () => Date,
+  extra: { notes?: string[] } = {},
+): Part {
+  const target = `${USER_SCHEMA}.account_balance`;
+  const column: Column = T("balance_dollars", "numeric");
+  return {
+    kind,
+    target,
+    columns: [column.name],
+    keyOf: (v) => [v[0] ?? ""],
+    rows: (ctx) => rows(ctx),
+    async insert(tx: TransactionSql, batch: SourceRow[]): Promise<number> {
+      if (batch.length === 0) return 0;
+      const at = observedAt().toISOString();
+      const bal = batch.map((r) => r.values[0]);
+      const res = await tx`
+        insert into ${tx(target)} (observed_at, balance_dollars)
+        select ${at}::timestamptz, v.bal
+          from (select distinct unnest(${bal as string[]}::text[]::numeric[]) as bal) v
+         where not exists (select 1 from ${tx(target)} b where b.balance_dollars = v.bal)`;
+      return res.count;
+    },
+    targetRows(sql: Sql, from: string | null) {
+      // A balance file holds one amount: the source's only key is `from`.
+      return cursorValues(
+        sql`select distinct ${canonicalSelect(sql, [column])} from ${sql(target)}
+            where balance_dollars = ${from}::numeric`.cursor(10),
+      );
+    },
+    ...extra,
+  };
+}

@@ -8,7 +8,7 @@
 import type { Sql, TransactionSql } from "../../lib/db.ts";
 import { InputError } from "../../lib/errors.ts";
 import type { Occurrence } from "./ambiguity.ts";
-import { DecimalError, easternToUtc, roundDecimal, toDecimal } from "./canonical.ts";
+import { DecimalError, easternToUtc, legacyBoolean, roundDecimal, toDecimal } from "./canonical.ts";
 
 /** One canonical source row. `values` follow the part's `columns`; `raw` is carried, not hashed. */
 export interface SourceRow {
@@ -21,17 +21,23 @@ export interface SourceRow {
   ref: string;
 }
 
-/** A row left out on purpose (DST gap, unresolved fall-back hour), with the reason. */
+/**
+ * A row left out: on purpose (spring-forward gap, unresolved fall-back hour) or rejected as
+ * invalid (a bad number, boolean or date). Counted per `reason`; the first few are listed.
+ */
 export interface Excluded {
   ref: string;
+  /** Machine-readable reason, e.g. `nonexistent_spring_forward_time`, `invalid_boolean`. */
   reason: string;
+  /** What is wrong with the row, for a person. */
+  detail: string;
 }
 
 /** Row-level context handed to a part's reader. */
 export interface ReadContext {
   /** Wall clock now, ms; rows dated after now + 1 day are impossible. */
   nowMs: number;
-  /** Records a row left out on purpose. */
+  /** Records a row left out (on purpose or rejected). */
   exclude(e: Excluded): void;
 }
 
@@ -70,14 +76,54 @@ export interface Source {
   close(): void;
 }
 
-/** Thrown by a reader to leave one row out (reported, not a failure). */
+/** Thrown by a reader to leave one row out on purpose (reported, not a failure). */
 export class ExcludeRow extends Error {
   override name = "ExcludeRow";
+  /** Counted reason, e.g. `nonexistent_spring_forward_time`. */
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
 }
 
-/** A bad legacy row: names the file and the row. */
-export function badRow(file: string, ref: string, why: string, reason = "invalid"): InputError {
-  return new InputError(reason, `Cannot import legacy file "${file}": row ${ref}: ${why}`);
+/** A bad legacy row. Inside a row reader it rejects that row only (see {@linkcode readRow}). */
+export class RowError extends InputError {
+  override name = "RowError";
+  /** What is wrong with the row, without the file name. */
+  readonly detail: string;
+  constructor(reason: string, message: string, detail: string) {
+    super(reason, message);
+    this.detail = detail;
+  }
+}
+
+/**
+ * A bad legacy row: names the file and the row. Thrown while a row is read, it rejects that row
+ * (counted under `reason`); thrown while a file is opened (its name, its layout), it fails the file.
+ */
+export function badRow(file: string, ref: string, why: string, reason = "invalid"): RowError {
+  return new RowError(reason, `Cannot import legacy file "${file}": row ${ref}: ${why}`, why);
+}
+
+/**
+ * Reads one legacy row with `make`. A row left out on purpose ({@linkcode ExcludeRow}) or
+ * rejected as invalid ({@linkcode RowError}) is recorded with `ctx.exclude` and gives
+ * undefined, so one bad row never fails its file; anything else is thrown.
+ */
+export function readRow<T>(ctx: ReadContext, ref: string, make: () => T): T | undefined {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof ExcludeRow) {
+      ctx.exclude({ ref, reason: e.reason, detail: e.message });
+    } else if (e instanceof RowError) {
+      ctx.exclude({ ref, reason: e.reason, detail: e.detail });
+    } else {
+      throw e;
+    }
+    return undefined;
+  }
 }
 
 /** Options of {@linkcode decimal}. */
@@ -131,6 +177,27 @@ export function decimal(
   return d;
 }
 
+/**
+ * A legacy boolean (true/false, or 0/1 as SQLite and the JSON mirrors stored Python's bool) →
+ * `"true"`/`"false"`, or null when absent and not `required`. Anything else rejects the row.
+ */
+export function boolean(
+  value: unknown,
+  at: { file: string; ref: string; column: string },
+  options: { required?: boolean } = {},
+): string | null {
+  let b: boolean | null;
+  try {
+    b = legacyBoolean(value);
+  } catch (e) {
+    throw badRow(at.file, at.ref, `${at.column} ${(e as Error).message}`, "invalid_boolean");
+  }
+  if (b === null && options.required) {
+    throw badRow(at.file, at.ref, `${at.column} is missing`, "invalid_boolean");
+  }
+  return b === null ? null : String(b);
+}
+
 /** A legacy text column (strings only; numbers are written as decimals). */
 export function text(value: unknown): string | null {
   if (value === null || value === undefined) return null;
@@ -167,11 +234,13 @@ export function timestamp(
       throw badRow(at.file, at.ref, `${at.column} ${r.reason}`, "bad_timestamp");
     case "nonexistent":
       throw new ExcludeRow(
+        "nonexistent_spring_forward_time",
         `${at.column} "${value}" does not exist in US Eastern time (spring-forward gap)`,
       );
     case "ambiguous":
       if (!options.occurrence) {
         throw new ExcludeRow(
+          "ambiguous_fall_back_hour",
           `${at.column} "${value}" is ambiguous (fall-back hour) and the rowid order does not ` +
             `prove which occurrence it is`,
         );

@@ -2,7 +2,8 @@
  * Legacy account SQLite files (`positions.db`, `fills.db`, `settlements.db`, `orders.db`,
  * `account_balance_history.db`, written by `kalshi_account_sync_OLD.py`) → `user_0001.*`.
  * Units as the legacy writer stored them (legacy-recio-v2.md §1.5, §8.3):
- * - fills: `yes_price`/`no_price` dollars (REAL, 4 decimals); `is_taker` 0/1; `count` contracts.
+ * - fills: `yes_price`/`no_price` dollars (REAL, 4 decimals); `is_taker` 0/1 (read by the parser
+ *   the JSON mirrors use too; a missing or other value rejects the row); `count` contracts.
  * - positions: `total_traded`, `market_exposure` cents; `realized_pnl`, `fees_paid` dollars.
  *   Positions are a snapshot: only the newest row (highest rowid) per ticker is imported.
  * - settlements: `yes_total_cost`, `no_total_cost`, `revenue` dollars.
@@ -14,14 +15,15 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { type Occurrence, resolveAllFolds } from "./ambiguity.ts";
-import { boolFrom01, inFallBackHour } from "./canonical.ts";
+import { inFallBackHour } from "./canonical.ts";
 import {
   badRow,
+  boolean,
   decimal,
-  ExcludeRow,
   type Part,
   rawJson,
   type ReadContext,
+  readRow,
   sortedRows,
   type SourceRow,
   text,
@@ -64,15 +66,6 @@ function raw(r: Row, at: At): unknown {
   return null;
 }
 
-function bool(v: unknown, at: At, column: string): string | null {
-  try {
-    const b = boolFrom01(v);
-    return b === null ? null : String(b);
-  } catch (e) {
-    throw badRow(at.file, at.ref, `${column} ${(e as Error).message}`, "impossible_value");
-  }
-}
-
 const MAKERS: Record<(typeof ACCOUNT_TABLES)[number], { target: AccountTable; make: Maker }> = {
   fills: {
     target: "fills",
@@ -87,7 +80,7 @@ const MAKERS: Record<(typeof ACCOUNT_TABLES)[number], { target: AccountTable; ma
         decimal(r.count, col(at, "count"), { nonNegative: true }),
         decimal(r.yes_price, col(at, "yes_price"), { ...money4, nonNegative: true, maxAbs: 1.001 }),
         decimal(r.no_price, col(at, "no_price"), { ...money4, nonNegative: true, maxAbs: 1.001 }),
-        bool(r.is_taker, at, "is_taker"),
+        boolean(r.is_taker, col(at, "is_taker"), { required: true }),
         ts(r.created_time, at, "created_time", ctx),
       ],
       raw: raw(r, at),
@@ -198,12 +191,8 @@ export function accountParts(db: DatabaseSync, file: string, tables: readonly st
       let out: SourceRow[] = [];
       for (const r of all) {
         const at = { file, ref: `${REF_COLUMN[table]}=${String(r[REF_COLUMN[table]!])}` };
-        try {
-          out.push(spec.make(r, at, ctx, folds.get(Number(r._rowid))));
-        } catch (e) {
-          if (!(e instanceof ExcludeRow)) throw e;
-          ctx.exclude({ ref: at.ref, reason: e.message });
-        }
+        const row = readRow(ctx, at.ref, () => spec.make(r, at, ctx, folds.get(Number(r._rowid))));
+        if (row) out.push(row);
       }
       if (table === "positions") {
         // A snapshot table whose unique index was dropped: keep the newest row per ticker.

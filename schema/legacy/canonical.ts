@@ -12,7 +12,8 @@
  *   rounding PostgreSQL itself applies when a numeric(p,s) column receives more digits, so a value
  *   rounded here and a value rounded by the server can never differ.
  * - **Money units**: cents ÷ 100 and centi-cents ÷ 10,000 are exact decimal shifts (no float).
- * - **Booleans**: SQLite stores Python's `bool` as 0/1; only 0, 1 (and null) are accepted.
+ * - **Booleans**: true/false, or 0/1 as SQLite and the JSON mirrors stored Python's `bool`; one
+ *   parser for every source. Anything else (`"yes"`, `2`, `"true"`) is rejected.
  * - **Timestamps**: naive text is US Eastern (America/New_York) wall time and is converted to
  *   UTC with the US daylight-saving rules (since 2007: second Sunday of March 02:00 to first
  *   Sunday of November 02:00; before: first Sunday of April to last Sunday of October). A wall
@@ -120,12 +121,21 @@ export function roundDecimal(value: number | bigint | string, scale: number): st
   return normalise(neg ? "-" : "", s.slice(0, cut), s.slice(cut));
 }
 
-/** SQLite 0/1 (Python bool) → boolean; null stays null; anything else throws. */
-export function boolFrom01(value: unknown): boolean | null {
+/** A value that is not a legacy boolean. */
+export class BooleanError extends Error {
+  override name = "BooleanError";
+}
+
+/**
+ * A legacy boolean → boolean: `true`/`false`, or 0/1 (Python's `bool` as SQLite and the JSON
+ * mirrors stored it); null and undefined stay null; anything else throws {@linkcode BooleanError}.
+ */
+export function legacyBoolean(value: unknown): boolean | null {
   if (value === null || value === undefined) return null;
-  if (value === 0 || value === 0n) return false;
-  if (value === 1 || value === 1n) return true;
-  throw new DecimalError(`${JSON.stringify(String(value))} is not 0 or 1`);
+  if (value === true || value === 1 || value === 1n) return true;
+  if (value === false || value === 0 || value === 0n) return false;
+  const shown = typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : String(value);
+  throw new BooleanError(`${shown} is not a boolean (true/false or 0/1)`);
 }
 
 /** Outcome of converting a legacy timestamp to UTC. */

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import {
-  boolFrom01,
   centiCentsToDollars,
   centsToDollars,
   dollars,
   easternToUtc,
+  legacyBoolean,
   roundDecimal,
   strikeText,
   toDecimal,
@@ -43,12 +43,17 @@ Deno.test("roundDecimal() rounds half away from zero to the target scale", () =>
   assert.equal(roundDecimal("1.25", 4), "1.25");
 });
 
-Deno.test("boolFrom01() accepts only 0, 1 and null", () => {
-  assert.equal(boolFrom01(1), true);
-  assert.equal(boolFrom01(0), false);
-  assert.equal(boolFrom01(null), null);
-  assert.throws(() => boolFrom01(2), /not 0 or 1/);
-  assert.throws(() => boolFrom01("true"), /not 0 or 1/);
+Deno.test("legacyBoolean() accepts true/false, 0/1 and null only", () => {
+  assert.equal(legacyBoolean(1), true);
+  assert.equal(legacyBoolean(0), false);
+  assert.equal(legacyBoolean(1n), true);
+  assert.equal(legacyBoolean(true), true);
+  assert.equal(legacyBoolean(false), false);
+  assert.equal(legacyBoolean(null), null);
+  assert.equal(legacyBoolean(undefined), null);
+  for (const bad of [2, -1, 0.5, "yes", "true", "1", "", {}, []]) {
+    assert.throws(() => legacyBoolean(bad), /is not a boolean/, JSON.stringify(bad));
+  }
 });
 
 Deno.test("easternToUtc() converts naive ET with the US daylight-saving rules", () => {

@@ -14,6 +14,7 @@ import {
   decimal,
   type Part,
   type ReadContext,
+  readRow,
   type Source,
   type SourceRow,
   timestamp,
@@ -82,30 +83,38 @@ export function csvParts(path: string): Source {
           index = REQUIRED.map((h) => head.indexOf(h));
           continue;
         }
-        const ref = `line ${n} timestamp=${cells[index[0]!] ?? ""}`;
-        const at = (column: string) => ({ file: path, ref, column });
-        const raw = cells[index[0]!] ?? "";
-        const ts = timestamp(/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? raw : `${raw}Z`, at("timestamp"), {
-          nowMs: ctx.nowMs,
+        const idx = index;
+        const ref = `line ${n} timestamp=${cells[idx[0]!] ?? ""}`;
+        const row = readRow(ctx, ref, () => {
+          const at = (column: string) => ({ file: path, ref, column });
+          const raw = cells[idx[0]!] ?? "";
+          const ts = timestamp(
+            /[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? raw : `${raw}Z`,
+            at("timestamp"),
+            {
+              nowMs: ctx.nowMs,
+            },
+          );
+          const p = { scale: 8, positive: true, maxAbs: 1e12 };
+          const values = [
+            ts,
+            decimal(cells[idx[1]!], at("open"), p),
+            decimal(cells[idx[2]!], at("high"), p),
+            decimal(cells[idx[3]!], at("low"), p),
+            decimal(cells[idx[4]!], at("close"), p),
+            decimal(cells[idx[5]!] ?? "0", at("volume"), {
+              scale: 8,
+              nonNegative: true,
+              maxAbs: 1e12,
+            }),
+          ];
+          if (values.some((v) => v === null)) throw badRow(path, ref, "a value is missing");
+          if (Number(values[2]) < Number(values[3])) {
+            throw badRow(path, ref, "high is below low", "impossible_value");
+          }
+          return { ref, values };
         });
-        const p = { scale: 8, positive: true, maxAbs: 1e12 };
-        const values = [
-          ts,
-          decimal(cells[index[1]!], at("open"), p),
-          decimal(cells[index[2]!], at("high"), p),
-          decimal(cells[index[3]!], at("low"), p),
-          decimal(cells[index[4]!], at("close"), p),
-          decimal(cells[index[5]!] ?? "0", at("volume"), {
-            scale: 8,
-            nonNegative: true,
-            maxAbs: 1e12,
-          }),
-        ];
-        if (values.some((v) => v === null)) throw badRow(path, ref, "a value is missing");
-        if (Number(values[2]) < Number(values[3])) {
-          throw badRow(path, ref, "high is below low", "impossible_value");
-        }
-        yield { ref, values };
+        if (row) yield row;
       }
       if (!index) throw badRow(path, "line 1", "the file is empty", "unknown_layout");
     },

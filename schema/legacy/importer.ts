@@ -29,16 +29,20 @@ export interface ImportOptions {
 
 const LISTED = 10;
 
+/** Collects excluded rows: every one counted per reason, only the first {@linkcode LISTED} kept. */
 function collector() {
   const excluded: Excluded[] = [];
+  const byReason: Record<string, number> = {};
   let count = 0;
   return {
     excluded,
+    byReason,
     get count() {
       return count;
     },
     exclude(e: Excluded) {
       count++;
+      byReason[e.reason] = (byReason[e.reason] ?? 0) + 1;
       if (excluded.length < LISTED) excluded.push(e);
     },
   };
@@ -69,6 +73,7 @@ function entryOf(
     mismatchCount: 0,
     mismatches: [],
     excludedCount: 0,
+    excludedByReason: {},
     excluded: [],
     lossy: part?.lossy ?? [],
     notes: part?.notes ?? [],
@@ -179,6 +184,7 @@ async function run(
         }
         e.excluded = c.excluded;
         e.excludedCount = c.count;
+        e.excludedByReason = c.byReason;
         e.finishedAt = iso();
       }
     } finally {

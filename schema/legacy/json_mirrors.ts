@@ -2,10 +2,20 @@
  * Legacy JSON mirrors, recognised by file name and checked with zod against what that name
  * promises: `positions.json` `{market_positions, event_positions}`, `fills.json` `{fills}`,
  * `settlements.json` `{settlements}`, `orders.json` `{orders}` (raw Kalshi objects of the old
- * API: prices, costs and money in cents), `account_balance.json` `{balance}` (cents; the file's
- * modification time is its observation time) and `<sym>_price_change*.json`
- * `{change1h, change3h, change1d, timestamp}` (percent; naive ET) → `live_data.price_change_<sym>`.
- * Event positions have no target table and are reported, not imported.
+ * API: prices, costs and money in cents; `is_taker` true/false or 0/1), `account_balance.json`
+ * `{balance}` (cents) and `<sym>_price_change*.json` `{change1h, change3h, change1d, timestamp}`
+ * (percent; naive ET) → `live_data.price_change_<sym>`. Event positions have no target table and
+ * are reported, not imported.
+ *
+ * A file is rejected as a whole only when it is not JSON or lacks its envelope (the arrays its
+ * name promises); each item is then checked on its own, and a bad item is rejected and counted
+ * while the others are imported.
+ *
+ * `account_balance.json` is dated from its content (`updated_ts`, Unix seconds, as Kalshi's
+ * balance endpoint returns it, or a `timestamp` text) and then keyed by that instant and amount.
+ * Without a date in its content, the file's modification time (which a copy changes) is stored as
+ * its observation time but is neither its key nor compared: the amount is the key, so the same
+ * balance already recorded adds nothing, however often or from wherever the file is imported.
  *
  * @module
  */
@@ -14,10 +24,11 @@ import type { Sql, TransactionSql } from "../../lib/db.ts";
 import { InputError } from "../../lib/errors.ts";
 import {
   badRow,
+  boolean,
   decimal,
-  ExcludeRow,
   type Part,
   type ReadContext,
+  readRow,
   sortedRows,
   type Source,
   type SourceRow,
@@ -25,7 +36,7 @@ import {
   timestamp,
 } from "./_part.ts";
 import { canonicalSelect, type Column, insertUnnest } from "./_sql.ts";
-import { accountPart } from "./_account_targets.ts";
+import { accountPart, undatedBalancePart } from "./_account_targets.ts";
 import { cursorValues } from "./parity.ts";
 import { symbolOf } from "./price_sqlite.ts";
 
@@ -62,7 +73,8 @@ const FillSchema = z.looseObject({
   count: opt,
   yes_price: opt,
   no_price: opt,
-  is_taker: z.boolean().nullish(),
+  // Checked by the shared boolean parser: true/false or 0/1, as the legacy writer left it.
+  is_taker: z.unknown().optional(),
   created_time: str,
 });
 const PositionSchema = z.looseObject({
@@ -102,21 +114,30 @@ const OrderSchema = z.looseObject({
   last_update_time: str,
 });
 
+const BalanceSchema = z.looseObject({
+  balance: num,
+  // Unix seconds; the bound keeps Date in range (later dates fail as "in the future").
+  updated_ts: z.number().int().nonnegative().max(1e11).nullish(),
+  timestamp: str,
+});
+const PriceChangeSchema = z.looseObject({
+  change1h: num.nullable(),
+  change3h: num.nullable(),
+  change1d: num.nullable(),
+  timestamp: z.string(),
+});
+
+/** What a file must be to be this kind of mirror at all: its envelope, items unchecked. */
 const FILES = {
   positions: z.object({
-    market_positions: z.array(PositionSchema),
+    market_positions: z.array(z.unknown()),
     event_positions: z.array(z.unknown()).optional(),
   }),
-  fills: z.object({ fills: z.array(FillSchema) }),
-  settlements: z.object({ settlements: z.array(SettlementSchema) }),
-  orders: z.object({ orders: z.array(OrderSchema) }),
-  account_balance: z.object({ balance: num }),
-  price_change: z.object({
-    change1h: num.nullable(),
-    change3h: num.nullable(),
-    change1d: num.nullable(),
-    timestamp: z.string(),
-  }),
+  fills: z.object({ fills: z.array(z.unknown()) }),
+  settlements: z.object({ settlements: z.array(z.unknown()) }),
+  orders: z.object({ orders: z.array(z.unknown()) }),
+  account_balance: z.record(z.string(), z.unknown()),
+  price_change: z.record(z.string(), z.unknown()),
 } as const;
 
 type At = { file: string; ref: string };
@@ -157,25 +178,50 @@ export async function jsonParts(path: string, kind: JsonKind): Promise<Source> {
   return { path, kind: `json:${kind}`, parts: [part], close() {} };
 }
 
-function each<T>(
-  items: readonly T[],
-  ref: (x: T) => string,
-  make: (x: T, at: At) => SourceRow,
+/**
+ * Rows of one JSON array: each item is checked with `schema` and mapped with `make`; an item
+ * that fails either is rejected and counted (a RowError), the others are kept.
+ */
+function each<S extends z.ZodType>(
+  items: readonly unknown[],
+  schema: S,
+  key: string,
+  make: (x: z.infer<S>, at: At) => SourceRow,
   file: string,
 ): (ctx: ReadContext) => SourceRow[] {
   return (ctx) => {
     const out: SourceRow[] = [];
-    for (const x of items) {
-      const at = { file, ref: ref(x) };
-      try {
-        out.push(make(x, at));
-      } catch (e) {
-        if (!(e instanceof ExcludeRow)) throw e;
-        ctx.exclude({ ref: at.ref, reason: e.message });
-      }
+    for (const [i, item] of items.entries()) {
+      const at = { file, ref: refOf(item, key, i) };
+      const row = readRow(ctx, at.ref, () => {
+        const parsed = schema.safeParse(item);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          const where = issue?.path.join(".") || "(item)";
+          throw badRow(file, at.ref, `${where}: ${issue?.message ?? "wrong shape"}`, "wrong_shape");
+        }
+        return make(parsed.data, at);
+      });
+      if (row) out.push(row);
     }
     return out;
   };
+}
+
+/** The content field an account balance file is dated by, or undefined when it has none. */
+function balanceDate(data: unknown): "updated_ts" | "timestamp" | undefined {
+  const o = data !== null && typeof data === "object" ? data as Record<string, unknown> : {};
+  if (o.updated_ts !== null && o.updated_ts !== undefined) return "updated_ts";
+  if (o.timestamp !== null && o.timestamp !== undefined) return "timestamp";
+  return undefined;
+}
+
+/** How a person finds an item: its key fields (e.g. `trade_id=f-1`), else its index. */
+function refOf(item: unknown, key: string, index: number): string {
+  const o = item !== null && typeof item === "object" ? item as Record<string, unknown> : {};
+  const parts = key.split(" ").filter((k) => typeof o[k] === "string" || typeof o[k] === "number")
+    .map((k) => `${k}=${String(o[k]).slice(0, 80)}`);
+  return parts.length ? parts.join(" ") : `item ${index}`;
 }
 
 function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null): Part {
@@ -188,7 +234,7 @@ function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null)
       part = accountPart(
         "json:fills",
         "fills",
-        each(d.fills, (f) => `trade_id=${f.trade_id}`, (f, at) => ({
+        each(d.fills, FillSchema, "trade_id", (f, at) => ({
           ref: at.ref,
           raw: f,
           values: [
@@ -200,7 +246,7 @@ function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null)
             decimal(f.count, c(at, "count"), { nonNegative: true }),
             decimal(f.yes_price, c(at, "yes_price"), price),
             decimal(f.no_price, c(at, "no_price"), price),
-            f.is_taker === null || f.is_taker === undefined ? null : String(f.is_taker),
+            boolean(f.is_taker, c(at, "is_taker"), { required: true }),
             ts(f.created_time, at, "created_time"),
           ],
         }), file),
@@ -212,7 +258,7 @@ function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null)
       part = accountPart(
         "json:positions",
         "positions",
-        each(d.market_positions, (p) => `ticker=${p.ticker}`, (p, at) => ({
+        each(d.market_positions, PositionSchema, "ticker", (p, at) => ({
           ref: at.ref,
           raw: p,
           values: [
@@ -238,10 +284,7 @@ function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null)
       part = accountPart(
         "json:settlements",
         "settlements",
-        each(d.settlements, (s) => `ticker=${s.ticker} settled_time=${s.settled_time}`, (
-          s,
-          at,
-        ) => ({
+        each(d.settlements, SettlementSchema, "ticker settled_time", (s, at) => ({
           ref: at.ref,
           raw: s,
           values: [
@@ -263,7 +306,7 @@ function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null)
       part = accountPart(
         "json:orders",
         "orders",
-        each(d.orders, (o) => `order_id=${o.order_id}`, (o, at) => ({
+        each(d.orders, OrderSchema, "order_id", (o, at) => ({
           ref: at.ref,
           raw: o,
           values: [
@@ -289,30 +332,37 @@ function partOf(file: string, kind: JsonKind, data: unknown, mtime: Date | null)
       break;
     }
     case "account_balance": {
-      const d = data as z.infer<typeof FILES.account_balance>;
-      if (!mtime) throw badRow(file, "(file)", "has no modification time to date the balance");
-      const observed = `${mtime.toISOString().slice(0, 23)}000Z`;
-      part = accountPart(
-        "json:account_balance",
-        "account_balance",
-        each([d], () => `balance=${String(d.balance)}`, (b, at) => ({
-          ref: at.ref,
-          values: [
-            observed,
-            decimal(b.balance, c(at, "balance"), { shift: -2, scale: 4, maxAbs: 1e14 }),
+      const content = [data];
+      const dated = balanceDate(data);
+      const rows = each(content, BalanceSchema, "balance", (b, at) => {
+        const balance = decimal(b.balance, c(at, "balance"), { shift: -2, scale: 4, maxAbs: 1e14 });
+        if (balance === null) throw badRow(file, at.ref, "balance is missing");
+        if (!dated) return { ref: at.ref, values: [balance] };
+        const observed = b.updated_ts !== null && b.updated_ts !== undefined
+          ? ts(new Date(b.updated_ts * 1000).toISOString(), at, "updated_ts")
+          : ts(b.timestamp, at, "timestamp");
+        return { ref: at.ref, values: [observed, balance] };
+      }, file);
+      if (dated) {
+        part = accountPart("json:account_balance", "account_balance", rows, {
+          notes: [`observed_at is the file's ${dated} field`],
+        });
+      } else {
+        part = undatedBalancePart("json:account_balance", rows, () => mtime ?? new Date(nowMs), {
+          notes: [
+            "no date in the file: keyed by the amount; observed_at is the file's modification " +
+            "time at the first import (not compared)",
           ],
-        }), file),
-        { notes: ["observed_at is the file's modification time"] },
-      );
+        });
+      }
       break;
     }
     case "price_change": {
-      const d = data as z.infer<typeof FILES.price_change>;
       const sym = symbolOf(file);
       if (!sym) throw badRow(file, "(file name)", "cannot tell the symbol");
       const target = `live_data.price_change_${sym}`;
       const pct = { scale: 6, maxAbs: 1e4 };
-      const rows = each([d], (x) => `timestamp=${x.timestamp}`, (x, at) => {
+      const rows = each([data], PriceChangeSchema, "timestamp", (x, at) => {
         const t = ts(x.timestamp, at, "timestamp");
         if (t === null) throw badRow(file, at.ref, "timestamp is missing");
         return {

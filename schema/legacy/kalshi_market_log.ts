@@ -14,9 +14,9 @@ import { inFallBackHour, toDecimal } from "./canonical.ts";
 import {
   badRow,
   decimal,
-  ExcludeRow,
   type Part,
   type ReadContext,
+  readRow,
   type SourceRow,
   timestamp,
 } from "./_part.ts";
@@ -64,12 +64,12 @@ export function marketLogParts(db: DatabaseSync, file: string, tables: readonly 
         for (const r of stmt.iterate()) {
           const row = r as Record<string, unknown>;
           const ref = `id=${String(row._rowid)}`;
-          try {
-            yield marketRow(row, file, ref, ctx, folds.get(Number(row._rowid)));
-          } catch (e) {
-            if (!(e instanceof ExcludeRow)) throw e;
-            ctx.exclude({ ref, reason: e.message });
-          }
+          const out = readRow(
+            ctx,
+            ref,
+            () => marketRow(row, file, ref, ctx, folds.get(Number(row._rowid))),
+          );
+          if (out) yield out;
         }
       },
       async insert(tx: TransactionSql, rows: SourceRow[]): Promise<number> {

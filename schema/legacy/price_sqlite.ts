@@ -16,9 +16,9 @@ import { easternTransitions, inFallBackHour } from "./canonical.ts";
 import {
   badRow,
   decimal,
-  ExcludeRow,
   type Part,
   type ReadContext,
+  readRow,
   type SourceRow,
   timestamp,
 } from "./_part.ts";
@@ -147,7 +147,7 @@ function priceRow(
   o: { file: string; ref: string; ctx: ReadContext; occurrence: Occurrence | undefined },
 ): SourceRow | undefined {
   const { file, ref, ctx } = o;
-  try {
+  return readRow(ctx, ref, () => {
     const ts = timestamp(row.ts, { file, ref, column: "timestamp" }, {
       occurrence: o.occurrence,
       nowMs: ctx.nowMs,
@@ -165,11 +165,5 @@ function priceRow(
     }
     const text = row.ts as string;
     return { values, ref, group: inFallBackHour(text) ? `fold:${text.slice(0, 10)}` : undefined };
-  } catch (e) {
-    if (e instanceof ExcludeRow) {
-      ctx.exclude({ ref, reason: e.message });
-      return undefined;
-    }
-    throw e;
-  }
+  });
 }

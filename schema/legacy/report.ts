@@ -31,8 +31,11 @@ export interface ReportEntry {
   targetSha256: string | null;
   mismatchCount: number;
   mismatches: Mismatch[];
+  /** Rows left out: on purpose (DST gap, unresolved fall-back hour) or rejected as invalid. */
   excludedCount: number;
-  /** The first rows left out on purpose (DST gap, unresolved fall-back hour). */
+  /** `excludedCount` per reason, e.g. `{ nonexistent_spring_forward_time: 2, invalid_boolean: 1 }`. */
+  excludedByReason: Record<string, number>;
+  /** The first excluded rows (at most 10); `excludedCount` says how many there were. */
   excluded: Excluded[];
   lossy: string[];
   notes: string[];
@@ -79,12 +82,49 @@ export function formatReport(report: LegacyReport): string {
     if (e.mismatchCount > e.mismatches.length) {
       out.push(`  … ${e.mismatchCount - e.mismatches.length} more mismatching keys`);
     }
-    for (const x of e.excluded) out.push(`  ${e.kind} excluded ${x.ref}: ${x.reason}`);
+    if (e.excludedCount > 0) {
+      out.push(`  ${e.kind} ${e.target}: excluded ${e.excludedCount} rows: ${byReason(e)}`);
+    }
+    for (const x of e.excluded) {
+      out.push(`  ${e.kind} excluded ${x.ref}: ${x.reason}: ${x.detail}`);
+    }
+    if (e.excludedCount > e.excluded.length) {
+      out.push(`  … and ${e.excludedCount - e.excluded.length} more excluded rows`);
+    }
     if (e.lossy.length) out.push(`  ${e.kind} lossy legacy columns: ${e.lossy.join(", ")}`);
   }
   for (const i of report.ignored) out.push(`  ignored ${i.path}: ${i.reason}`);
   out.push(report.ok ? "parity: OK" : "parity: FAILED");
   return out.join("\n");
+}
+
+type Json = Parameters<Sql["json"]>[0];
+
+/** `"3 invalid_boolean, 1 nonexistent_spring_forward_time"`: most frequent reason first. */
+function byReason(e: ReportEntry): string {
+  return Object.entries(e.excludedByReason)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(", ");
+}
+
+/** The `mismatches` jsonb object of a run row: everything of the entry not in its own column. */
+function summaryOf(e: ReportEntry): Json {
+  const summary = {
+    target: e.target,
+    mode: e.mode,
+    count: e.mismatchCount,
+    keys: e.mismatches,
+    inserted: e.inserted,
+    duplicates: e.duplicates,
+    targetExtra: e.targetExtra,
+    excludedCount: e.excludedCount,
+    excludedByReason: e.excludedByReason,
+    excluded: e.excluded,
+    lossy: e.lossy,
+    notes: e.notes,
+  };
+  return summary as unknown as Json;
 }
 
 /** Stores each entry as a row of `system.legacy_import_runs`. */
@@ -101,19 +141,9 @@ export async function storeReport(sql: Sql, entries: readonly ReportEntry[]): Pr
     target_rows: e.targetRows,
     source_sha256: e.sourceSha256,
     target_sha256: e.targetSha256,
-    mismatches: sqlJson({
-      target: e.target,
-      mode: e.mode,
-      count: e.mismatchCount,
-      keys: e.mismatches,
-      inserted: e.inserted,
-      duplicates: e.duplicates,
-      targetExtra: e.targetExtra,
-      excludedCount: e.excludedCount,
-      excluded: e.excluded,
-      lossy: e.lossy,
-      notes: e.notes,
-    }),
+    // A jsonb parameter takes the object itself: a JSON.stringify'd text would be stored as a
+    // JSON string (encoded twice), not as an object whose fields SQL can read.
+    mismatches: sql.json(summaryOf(e)),
     error: e.error,
   }));
   await sql`insert into system.legacy_import_runs ${
@@ -133,8 +163,4 @@ export async function storeReport(sql: Sql, entries: readonly ReportEntry[]): Pr
       "error",
     )
   }`;
-}
-
-function sqlJson(value: unknown): string {
-  return JSON.stringify(value);
 }

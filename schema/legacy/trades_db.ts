@@ -18,10 +18,10 @@ import { inFallBackHour, strikeText } from "./canonical.ts";
 import {
   badRow,
   decimal,
-  ExcludeRow,
   padInt,
   type Part,
   type ReadContext,
+  readRow,
   sortedRows,
   type SourceRow,
   text,
@@ -247,6 +247,9 @@ function makeActive(r: Row, at: At, ctx: ReadContext, occ: Occurrence | undefine
 /** The parts of a trades file: `trades` first, so active trades find their trade. */
 export function tradeParts(db: DatabaseSync, file: string, tables: readonly string[]): Part[] {
   const ordered = TRADE_TABLES.filter((t) => tables.includes(t));
+  // Ids of trades rows rejected while reading: an active trade of this file pointing at one is
+  // rejected too (its foreign key would otherwise fail the whole file).
+  const rejected = new Set<string>();
   return ordered.map((table) => {
     const cols = tableColumns(db, table);
     const active = table === "active_trades";
@@ -256,6 +259,7 @@ export function tradeParts(db: DatabaseSync, file: string, tables: readonly stri
       .map((c) => `${c} (declared ${cols.get(c)})`);
     const notes = active && cols.has("notes") ? ["notes dropped (no target column)"] : [];
     const read = (ctx: ReadContext): SourceRow[] => {
+      if (!active) rejected.clear();
       const all = db.prepare(`select * from "${table}" order by rowid`).all() as Row[];
       const folds = resolveAllFolds(
         all.map((r) => ({
@@ -269,12 +273,20 @@ export function tradeParts(db: DatabaseSync, file: string, tables: readonly stri
       const out: SourceRow[] = [];
       for (const r of all) {
         const at = { file, ref: `id=${String(r.id)}` };
-        try {
-          out.push((active ? makeActive : makeTrade)(r, at, ctx, folds.get(Number(r.id))));
-        } catch (e) {
-          if (!(e instanceof ExcludeRow)) throw e;
-          ctx.exclude({ ref: at.ref, reason: e.message });
-        }
+        const row = readRow(ctx, at.ref, () => {
+          const parent = active ? text(r.trade_id) : null;
+          if (parent !== null && rejected.has(parent)) {
+            throw badRow(
+              file,
+              at.ref,
+              `its trade id=${parent} was not imported`,
+              "trade_not_imported",
+            );
+          }
+          return (active ? makeActive : makeTrade)(r, at, ctx, folds.get(Number(r.id)));
+        });
+        if (row) out.push(row);
+        else if (!active && text(r.id) !== null) rejected.add(text(r.id)!);
       }
       return out;
     };
