@@ -4,7 +4,9 @@
  * PostgreSQL and proves parity per source with row counts and a key-ordered SHA-256 over
  * canonical rows on both sides (see `canonical.ts` for the rules, `parity.ts` for the hash).
  * Each source file is imported in one transaction with ON CONFLICT DO NOTHING on natural keys:
- * a second run adds nothing, a bad file leaves nothing behind and the others still import.
+ * a second run adds nothing, a bad file leaves nothing behind and the others still import. A bad
+ * row is rejected and counted per reason (as DST gap rows are excluded); the rest of its file is
+ * imported.
  *
  * Run it with `deno task import-legacy -- <path>...` (`--dry-run`, `--report out.json`) and
  * check it again at any time with `deno task verify-legacy -- <path>...`.
