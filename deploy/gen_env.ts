@@ -32,7 +32,8 @@ const NOTES: Record<string, string> = {
   RECIO_SYMBOLS: "price feeds to run",
   RECIO_CHILDREN_FILE: "a JSON child list replacing the default tree",
   KALSHI_BASE_URL: "Kalshi REST base (production, demo, or a local fake)",
-  KALSHI_WS_URL: "Kalshi WebSocket URL",
+  KALSHI_WS_URL:
+    "Kalshi WebSocket URL (unset: KALSHI_BASE_URL's environment: production, demo, or that host)",
   KALSHI_API_KEY_ID: "Kalshi API key id (unset: the account sync reports it and waits)",
   KALSHI_PRIVATE_KEY_PATH: "file with the Kalshi RSA private key, PKCS#1 or PKCS#8 PEM (secret)",
   KALSHI_SERIES: "hourly series to follow",

@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { cronProblem } from "./cron.ts";
 import { ConfigError } from "./errors.ts";
+import { kalshiWsUrlFor } from "./kalshi/endpoints.ts";
 
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
   v === "1" || v === "true" || v === "yes"
@@ -87,7 +88,8 @@ export const SETTINGS = {
   RECIO_BACKUP_KEEP_WEEKLY: [int(0, 520), "4"],
   RECIO_PG_BIN_DIR: [z.string().min(1).optional(), undefined],
   KALSHI_BASE_URL: [z.string().url(), "https://external-api.kalshi.com/trade-api/v2"],
-  KALSHI_WS_URL: [z.string().url(), "wss://external-api-ws.kalshi.com/trade-api/ws/v2"],
+  /** Unset: derived from KALSHI_BASE_URL's environment (`lib/kalshi/endpoints.ts`). */
+  KALSHI_WS_URL: [z.string().url().optional(), undefined],
   KALSHI_API_KEY_ID: [z.string().min(1).optional(), undefined],
   KALSHI_PRIVATE_KEY_PATH: [z.string().min(1).optional(), undefined],
   KALSHI_SERIES: [list, "KXBTCD,KXETHD"],
@@ -190,6 +192,15 @@ export interface Config {
   };
 }
 
+/** The WebSocket of KALSHI_BASE_URL's environment, or a ConfigError naming what to set. */
+function kalshiWsUrl(baseUrl: string): string {
+  try {
+    return kalshiWsUrlFor(baseUrl);
+  } catch (e) {
+    throw new ConfigError(`Invalid configuration: KALSHI_BASE_URL: ${(e as Error).message}`);
+  }
+}
+
 function readFileSettings(path: string): Record<string, unknown> {
   let text: string;
   try {
@@ -267,7 +278,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     childrenFile: r.RECIO_CHILDREN_FILE,
     kalshi: {
       baseUrl: r.KALSHI_BASE_URL,
-      wsUrl: r.KALSHI_WS_URL,
+      wsUrl: r.KALSHI_WS_URL ?? kalshiWsUrl(r.KALSHI_BASE_URL),
       apiKeyId: r.KALSHI_API_KEY_ID,
       privateKeyPath: r.KALSHI_PRIVATE_KEY_PATH,
       series: r.KALSHI_SERIES,

@@ -15,6 +15,7 @@
  * @module
  */
 export * from "./client.ts";
+export * from "./endpoints.ts";
 export * from "./errors.ts";
 export * from "./money.ts";
 export * from "./pem.ts";
