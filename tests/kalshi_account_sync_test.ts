@@ -14,9 +14,14 @@ import {
   type AccountSync,
   createAccountSync,
   NO_CREDENTIALS,
+  RATE_LIMITED,
   resolveArgs,
 } from "../actors/kalshi_account_sync/mod.ts";
 import { kalshiAccountSyncSpecs } from "../supervisor/kalshi_children.ts";
+import { kalshiChildren } from "../supervisor/children.ts";
+import { loadConfig } from "../lib/config.ts";
+import { POSTGRES_ENV } from "../lib/db.ts";
+import { ActorMessage, type InitMessage } from "../schema/messages.ts";
 import { ChildSpec } from "../supervisor/child_spec.ts";
 import { createTestDb, eventually, type TestDb } from "./_db.ts";
 import {
@@ -318,4 +323,90 @@ Deno.test("kalshiAccountSyncSpecs() passes the key path, never the key, and read
   }).map((s) => ChildSpec.parse(s));
   assert.equal(anon!.permissions.read, false);
   assert.equal(anon!.args.keyId, undefined);
+});
+
+Deno.test("kalshi_account_sync reports 429 and feed errors once each as degraded and recovers, backing off under 429", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  // The client retries once (setup): 2 answers of 429 make one failed sync.
+  fake.faults.push({ status: 429, times: 4, path: "/portfolio/balance" });
+  const { actor, t } = setup(db, fake, { pollMs: 20 });
+  await actor.start();
+  await eventually(() => t.health.length >= 2, { timeoutMs: 10_000 });
+  assert.deepEqual(t.health, [`degraded:${RATE_LIMITED}`, "running"]);
+  assert.equal(t.counters["errors.rate_limited"], 2);
+  const limited = fake.calls.filter((c) => c.status === 429);
+  // The second failed sync waits pollMs·2 after the first, the next pollMs·4 after that.
+  assert.ok(limited[2]!.at - limited[1]!.at >= 35, "backed off after the first 429 sync");
+  const ok = fake.callsTo("/portfolio/balance", 200)[0]!;
+  assert.ok(ok.at - limited[3]!.at >= 75, "backed off further after the second");
+
+  fake.faults.push({ status: 503, times: 6, path: "/portfolio/balance" });
+  await eventually(() => t.health.length >= 4, { timeoutMs: 10_000 });
+  t.abort();
+  await actor.stop();
+  assert.equal(t.health.length, 4, "three failed syncs, one transition");
+  assert.match(t.health[2]!, /^degraded:kalshi unreachable: .*HTTP 503/);
+  assert.equal(t.health[3], "running");
+});
+
+Deno.test("kalshi_account_sync with only KALSHI_BASE_URL set (a local server) dials that server's WebSocket, signed", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
+  await Deno.writeTextFile(keyFile, keys.pkcs1Pem);
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    KALSHI_BASE_URL: fake.baseUrl,
+    KALSHI_API_KEY_ID: keys.keyId,
+    KALSHI_PRIVATE_KEY_PATH: keyFile,
+  });
+  assert.equal(config.kalshi.wsUrl, fake.wsUrl);
+  const spec = ChildSpec.parse(
+    kalshiChildren(config).find((s) => s.id === "kalshi_account_sync:user_0001"),
+  );
+  assert.ok(spec.permissions.net !== false);
+  // The worker as the supervisor starts it: its module, its args, its permissions (plus the
+  // database, which the supervisor adds).
+  const db_ = new URL(db.url);
+  const worker = new Worker(spec.module, {
+    type: "module",
+    deno: {
+      permissions: {
+        ...spec.permissions,
+        net: [...(spec.permissions.net as string[]), `${db_.hostname}:${db_.port || 5432}`],
+        env: [...POSTGRES_ENV],
+      } as Deno.PermissionOptionsObject,
+    },
+  });
+  const messages: ActorMessage[] = [];
+  worker.onmessage = (e) => void messages.push(ActorMessage.parse(e.data));
+  worker.onerror = (e) => {
+    e.preventDefault();
+    messages.push({ type: "fatal", error: { name: "Error", message: e.message } });
+  };
+  try {
+    const init: InitMessage = {
+      type: "init",
+      id: spec.id,
+      incarnation: 1,
+      node: "test",
+      args: spec.args,
+      heartbeatMs: 100,
+      databaseUrl: db.url,
+      log: { format: "json", level: "fatal" },
+    };
+    worker.postMessage(init);
+    await eventually(() => {
+      const f = messages.find((m) => m.type === "fatal");
+      if (f) throw new Error(JSON.stringify(f));
+      return fake.subscribedSockets === 1;
+    }, { timeoutMs: 30_000, message: "the worker did not open the fake's socket" });
+    assert.deepEqual(fake.wsHandshakes, [{ accepted: true }], "signed for the fake, accepted");
+    worker.postMessage({ type: "stop", reason: "test" });
+    await eventually(() => messages.some((m) => m.type === "stopped"));
+  } finally {
+    worker.terminate();
+    await Deno.remove(keyFile);
+  }
 });

@@ -13,6 +13,11 @@
  * - Kalshi refusing the key (401/403) puts the actor in `degraded` and backs off for minutes
  *   (doubling, capped), with the socket closed: no request storm, no crash loop. The first
  *   sync that works again reports `recovered`.
+ * - a sync that still meets 429 after the client's retries is degraded "kalshi rate limited
+ *   (HTTP 429)" and the next one waits longer (pollMs doubled per such sync, at least the
+ *   `Retry-After`); one that fails on network or 5xx is degraded "kalshi unreachable: …". The
+ *   socket going down and coming back is logged once each (polling covers the gap).
+ *   Every transition is reported and logged once (`lib/kalshi/health.ts`), not per request.
  * - without credentials it reports degraded "no Kalshi credentials configured" and does nothing.
  *
  * Bad items are rejected and counted (`rejected.<kind>`), logged with a rate limit, never written.
@@ -31,7 +36,12 @@ import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import type { AccountStore } from "../../lib/kalshi/account_store.ts";
 import type { KalshiClient } from "../../lib/kalshi/client.ts";
-import { KalshiAuthError } from "../../lib/kalshi/errors.ts";
+import {
+  KalshiAuthError,
+  KalshiRateLimitError,
+  KalshiRequestError,
+} from "../../lib/kalshi/errors.ts";
+import { type Condition, HealthReporter } from "../../lib/kalshi/health.ts";
 import {
   Balance,
   Fill,
@@ -105,6 +115,23 @@ export function authReason(status: number): string {
 }
 /** The reason shown without credentials. */
 export const NO_CREDENTIALS = "no Kalshi credentials configured";
+/** The reason shown while Kalshi answers 429 after the client's retries. */
+export const RATE_LIMITED = "kalshi rate limited (HTTP 429)";
+/** Longest wait between syncs while rate limited (a `Retry-After` may ask for more). */
+const RATE_LIMIT_BACKOFF_MAX_MS = 300_000;
+
+/**
+ * The health a failed sync shows: refused key, rate limited, unreachable (network, timeout, 5xx
+ * after retries), or `undefined` for a failure that says nothing about Kalshi (a bad body).
+ */
+export function syncFailureCondition(error: unknown): Condition | undefined {
+  if (error instanceof KalshiAuthError) return { key: "auth", reason: authReason(error.status) };
+  if (error instanceof KalshiRateLimitError) return { key: "rate_limited", reason: RATE_LIMITED };
+  if (error instanceof KalshiRequestError) {
+    return { key: "unreachable", reason: `kalshi unreachable: ${error.message}` };
+  }
+  return undefined;
+}
 
 function laterIso(a: string | null, b: string | null): string | null {
   if (a === null) return b;
@@ -120,7 +147,9 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     windowMs: 60_000,
     now: () => ctx.clock.now(),
   });
-  let authDegraded = false;
+  const health = new HealthReporter(ctx);
+  /** The REST loop owns recovery from a refused key; the socket waits meanwhile. */
+  const authRefused = () => health.current?.key === "auth";
   let wsUp = false;
   let socket: WebSocket | undefined;
   let pending = false;
@@ -304,6 +333,7 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     }
     switch (env.data.type) {
       case "subscribed":
+        if (!wsUp) ctx.log.info("Kalshi WebSocket up: fills and positions stream in");
         wsUp = true;
         break;
       case "fill":
@@ -323,7 +353,7 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
   async function followSocket(open: (signal: AbortSignal) => Promise<WebSocket>): Promise<void> {
     let delay = settings.wsReconnectMinMs;
     while (!ctx.signal.aborted) {
-      if (authDegraded) {
+      if (authRefused()) {
         // The REST loop owns recovery; check back without touching Kalshi.
         await pause(Math.min(1_000, settings.wsReconnectMaxMs), true);
         continue;
@@ -356,7 +386,12 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
       if (ctx.signal.aborted) return;
       ctx.count("ws.disconnects");
       // Polling takes over at once (a sync now, then every pollMs).
-      if (wasUp) wake();
+      if (wasUp) {
+        ctx.log.warn("Kalshi WebSocket down: polling every {pollMs} ms until it is back", {
+          pollMs: settings.pollMs,
+        });
+        wake();
+      }
       await pause(delay * (0.8 + Math.random() * 0.4), true);
       delay = Math.min(delay * 2, settings.wsReconnectMaxMs);
     }
@@ -365,6 +400,7 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
   async function run(): Promise<void> {
     let lastFull = -Infinity;
     let authFailures = 0;
+    let rateLimited = 0;
     while (!ctx.signal.aborted) {
       pending = false;
       const full = ctx.clock.monotonic() - lastFull >= settings.reconcileMs;
@@ -373,22 +409,17 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
         await sync(full);
         if (full) lastFull = ctx.clock.monotonic();
         authFailures = 0;
+        rateLimited = 0;
         // The socket starts after the first sync that works (never with a refused key).
         if (deps.openSocket && !socketLoop) socketLoop = followSocket(deps.openSocket);
-        if (authDegraded) {
-          authDegraded = false;
-          ctx.recovered();
-        }
+        health.observe(null);
         delay = wsUp ? settings.idlePollMs : settings.pollMs;
       } catch (error) {
         if (ctx.signal.aborted) return;
+        health.observe(syncFailureCondition(error));
         if (error instanceof KalshiAuthError) {
           authFailures++;
           ctx.count("auth.refused");
-          if (!authDegraded) {
-            authDegraded = true;
-            ctx.degraded(authReason(error.status));
-          }
           closeSocket();
           delay = Math.min(
             settings.authBackoffMs * 2 ** (authFailures - 1),
@@ -397,14 +428,22 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
           await pause(delay, true);
           continue;
         }
-        if (error instanceof InputError) ctx.count(`rejected.${error.reason}`);
+        if (error instanceof KalshiRateLimitError) {
+          rateLimited++;
+          ctx.count("errors.rate_limited");
+          delay = Math.max(
+            Math.min(settings.pollMs * 2 ** rateLimited, RATE_LIMIT_BACKOFF_MAX_MS),
+            Math.min(error.retryAfterMs ?? 0, 900_000),
+          );
+        } else if (error instanceof InputError) ctx.count(`rejected.${error.reason}`);
         else ctx.count("errors.sync");
         warn.warn("sync", "Cannot sync Kalshi account {user}: {why}", {
           user: settings.user,
           why: error instanceof Error ? error.message : String(error),
         });
       }
-      await pause(delay);
+      // While rate limited, a socket frame must not cut the backoff short.
+      await pause(delay, rateLimited > 0);
     }
   }
 
@@ -413,7 +452,7 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     start() {
       if (!client.authenticated) {
         // Reported after `ready`, so the supervisor sees running → degraded.
-        setTimeout(() => ctx.degraded(NO_CREDENTIALS), 0);
+        setTimeout(() => health.observe({ key: "credentials", reason: NO_CREDENTIALS }), 0);
         ctx.setDetails({ user: settings.user, credentials: "none" });
         return Promise.resolve();
       }

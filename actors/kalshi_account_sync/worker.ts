@@ -2,7 +2,8 @@
  * Worker entry of `kalshi_account_sync`: wiring only. Reads the private key from the file named
  * in its args (the only file it may read), builds the signed client, the socket opener and the
  * store of the user's schema. Without a key id and key path it runs unauthenticated, and the
- * actor reports that it has no credentials.
+ * actor reports that it has no credentials. Without a `wsUrl` the socket is the one of the REST
+ * base's environment (never production's for a demo or local base).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { runActor } from "../_runtime.ts";
 import { createSql } from "../../lib/db.ts";
 import { createAccountStore } from "../../lib/kalshi/account_store.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
+import { kalshiWsUrlFor } from "../../lib/kalshi/endpoints.ts";
 import { signerFromFile } from "../../lib/kalshi/signer.ts";
 import { openKalshiSocket } from "../../lib/kalshi/ws.ts";
 import { createAccountSync, resolveArgs } from "./mod.ts";
@@ -33,7 +35,14 @@ runActor(async (ctx) => {
     writePerSecond: settings.writePerSecond,
     onRetry: (i) => ctx.count(`retries.${i.status ?? "network"}`),
   });
-  const wsUrl = settings.wsUrl;
+  let wsUrl = settings.wsUrl;
+  if (wsUrl === undefined) {
+    try {
+      wsUrl = kalshiWsUrlFor(settings.baseUrl);
+    } catch (e) {
+      ctx.log.warn("No Kalshi WebSocket, polling only: {why}", { why: (e as Error).message });
+    }
+  }
   const actor = createAccountSync(ctx, {
     settings,
     client,
