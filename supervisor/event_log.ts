@@ -2,7 +2,9 @@
  * Supervision events and actor state rows, written through a queue that never blocks
  * supervision: `record()` and `setStatus()` return at once; a flusher writes batches to
  * `system.supervisor_events` and `system.actor_status`, and keeps them (bounded) while PostgreSQL
- * is down, writing them in order when it returns.
+ * is down, writing them in order when it returns. Text is cleaned as it is queued (NUL, broken
+ * UTF-16, bounded length); a row PostgreSQL still refuses for its data (an out-of-range number) is
+ * dropped alone and counted in `rejected`, so one bad event can never stop the log.
  *
  * @example
  * ```ts ignore
@@ -13,9 +15,16 @@
  *
  * @module
  */
-import type { Sql } from "../lib/db.ts";
+import {
+  cleanJson,
+  cleanText,
+  isDataError,
+  rejectionReason,
+  writeSplitting,
+} from "../lib/bad_rows.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
-import { getLogger } from "../lib/log.ts";
+import { getLogger, RateLimitedLog } from "../lib/log.ts";
 
 /** One supervision event. */
 export interface SupervisorEvent {
@@ -54,19 +63,29 @@ export interface EventLogOptions {
   onEvent?: (e: Required<Pick<SupervisorEvent, "at">> & SupervisorEvent) => void;
 }
 
+type QueuedEvent = SupervisorEvent & { at: number };
+type QueuedStatus = ActorStatusRow & { at: number };
+
 /** Non-blocking writer of supervision events and actor status. */
 export class EventLog {
   #sql: Sql;
   #opts: Required<Omit<EventLogOptions, "onEvent">> & Pick<EventLogOptions, "onEvent">;
-  #queue: (SupervisorEvent & { at: number })[] = [];
-  #status = new Map<string, ActorStatusRow & { at: number }>();
+  #queue: QueuedEvent[] = [];
+  #status = new Map<string, QueuedStatus>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
   #failures = 0;
   #closed = false;
   #log = getLogger("supervisor", "event_log");
+  #rejectLog = new RateLimitedLog(getLogger("supervisor", "event_log"), {
+    perWindow: 5,
+    windowMs: 60_000,
+    now: () => Date.now(),
+  });
   /** Events dropped because the queue was full (never silent: logged and counted). */
   dropped = 0;
+  /** Events and status rows PostgreSQL refused for their data (dropped alone, logged). */
+  rejected = 0;
   /** Total rows written. */
   written = 0;
   /** Whether the last write attempt failed. */
@@ -89,7 +108,15 @@ export class EventLog {
 
   /** Queues an event; never blocks, never throws. */
   record(event: SupervisorEvent): void {
-    const e = { ...event, at: event.at ?? this.#opts.clock.now() };
+    const e = {
+      ...event,
+      actorId: event.actorId === null ? null : cleanText(event.actorId, 200),
+      event: cleanText(event.event, 100),
+      reason: event.reason == null ? event.reason : cleanText(event.reason, 2_000),
+      error: event.error == null ? event.error : cleanText(event.error, 20_000),
+      details: event.details == null ? event.details : cleanJson(event.details, 2_000),
+      at: event.at ?? this.#opts.clock.now(),
+    };
     this.#queue.push(e);
     if (this.#queue.length > this.#opts.maxQueued) {
       this.#queue.shift();
@@ -106,7 +133,15 @@ export class EventLog {
 
   /** Queues the current state of an actor (only the newest per actor is kept). */
   setStatus(row: ActorStatusRow): void {
-    this.#status.set(row.actorId, { ...row, at: this.#opts.clock.now() });
+    const actorId = cleanText(row.actorId, 200);
+    this.#status.set(actorId, {
+      ...row,
+      actorId,
+      state: cleanText(row.state, 50),
+      reason: row.reason === null ? null : cleanText(row.reason, 2_000),
+      details: cleanJson(row.details, 2_000),
+      at: this.#opts.clock.now(),
+    });
     this.#schedule();
   }
 
@@ -131,62 +166,44 @@ export class EventLog {
     const events = this.#queue.slice(0, 1000);
     const statuses = [...this.#status.values()];
     if (events.length === 0 && statuses.length === 0) return;
-    const node = this.#opts.node;
-    try {
-      await this.#sql.begin(async (tx) => {
-        if (events.length > 0) {
-          const rows = events.map((e) => ({
-            at: new Date(e.at),
-            node,
-            actor_id: e.actorId,
-            incarnation: e.incarnation ?? null,
-            event: e.event,
-            reason: e.reason ?? null,
-            error: e.error ?? null,
-            restart_count: e.restartCount ?? null,
-            uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined
-              ? null
-              : Math.round(e.uptimeMs),
-            details: e.details ?? null,
-          }));
-          await tx`insert into system.supervisor_events ${
-            tx(
-              rows as unknown as Record<string, never>[],
-              "at",
-              "node",
-              "actor_id",
-              "incarnation",
-              "event",
-              "reason",
-              "error",
-              "restart_count",
-              "uptime_ms",
-              "details",
-            )
-          }`;
-        }
-        for (const s of statuses) {
-          await tx`
-            insert into system.actor_status (actor_id, node, state, incarnation, restarts,
-              last_heartbeat_at, newest_data_at, stale, reason, details, updated_at)
-            values (${s.actorId}, ${node}, ${s.state}, ${s.incarnation}, ${s.restarts},
-              ${s.lastHeartbeatAt === null ? null : new Date(s.lastHeartbeatAt)},
-              ${s.newestDataAt === null ? null : new Date(s.newestDataAt)},
-              ${s.stale}, ${s.reason}, ${tx.json(s.details as never)}, ${new Date(s.at)})
-            on conflict (actor_id) do update set node = excluded.node, state = excluded.state,
-              incarnation = excluded.incarnation, restarts = excluded.restarts,
-              last_heartbeat_at = excluded.last_heartbeat_at,
-              newest_data_at = excluded.newest_data_at, stale = excluded.stale,
-              reason = excluded.reason, details = excluded.details,
-              updated_at = excluded.updated_at`;
-        }
-      });
-      // Remove exactly what was written; newer items may have arrived meanwhile.
-      this.#queue.splice(0, events.length);
-      for (const s of statuses) {
+    // Removes exactly what was handled; newer items may have arrived meanwhile.
+    const doneEvents = (n: number) => {
+      this.#queue.splice(0, n);
+      this.written += n;
+    };
+    const doneStatuses = (rows: readonly QueuedStatus[]) => {
+      for (const s of rows) {
         if (this.#status.get(s.actorId) === s) this.#status.delete(s.actorId);
       }
-      this.written += events.length;
+    };
+    try {
+      try {
+        await this.#sql.begin(async (tx) => {
+          await this.#insertEvents(tx, events);
+          for (const s of statuses) await this.#upsertStatus(tx, s);
+        });
+        doneEvents(events.length);
+        doneStatuses(statuses);
+      } catch (error) {
+        // Refused for its data: write apart, so only the rows PostgreSQL refuses are dropped.
+        // A connection error is rethrown and everything stays queued.
+        if (!isDataError(error)) throw error;
+        let handled = 0;
+        try {
+          await writeSplitting(events, {
+            write: (rows) => this.#sql.begin((tx) => this.#insertEvents(tx, rows)),
+            onReject: (row, e) => this.#reject("event", row.actorId, e),
+            onDone: (rows) => handled += rows.length,
+          });
+        } finally {
+          doneEvents(handled);
+        }
+        await writeSplitting(statuses, {
+          write: (rows) => this.#sql.begin((tx) => this.#upsertStatus(tx, rows[0]!)),
+          onReject: (row, e) => this.#reject("status", row.actorId, e),
+          onDone: doneStatuses,
+        });
+      }
       if (this.degraded) this.#log.info("Supervisor event log writing again");
       this.degraded = false;
       this.#failures = 0;
@@ -202,6 +219,63 @@ export class EventLog {
     } finally {
       if (this.pending > 0) this.#schedule();
     }
+  }
+
+  #reject(kind: string, actorId: string | null, error: unknown): void {
+    this.rejected++;
+    this.#rejectLog.warn(
+      kind,
+      "Supervisor {kind} row of {actorId} refused by PostgreSQL and dropped: {reason}",
+      { kind, actorId, reason: rejectionReason(error), rejected: this.rejected },
+    );
+  }
+
+  async #insertEvents(tx: TransactionSql, events: readonly QueuedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const node = this.#opts.node;
+    const rows = events.map((e) => ({
+      at: new Date(e.at),
+      node,
+      actor_id: e.actorId,
+      incarnation: e.incarnation ?? null,
+      event: e.event,
+      reason: e.reason ?? null,
+      error: e.error ?? null,
+      restart_count: e.restartCount ?? null,
+      uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined ? null : Math.round(e.uptimeMs),
+      details: e.details ?? null,
+    }));
+    await tx`insert into system.supervisor_events ${
+      tx(
+        rows as unknown as Record<string, never>[],
+        "at",
+        "node",
+        "actor_id",
+        "incarnation",
+        "event",
+        "reason",
+        "error",
+        "restart_count",
+        "uptime_ms",
+        "details",
+      )
+    }`;
+  }
+
+  async #upsertStatus(tx: TransactionSql, s: QueuedStatus): Promise<void> {
+    await tx`
+      insert into system.actor_status (actor_id, node, state, incarnation, restarts,
+        last_heartbeat_at, newest_data_at, stale, reason, details, updated_at)
+      values (${s.actorId}, ${this.#opts.node}, ${s.state}, ${s.incarnation}, ${s.restarts},
+        ${s.lastHeartbeatAt === null ? null : new Date(s.lastHeartbeatAt)},
+        ${s.newestDataAt === null ? null : new Date(s.newestDataAt)},
+        ${s.stale}, ${s.reason}, ${tx.json(s.details as never)}, ${new Date(s.at)})
+      on conflict (actor_id) do update set node = excluded.node, state = excluded.state,
+        incarnation = excluded.incarnation, restarts = excluded.restarts,
+        last_heartbeat_at = excluded.last_heartbeat_at,
+        newest_data_at = excluded.newest_data_at, stale = excluded.stale,
+        reason = excluded.reason, details = excluded.details,
+        updated_at = excluded.updated_at`;
   }
 
   /** Writes everything queued; resolves when the queue is empty or `timeoutMs` passed. */

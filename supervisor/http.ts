@@ -26,7 +26,7 @@ import { addMarketRoutes } from "./http_market.ts";
 import { addEventStreamRoute } from "./http_stream.ts";
 import { readOpsMetrics } from "./ops_metrics.ts";
 import type { EventBus } from "./event_bus.ts";
-import { REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
+import { type MetricsExtra, REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
 import { classify, problem, problemError, problemResponse } from "./http_problem.ts";
 import { STATUS_PAGE } from "./status_page.ts";
 import type { ChildStatus, Readiness, SupervisorView } from "./types.ts";
@@ -42,7 +42,7 @@ export interface StatusAppDeps {
   /** Live supervision events for `GET /events/stream` (absent: the route answers 503). */
   bus?: EventBus;
   /** The event log's queue, for `/metrics` (an `EventLog` fits). */
-  eventLog?: { pending: number; dropped: number; written: number; degraded: boolean };
+  eventLog?: MetricsExtra["eventLog"];
   /** Optional extra sections of `/status`. */
   extra?: {
     jobs?: () => unknown;

@@ -71,7 +71,14 @@ export interface MetricsExtra {
   /** Rejected requests of the HTTP server itself, by reason. */
   httpRejected?: Record<string, number>;
   /** The supervision event log's queue. */
-  eventLog?: { pending: number; dropped: number; written: number; degraded: boolean };
+  eventLog?: {
+    pending: number;
+    dropped: number;
+    written: number;
+    degraded: boolean;
+    /** Rows PostgreSQL refused for their data, dropped alone. */
+    rejected?: number;
+  };
   /** Open `GET /events/stream` connections. */
   streamClients?: number;
   /** Job runs and backups read from the database (see `ops_metrics.ts`). */
@@ -96,6 +103,11 @@ function opsFamilies(now: number, extra: MetricsExtra): Family[] {
     "recio_event_log_dropped_total",
     "counter",
     "Supervision events dropped because the queue was full.",
+  );
+  const rejected = family(
+    "recio_event_log_rejected_total",
+    "counter",
+    "Supervision events and status rows PostgreSQL refused for their data (dropped alone).",
   );
   const written = family(
     "recio_event_log_written_total",
@@ -137,6 +149,7 @@ function opsFamilies(now: number, extra: MetricsExtra): Family[] {
   if (e) {
     add(pending, {}, e.pending);
     add(dropped, {}, e.dropped);
+    add(rejected, {}, e.rejected ?? 0);
     add(written, {}, e.written);
     add(degraded, {}, e.degraded ? 1 : 0);
   }
@@ -152,6 +165,7 @@ function opsFamilies(now: number, extra: MetricsExtra): Family[] {
   return [
     pending,
     dropped,
+    rejected,
     written,
     degraded,
     streams,

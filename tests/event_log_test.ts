@@ -106,3 +106,65 @@ Deno.test("loadRestartHistory() reads restarts of this node within the window", 
   const h = await loadRestartHistory(db.sql, "n1", new Date(now - 60_000));
   assert.deepEqual(h.get("a"), [now - 4_000, now - 5_000]);
 });
+
+Deno.test("EventLog - NUL bytes, broken UTF-16, over-long text and out-of-range numbers never stop the log", async () => {
+  await using db = await createTestDb();
+  const log = new EventLog(db.sql, { node: "n1", flushMs: 20 });
+  try {
+    log.record({ actorId: "a", event: "before" });
+    // The crash_actor drill once queued `actor=%00` raw: PostgreSQL refused the batch forever.
+    log.record({ actorId: "\u0000", event: "drill", reason: "crash_actor \u0000 (10 s)" });
+    log.record({
+      actorId: "a",
+      event: "odd",
+      error: "x\uD800y",
+      details: { "k\u0000": "\u0000v" },
+    });
+    log.record({ actorId: "a", event: "long", reason: "r".repeat(50_000) });
+    // Not text: an incarnation past int4 is refused by PostgreSQL alone, the rest is written.
+    log.record({ actorId: "a", event: "overflow", incarnation: 2 ** 40 });
+    log.record({ actorId: "a", event: "after" });
+    log.setStatus({
+      actorId: "b\u0000",
+      state: "running",
+      incarnation: 2 ** 40,
+      restarts: 0,
+      lastHeartbeatAt: null,
+      newestDataAt: null,
+      stale: false,
+      reason: null,
+      details: {},
+    });
+    log.setStatus({
+      actorId: "c",
+      state: "degraded",
+      incarnation: 1,
+      restarts: 0,
+      lastHeartbeatAt: null,
+      newestDataAt: null,
+      stale: false,
+      reason: "bad \u0000 reason",
+      details: { why: "\u0000" },
+    });
+    const flushed = await log.flush();
+    assert.equal(flushed, true, "nothing stays queued");
+    assert.equal(log.degraded, false);
+    assert.equal(log.rejected, 2, "the overflowing event and the overflowing status row");
+    const events = await db.sql<{ actor_id: string; event: string; reason: string | null }[]>`
+      select actor_id, event, reason, error, details from system.supervisor_events order by id`;
+    assert.deepEqual(events.map((e) => e.event), ["before", "drill", "odd", "long", "after"]);
+    assert.equal(events[1]!.actor_id, "");
+    assert.equal(events[1]!.reason, "crash_actor  (10 s)");
+    assert.ok(events[3]!.reason!.length <= 2_001);
+    const [c] = await db.sql`select reason, details from system.actor_status where actor_id = 'c'`;
+    assert.equal(c?.reason, "bad  reason");
+    assert.deepEqual(c?.details, { why: "" });
+    // And it keeps writing afterwards.
+    log.record({ actorId: "a", event: "later" });
+    assert.equal(await log.flush(), true);
+    const [n] = await db.sql`select count(*)::int as n from system.supervisor_events`;
+    assert.equal(n?.n, 6);
+  } finally {
+    log.close();
+  }
+});

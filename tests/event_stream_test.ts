@@ -231,7 +231,7 @@ Deno.test("GET /metrics - reports the event log queue, open streams, job runs an
            ('backup', now() - interval '1 hour', now() - interval '1 hour', 'failed')`;
   await db.sql`insert into system.backups (started_at, finished_at, path, size_bytes, status)
     values (now() - interval '2 hours', now() - interval '2 hours', 'b.dump', 1234, 'ok')`;
-  const eventLog = { pending: 3, dropped: 2, written: 40, degraded: true };
+  const eventLog = { pending: 3, dropped: 2, written: 40, degraded: true, rejected: 5 };
   const app = createStatusApp({ view: fixedView("n1"), sql: db.sql, bus, eventLog });
   const s = reader(await app.request("/events/stream"));
   try {
@@ -243,6 +243,7 @@ Deno.test("GET /metrics - reports the event log queue, open streams, job runs an
     };
     assert.equal(value("recio_event_log_pending"), 3);
     assert.equal(value("recio_event_log_dropped_total"), 2);
+    assert.equal(value("recio_event_log_rejected_total"), 5);
     assert.equal(value("recio_event_log_written_total"), 40);
     assert.equal(value("recio_event_log_degraded"), 1);
     assert.equal(value("recio_event_stream_clients"), 1);
