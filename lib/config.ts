@@ -14,6 +14,7 @@
  */
 import { z } from "zod";
 import { cronProblem } from "./cron.ts";
+import { databaseUrlProblem } from "./db.ts";
 import { ConfigError } from "./errors.ts";
 import { kalshiWsUrlFor } from "./kalshi/endpoints.ts";
 
@@ -22,6 +23,11 @@ const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
 );
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+/** A strictly checked PostgreSQL URL; the message never shows a part of it (`lib/db.ts`). */
+const databaseUrl = z.string().superRefine((v, ctx) => {
+  const problem = databaseUrlProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 /** A five-field cron expression (UTC), or `off` (the job runs only when started by hand). */
 const schedule = z.string().trim().superRefine((v, ctx) => {
   const problem = v === "off" ? undefined : cronProblem(v);
@@ -33,7 +39,7 @@ const schedule = z.string().trim().superRefine((v, ctx) => {
  * would write, so `deploy/recio.env.example` can list the same values.
  */
 export const SETTINGS = {
-  DATABASE_URL: [z.string().url().optional(), undefined],
+  DATABASE_URL: [databaseUrl.optional(), undefined],
   RECIO_DATA_DIR: [z.string().min(1), "./data"],
   RECIO_PG_DIR: [z.string().min(1).optional(), undefined],
   RECIO_PG_PORT: [int(0, 65535), "0"],

@@ -36,6 +36,21 @@ Deno.test("loadConfig() never echoes a secret value in its error", () => {
   });
 });
 
+Deno.test("loadConfig() refuses a malformed DATABASE_URL without showing any part after the scheme", () => {
+  for (const url of ["postgres:/secx:S3cretPw@127.0.0.1:5432/x", "secx:S3cretPw@127.0.0.1"]) {
+    assert.throws(() => loadConfig({ DATABASE_URL: url }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /DATABASE_URL/);
+      assert.ok(!/secx|S3cret|127\.0\.0\.1/.test(e.message), e.message);
+      return true;
+    });
+  }
+  const ok = loadConfig({
+    DATABASE_URL: "postgres://u:p@h1:5432,h2:5432/x?target_session_attrs=primary",
+  });
+  assert.equal(ok.databaseUrl, "postgres://u:p@h1:5432,h2:5432/x?target_session_attrs=primary");
+});
+
 Deno.test("loadConfig() reads a JSON config file; the environment wins", async () => {
   const file = await Deno.makeTempFile({ suffix: ".json" });
   try {
