@@ -12,6 +12,8 @@ import {
   runBackfill,
 } from "../actors/kalshi_historical_ingest/mod.ts";
 import { createAccountSync, resolveArgs } from "../actors/kalshi_account_sync/mod.ts";
+import { migrate } from "../schema/migrate.ts";
+import { getLogger } from "../lib/log.ts";
 import { createTestDb, type TestDb } from "./_db.ts";
 import { fillJson, orderJson, settlementJson, testContext } from "./_kalshi.ts";
 import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
@@ -107,4 +109,57 @@ Deno.test("parseBackfillArgs() reads user, since and streams and refuses bad val
   assert.throws(() => parseBackfillArgs(["--streams", "trades"]), /unknown stream/);
   assert.throws(() => parseBackfillArgs(["--user", "bob"]), /--user/);
   assert.throws(() => parseBackfillArgs(["--since"]), /missing/);
+});
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Runs `deno task kalshi:backfill` with `env` (plus quiet logs) and `args`. */
+async function backfillTask(env: Record<string, string>, args: string[] = []) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "kalshi:backfill", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", RECIO_LOG_LEVEL: "error", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+}
+
+Deno.test("deno task kalshi:backfill on a database without the schema exits 2 saying to run migrate, then works once migrated", async () => {
+  await using db = await createTestDb({ migrated: false });
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 30 }, (_, i) => fillJson(i));
+  const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
+  await Deno.writeTextFile(keyFile, keys.pkcs1Pem);
+  try {
+    const env = {
+      DATABASE_URL: db.url,
+      KALSHI_BASE_URL: fake.baseUrl,
+      KALSHI_API_KEY_ID: keys.keyId,
+      KALSHI_PRIVATE_KEY_PATH: keyFile,
+    };
+    const bare = await backfillTask(env);
+    assert.equal(bare.code, 2, bare.stderr);
+    assert.match(
+      bare.stderr,
+      /^Cannot run deno task kalshi:backfill: the database .* has no rec\.io schema/,
+    );
+    assert.match(bare.stderr, /run "deno task migrate" with the same DATABASE_URL/);
+    assert.doesNotMatch(bare.stderr, /^\s+at /m, "no stack trace");
+    assert.doesNotMatch(bare.stderr, /does not exist/, "no bare SQL error");
+    assert.equal(fake.calls.length, 0, "nothing asked of Kalshi");
+
+    await migrate(db.sql, { log: getLogger("test", "migrate") });
+    const other = await backfillTask(env, ["--user", "user_0002"]);
+    assert.equal(other.code, 2, other.stderr);
+    assert.match(other.stderr, /no schema "user_0002"/);
+
+    const ok = await backfillTask(env, ["--streams", "fills"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(await rows(db, "fills"), 30);
+  } finally {
+    await Deno.remove(keyFile);
+  }
 });

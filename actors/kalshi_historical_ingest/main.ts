@@ -1,13 +1,15 @@
 /**
  * `deno task kalshi:backfill [--user user_0001] [--since YYYY-MM-DD] [--streams fills,...]`:
- * the historical ingest as a command. Needs `DATABASE_URL`, `KALSHI_API_KEY_ID` and
+ * the historical ingest as a command. Needs `DATABASE_URL` (migrated: a database without the
+ * schema or the user's schema is refused with what to run, exit 2), `KALSHI_API_KEY_ID` and
  * `KALSHI_PRIVATE_KEY_PATH`. Ctrl-C stops after the page being written; the next run resumes.
  *
  * @module
  */
 import { taskArgs } from "../../lib/cli.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { connectWithRetry } from "../../lib/db.ts";
+import { connectWithRetry, describeTarget } from "../../lib/db.ts";
+import { schemaProblem } from "../../lib/schema_check.ts";
 import { getLogger, setupLogging } from "../../lib/log.ts";
 import { createAccountStore } from "../../lib/kalshi/account_store.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
@@ -29,6 +31,19 @@ async function main(): Promise<number> {
   }
   const signer = await signerFromFile(config.kalshi.apiKeyId, config.kalshi.privateKeyPath);
   const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
+  const problem = await schemaProblem(sql, {
+    command: "kalshi:backfill",
+    target: describeTarget(config.databaseUrl),
+    users: [args.user],
+  }).catch(async (e) => {
+    await sql.end({ timeout: 5 });
+    throw e;
+  });
+  if (problem) {
+    console.error(problem);
+    await sql.end({ timeout: 5 });
+    return 2;
+  }
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
