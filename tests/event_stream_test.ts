@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { Hono } from "hono";
+import { ManualClock } from "../lib/clock.ts";
+import { createSql } from "../lib/db.ts";
 import { EventBus } from "../supervisor/event_bus.ts";
 import { EventLog } from "../supervisor/event_log.ts";
 import { createStatusApp } from "../supervisor/http.ts";
@@ -177,6 +179,41 @@ Deno.test("GET /events/stream - an invalid Last-Event-ID is a 400 problem and co
   }
   assert.deepEqual(rejected, ["bad_last_event_id", "bad_last_event_id", "bad_last_event_id"]);
   assert.equal(bus.subscribers, 0);
+});
+
+Deno.test("GET /events/stream - a Last-Event-ID from the future is a 400, judged on the clock seam", async () => {
+  await using db = await createTestDb();
+  const bus = new EventBus({ node: "n1" });
+  const clock = new ManualClock(Date.UTC(2030, 0, 1));
+  const { app, rejected } = streamApp({ bus, sql: db.sql, clock });
+  for (const id of ["999999999999999-0", `${clock.now() + 61_000}-1`]) {
+    const res = await app.request("/events/stream", { headers: { "Last-Event-ID": id } });
+    assert.equal(res.status, 400, id);
+    assert.match((await res.json()).detail, /Last-Event-ID.*future/);
+  }
+  assert.deepEqual(rejected, ["bad_last_event_id", "bad_last_event_id"]);
+  assert.equal(bus.subscribers, 0);
+});
+
+Deno.test("GET /events/stream - a replay the database cannot answer ends the stream cleanly, counted", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close(); // nothing listens there any more: every query fails to connect
+  const sql = createSql(`postgres://postgres@127.0.0.1:${port}/x`, { max: 1, connectTimeout: 2 });
+  const bus = new EventBus({ node: "n1" });
+  const { app, rejected } = streamApp({ bus, sql });
+  try {
+    const res = await app.request("/events/stream", {
+      headers: { "Last-Event-ID": `${Date.UTC(2026, 0, 1)}-3` },
+    });
+    assert.equal(res.status, 200);
+    const text = await res.text(); // the stream ends by itself
+    assert.match(text, /: replay failed/);
+    assert.deepEqual(rejected, ["replay_failed"]);
+    assert.equal(bus.subscribers, 0);
+  } finally {
+    await sql.end();
+  }
 });
 
 Deno.test("GET /events/stream - a client with more than maxQueued events waiting is disconnected", async () => {
