@@ -11,6 +11,7 @@ import { type Config, loadConfig } from "../lib/config.ts";
 import { runningEmbedded } from "../lib/embedded_running.ts";
 import { createSql, describeTarget } from "../lib/db.ts";
 import { redactText } from "../lib/log.ts";
+import { schemaProblem } from "../lib/schema_check.ts";
 
 /** One row of the table, whichever source it came from. */
 export interface ActorRow {
@@ -127,6 +128,8 @@ function databaseUrl(config: Config): { url: string } | { why: string } {
 async function fromDatabase(url: string, now: number): Promise<StatusReport> {
   const sql = createSql(url, { max: 1, applicationName: "recio-status", connectTimeout: 3 });
   try {
+    const problem = await schemaProblem(sql, { command: "status", target: describeTarget(url) });
+    if (problem) return { source: "none", summary: problem, actors: [] };
     const rows = await sql<
       {
         actor_id: string;

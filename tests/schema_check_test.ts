@@ -1,11 +1,13 @@
 /**
  * `schemaProblem()` against a real PostgreSQL: an empty database, one behind this checkout's
- * migrations, a missing user schema, and a migrated one.
+ * migrations, a missing user schema, and a migrated one; and `deno task status` using it.
  */
 import assert from "node:assert/strict";
 import { requireSchema, schemaProblem } from "../lib/schema_check.ts";
 import { DatabaseError } from "../lib/errors.ts";
 import { describeTarget } from "../lib/db.ts";
+import { loadConfig } from "../lib/config.ts";
+import { readStatus } from "../supervisor/status_cli.ts";
 import { createTestDb } from "./_db.ts";
 
 Deno.test("schemaProblem() on an empty database says to run deno task migrate", async () => {
@@ -48,4 +50,17 @@ Deno.test("schemaProblem() wants each named user schema and passes a migrated da
     await schemaProblem(db.sql, { command: "kalshi:backfill", users: ["user_0002"] }),
     undefined,
   );
+});
+
+Deno.test("readStatus() on a database without the schema says to run deno task migrate", async () => {
+  await using db = await createTestDb({ migrated: false });
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = String((l.addr as Deno.NetAddr).port);
+  l.close(); // nothing answers there: status falls back to the database
+  const r = await readStatus(loadConfig({ DATABASE_URL: db.url, RECIO_HTTP_PORT: port }), {
+    timeoutMs: 500,
+  });
+  assert.equal(r.source, "none");
+  assert.match(r.summary, /Cannot run deno task status: .*no rec\.io schema.*deno task migrate/);
+  assert.doesNotMatch(r.summary, /does not exist/);
 });

@@ -10,7 +10,8 @@ import { parseArgs } from "node:util";
 import { systemClock } from "../../lib/clock.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { getLogger } from "../../lib/log.ts";
-import { connectWithRetry, type Sql } from "../../lib/db.ts";
+import { connectWithRetry, describeTarget, type Sql } from "../../lib/db.ts";
+import { schemaProblem } from "../../lib/schema_check.ts";
 import { fetchCandles } from "./candles.ts";
 import { createPriceStore } from "./store.ts";
 
@@ -97,6 +98,15 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
+  const problem = await schemaProblem(sql, {
+    command: "history:backfill",
+    target: describeTarget(config.databaseUrl),
+  });
+  if (problem) {
+    console.error(problem);
+    await sql.end();
+    Deno.exit(2);
+  }
   const r = await backfillHistory(sql, {
     symbol: values.symbol!,
     days,

@@ -8,7 +8,8 @@
 import { parseArgs } from "node:util";
 import { taskArgs } from "../../lib/cli.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { connectWithRetry, type Sql } from "../../lib/db.ts";
+import { connectWithRetry, describeTarget, type Sql } from "../../lib/db.ts";
+import { schemaProblem } from "../../lib/schema_check.ts";
 import { buildLookup, type Candle } from "./empirical.ts";
 
 /** Builds and stores the table for `symbol`; returns the counts. */
@@ -67,6 +68,15 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
+  const problem = await schemaProblem(sql, {
+    command: "model:build",
+    target: describeTarget(config.databaseUrl),
+  });
+  if (problem) {
+    console.error(problem);
+    await sql.end();
+    Deno.exit(2);
+  }
   const t0 = performance.now();
   const r = await buildModel(sql, values.symbol!, { years: Number(values.years) });
   console.log(

@@ -12,7 +12,8 @@
  */
 import { type Config, loadConfig } from "../../../lib/config.ts";
 import { runningEmbedded } from "../../../lib/embedded_running.ts";
-import { createSql, type Sql } from "../../../lib/db.ts";
+import { createSql, describeTarget, type Sql } from "../../../lib/db.ts";
+import { schemaProblem } from "../../../lib/schema_check.ts";
 import { ConfigError } from "../../../lib/errors.ts";
 import { findPgTool, pgBinDirs, pgEnv, serverVersion } from "../../../lib/pg_tools.ts";
 import { fileSha256 } from "./mod.ts";
@@ -156,6 +157,14 @@ async function main(): Promise<number> {
   const url = found.url;
   const sql = createSql(url, { max: 2, applicationName: "recio-backup-verify" });
   try {
+    const problem = await schemaProblem(sql, {
+      command: "backup:verify",
+      target: describeTarget(url),
+    });
+    if (problem) {
+      console.error(problem);
+      return 2;
+    }
     const r = await verifyBackup({ sql, url, pgBinDirs: pgBinDirs(config.backup.pgBinDir) });
     console.log(
       `Backup ${r.backup.path} (${r.backup.sizeBytes} bytes, started ` +
