@@ -51,8 +51,10 @@ export class RateLimiter {
   readonly perWindow: number;
   /** 1000 ms, or longer for rates below one per second (one grant per window). */
   readonly windowMs: number;
-  /** Monotonic times of the newest grants (at most `perWindow`), oldest first. */
-  #grants: number[] = [];
+  /** Monotonic times of the newest grants (at most `perWindow`): a ring, oldest at `#head`. */
+  readonly #grants: Float64Array;
+  #head = 0;
+  #count = 0;
   #queue: Promise<void> = Promise.resolve();
   readonly #clock: Pick<Clock, "monotonic">;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -65,20 +67,22 @@ export class RateLimiter {
     // A fractional rate above 1/s rounds down: 2.5/s allows 2 in a second, never 3.
     this.perWindow = ratePerSecond >= 1 ? Math.floor(ratePerSecond) : 1;
     this.windowMs = ratePerSecond >= 1 ? 1_000 : 1_000 / ratePerSecond;
+    this.#grants = new Float64Array(this.perWindow);
     this.#clock = options.clock ?? systemClock;
     this.#sleep = options.sleep ?? sleep;
   }
 
   #prune(now: number): void {
-    while (this.#grants.length > 0 && this.#grants[0]! <= now - this.windowMs) {
-      this.#grants.shift();
+    while (this.#count > 0 && this.#grants[this.#head]! <= now - this.windowMs) {
+      this.#head = (this.#head + 1) % this.perWindow;
+      this.#count--;
     }
   }
 
   /** Grants that could go out now without waiting. */
   available(): number {
     this.#prune(this.#clock.monotonic());
-    return this.perWindow - this.#grants.length;
+    return this.perWindow - this.#count;
   }
 
   /** Takes one grant, waiting in FIFO order until the window has room. */
@@ -87,13 +91,14 @@ export class RateLimiter {
       for (;;) {
         const now = this.#clock.monotonic();
         this.#prune(now);
-        if (this.#grants.length < this.perWindow) {
-          this.#grants.push(now);
+        if (this.#count < this.perWindow) {
+          this.#grants[(this.#head + this.#count) % this.perWindow] = now;
+          this.#count++;
           return;
         }
         // The oldest grant leaves the window at `oldest + windowMs`; a timer that fires a little
         // early just loops once more.
-        const waitMs = this.#grants[0]! + this.windowMs - now;
+        const waitMs = this.#grants[this.#head]! + this.windowMs - now;
         await this.#sleep(Math.max(1, Math.ceil(waitMs)), signal);
       }
     });
