@@ -21,8 +21,65 @@ import { kalshiWsUrlFor } from "./kalshi/endpoints.ts";
 const bool = z.enum(["1", "0", "true", "false", "yes", "no"]).transform((v) =>
   v === "1" || v === "true" || v === "yes"
 );
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
+/** A decimal integer as an operator writes one: no hex, exponent, sign tricks or spaces. */
+const int = (min: number, max: number) =>
+  z.string().trim().regex(/^-?\d{1,16}$/, "a whole number in decimal digits")
+    .transform(Number).pipe(z.number().int().min(min).max(max));
+/** A decimal number: digits with an optional fraction (no hex, exponent, Infinity or NaN). */
+const num = (min: number, max: number) =>
+  z.string().trim().regex(/^-?\d{1,16}(\.\d{1,16})?$/, "a decimal number")
+    .transform(Number).pipe(z.number().min(min).max(max));
+/**
+ * A comma-separated list of `item`s. An empty entry (`,`, `BTC,,ETH`) is refused; so is an empty
+ * list, unless `none` is allowed, which the word `none` writes.
+ */
+const listOf = (item: z.ZodType<string>, opts: { none?: boolean } = {}) =>
+  z.string().transform((v, ctx) => {
+    const text = v.trim();
+    if (opts.none && text.toLowerCase() === "none") return [];
+    const parts = text.split(",").map((s) => s.trim());
+    if (parts.some((p) => p === "")) {
+      ctx.addIssue({
+        code: "custom",
+        message: text === ""
+          ? `a list of at least one${opts.none ? ", or none" : ""}`
+          : "an empty entry in the list",
+      });
+      return z.NEVER;
+    }
+    const out: string[] = [];
+    for (const p of parts) {
+      const r = item.safeParse(p);
+      if (!r.success) {
+        ctx.addIssue({ code: "custom", message: r.error.issues[0]?.message ?? "invalid entry" });
+        return z.NEVER;
+      }
+      if (!out.includes(r.data)) out.push(r.data);
+    }
+    return out;
+  });
+/** Symbols with a price log (`live_data.<sym>_price_log`), upper case. */
+const symbol = z.string().transform((v) => v.toUpperCase()).pipe(
+  z.enum(["BTC", "ETH"], { message: "symbols with a price log: BTC, ETH" }),
+);
+/** A URL of one of `schemes` (`wss:`), with a host. */
+const urlOf = (...schemes: string[]) =>
+  z.string().trim().refine((v) => {
+    try {
+      const u = new URL(v);
+      return schemes.includes(u.protocol) && u.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, `a ${schemes.map((x) => `${x}//`).join(" or ")} URL`);
+/** A host name or IP address to bind or be reached at. */
+const hostName = z.string().trim().regex(
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/,
+  "a host name or IP address",
+);
+/** Header-safe secret text: visible ASCII only, so no trimmed or folded header can differ. */
+const token = z.string().regex(/^[\x21-\x7E]*$/, "visible ASCII characters, no spaces")
+  .min(16, "at least 16 characters");
 /** A strictly checked PostgreSQL URL; the message never shows a part of it (`lib/db.ts`). */
 const databaseUrl = z.string().superRefine((v, ctx) => {
   const problem = databaseUrlProblem(v);
@@ -45,10 +102,16 @@ export const SETTINGS = {
   RECIO_PG_PORT: [int(0, 65535), "0"],
   RECIO_DB_CONNECT_TIMEOUT_MS: [int(0, 3_600_000), "30000"],
   RECIO_DB_POOL_MAX: [int(1, 100), "10"],
-  RECIO_NODE: [z.string().min(1).max(64).optional(), undefined],
-  RECIO_HTTP_HOST: [z.string().min(1), "127.0.0.1"],
+  RECIO_NODE: [
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, . _ -, at most 64")
+      .optional(),
+    undefined,
+  ],
+  RECIO_HTTP_HOST: [hostName, "127.0.0.1"],
+  /** Host names the status API answers to besides the bound address and loopback (`*`: any). */
+  RECIO_HTTP_ALLOWED_HOSTS: [listOf(z.union([z.literal("*"), hostName]), { none: true }), "none"],
   RECIO_HTTP_PORT: [int(0, 65535), "7070"],
-  STATUS_TOKEN: [z.string().min(16, "at least 16 characters").optional(), undefined],
+  STATUS_TOKEN: [token.optional(), undefined],
   RECIO_LOG_FORMAT: [z.enum(["auto", "json", "text"]), "auto"],
   RECIO_LOG_LEVEL: [z.enum(["trace", "debug", "info", "warning", "error", "fatal"]), "info"],
   RECIO_LOG_FILE: [z.string().min(1).optional(), undefined],
@@ -59,27 +122,27 @@ export const SETTINGS = {
   RECIO_HEART_HANG_MS: [int(1000, 3_600_000), "30000"],
   RECIO_ZOMBIE_CPU_BOUND_MS: [int(1000, 3_600_000), "10000"],
   RECIO_DEMO: [bool, "0"],
-  RECIO_DEMO_CONTROL_URL: [z.string().url().optional(), undefined],
-  RECIO_SYMBOLS: [list, "BTC,ETH"],
+  RECIO_DEMO_CONTROL_URL: [urlOf("http:").optional(), undefined],
+  RECIO_SYMBOLS: [listOf(symbol), "BTC,ETH"],
   RECIO_CHILDREN_FILE: [z.string().min(1).optional(), undefined],
   RECIO_COINBASE_FEED: [z.enum(["advanced", "exchange"]), "advanced"],
-  RECIO_COINBASE_WS_URL: [z.string().url().optional(), undefined],
-  RECIO_COINBASE_REST_URL: [z.string().url().optional(), undefined],
+  RECIO_COINBASE_WS_URL: [urlOf("wss:", "ws:").optional(), undefined],
+  RECIO_COINBASE_REST_URL: [urlOf("https:", "http:").optional(), undefined],
   RECIO_PRICE_FRESHNESS_MS: [int(1000, 3_600_000), "30000"],
-  RECIO_COORDINATOR_SYMBOLS: [list, "BTC"],
+  RECIO_COORDINATOR_SYMBOLS: [listOf(symbol, { none: true }), "BTC"],
   RECIO_COORDINATOR_MODE: [z.enum(["closed_form", "empirical"]), "closed_form"],
   RECIO_COORDINATOR_CYCLE_MS: [int(100, 60_000), "1000"],
   RECIO_STRIKE_COUNT: [int(1, 200), "21"],
   RECIO_VOL_WINDOW_S: [int(60, 86_400), "1800"],
-  RECIO_VOL_FLOOR_ANNUAL: [z.coerce.number().min(0).max(10), "0.2"],
-  RECIO_MOMENTUM_DRIFT: [z.coerce.number().min(-1).max(1), "0"],
+  RECIO_VOL_FLOOR_ANNUAL: [num(0, 10), "0.2"],
+  RECIO_MOMENTUM_DRIFT: [num(-1, 1), "0"],
   RECIO_PRICE_MAX_AGE_MS: [int(1000, 600_000), "10000"],
   RECIO_MARKET_MAX_AGE_MS: [int(1000, 600_000), "15000"],
   RECIO_OUTPUT_DIR: [z.string().min(1).optional(), undefined],
-  RECIO_WATCHLIST_MIN_VOLUME: [z.coerce.number().min(0), "1000"],
-  RECIO_WATCHLIST_MIN_PROBABILITY: [z.coerce.number().min(0).max(100), "90"],
-  RECIO_WATCHLIST_MAX_ASK: [z.coerce.number().min(0).max(100), "98"],
-  RECIO_WATCHLIST_MIN_DIFF: [z.coerce.number().min(-100).max(100), "-2.75"],
+  RECIO_WATCHLIST_MIN_VOLUME: [num(0, 1e12), "1000"],
+  RECIO_WATCHLIST_MIN_PROBABILITY: [num(0, 100), "90"],
+  RECIO_WATCHLIST_MAX_ASK: [num(0, 100), "98"],
+  RECIO_WATCHLIST_MIN_DIFF: [num(-100, 100), "-2.75"],
   RECIO_JOBS_ENABLED: [bool, "1"],
   RECIO_JOB_PARTITIONS: [schedule, "0 3 * * *"],
   RECIO_JOB_RETENTION: [schedule, "30 3 * * *"],
@@ -93,20 +156,23 @@ export const SETTINGS = {
   RECIO_BACKUP_KEEP_DAILY: [int(1, 366), "7"],
   RECIO_BACKUP_KEEP_WEEKLY: [int(0, 520), "4"],
   RECIO_PG_BIN_DIR: [z.string().min(1).optional(), undefined],
-  KALSHI_BASE_URL: [z.string().url(), "https://external-api.kalshi.com/trade-api/v2"],
+  KALSHI_BASE_URL: [urlOf("https:", "http:"), "https://external-api.kalshi.com/trade-api/v2"],
   /** Unset: derived from KALSHI_BASE_URL's environment (`lib/kalshi/endpoints.ts`). */
-  KALSHI_WS_URL: [z.string().url().optional(), undefined],
+  KALSHI_WS_URL: [urlOf("wss:", "ws:").optional(), undefined],
   KALSHI_API_KEY_ID: [z.string().min(1).optional(), undefined],
   KALSHI_PRIVATE_KEY_PATH: [z.string().min(1).optional(), undefined],
-  KALSHI_SERIES: [list, "KXBTCD,KXETHD"],
+  KALSHI_SERIES: [
+    listOf(z.string().regex(/^[A-Z][A-Z0-9]{1,29}$/, "series tickers like KXBTCD")),
+    "KXBTCD,KXETHD",
+  ],
   KALSHI_AUTH_BACKOFF_MS: [int(1000, 3_600_000), "300000"],
   KALSHI_POLL_MS: [int(100, 3_600_000), "1000"],
   KALSHI_USERS: [
-    list.pipe(z.array(z.string().regex(/^user_[0-9]{4}$/, "names like user_0001"))),
+    listOf(z.string().regex(/^user_[0-9]{4}$/, "names like user_0001"), { none: true }),
     "user_0001",
   ],
-  KALSHI_RATE_READ_PER_S: [z.coerce.number().positive().max(10_000), "20"],
-  KALSHI_RATE_WRITE_PER_S: [z.coerce.number().positive().max(10_000), "10"],
+  KALSHI_RATE_READ_PER_S: [num(0.001, 10_000), "20"],
+  KALSHI_RATE_WRITE_PER_S: [num(0.001, 10_000), "10"],
   KALSHI_ARCHIVE_DIR: [z.string().min(1).optional(), undefined],
 } as const satisfies Record<string, readonly [z.ZodType, string | undefined]>;
 
@@ -122,7 +188,7 @@ export interface Config {
   dbConnectTimeoutMs: number;
   dbPoolMax: number;
   node: string;
-  http: { host: string; port: number; token: string | undefined };
+  http: { host: string; port: number; token: string | undefined; allowedHosts: string[] };
   log: {
     format: "auto" | "json" | "text";
     level: Raw["RECIO_LOG_LEVEL"];
@@ -243,6 +309,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   for (const [name, [schema, fallback]] of Object.entries(SETTINGS)) {
     const fromEnv = env[name];
     const fromFile = file[name];
+    // An empty variable is unset, except where that would silently mean the default: a
+    // setting with a default must be unset, not empty, to take it.
+    if (fromEnv === "" && fallback !== undefined) {
+      problems.push(`${name}: empty; unset it for the default (${fallback})`);
+      continue;
+    }
     const value = fromEnv !== undefined && fromEnv !== ""
       ? fromEnv
       : fromFile !== undefined
@@ -255,10 +327,16 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       problems.push(`${name}: ${why}`);
     }
   }
+  const r = raw as Raw;
+  const unfed = (r.RECIO_COORDINATOR_SYMBOLS ?? []).filter((x) => !r.RECIO_SYMBOLS?.includes(x));
+  if (problems.length === 0 && unfed.length > 0) {
+    problems.push(
+      `RECIO_COORDINATOR_SYMBOLS: ${unfed.join(", ")} not in RECIO_SYMBOLS (no price feed)`,
+    );
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${problems.join(", ")}`);
   }
-  const r = raw as Raw;
   const dataDir = r.RECIO_DATA_DIR;
   return {
     databaseUrl: r.DATABASE_URL,
@@ -268,7 +346,12 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     dbConnectTimeoutMs: r.RECIO_DB_CONNECT_TIMEOUT_MS,
     dbPoolMax: r.RECIO_DB_POOL_MAX,
     node: r.RECIO_NODE ?? Deno.hostname(),
-    http: { host: r.RECIO_HTTP_HOST, port: r.RECIO_HTTP_PORT, token: r.STATUS_TOKEN },
+    http: {
+      host: r.RECIO_HTTP_HOST,
+      port: r.RECIO_HTTP_PORT,
+      token: r.STATUS_TOKEN,
+      allowedHosts: r.RECIO_HTTP_ALLOWED_HOSTS,
+    },
     log: { format: r.RECIO_LOG_FORMAT, level: r.RECIO_LOG_LEVEL, file: r.RECIO_LOG_FILE },
     monitorIntervalMs: r.RECIO_MONITOR_INTERVAL_MS,
     strategy: r.RECIO_STRATEGY,

@@ -66,3 +66,63 @@ Deno.test("loadConfig() reads a JSON config file; the environment wins", async (
     await Deno.remove(file);
   }
 });
+
+Deno.test("loadConfig() validates each setting against what it really accepts, naming the variable", () => {
+  const refused: [string, string, RegExp][] = [
+    ["RECIO_SYMBOLS", "", /RECIO_SYMBOLS: empty; unset it for the default/],
+    ["RECIO_SYMBOLS", ",", /RECIO_SYMBOLS: an empty entry/],
+    ["RECIO_SYMBOLS", "BTC,,ETH", /RECIO_SYMBOLS: an empty entry/],
+    ["RECIO_SYMBOLS", "btc.x", /RECIO_SYMBOLS: symbols with a price log/],
+    ["RECIO_SYMBOLS", "none", /RECIO_SYMBOLS: symbols with a price log/],
+    ["RECIO_HTTP_PORT", "0x1F", /RECIO_HTTP_PORT: a whole number in decimal digits/],
+    ["RECIO_HTTP_PORT", "1e3", /RECIO_HTTP_PORT: a whole number/],
+    ["RECIO_HTTP_PORT", "", /RECIO_HTTP_PORT: empty/],
+    ["RECIO_PG_PORT", "-1", /RECIO_PG_PORT/],
+    ["RECIO_VOL_FLOOR_ANNUAL", "Infinity", /RECIO_VOL_FLOOR_ANNUAL: a decimal number/],
+    ["RECIO_VOL_FLOOR_ANNUAL", "1e-3", /RECIO_VOL_FLOOR_ANNUAL: a decimal number/],
+    ["KALSHI_RATE_READ_PER_S", "0", /KALSHI_RATE_READ_PER_S/],
+    ["STATUS_TOKEN", " ".repeat(20), /STATUS_TOKEN: visible ASCII/],
+    ["STATUS_TOKEN", "abcdefgh abcdefgh", /STATUS_TOKEN: visible ASCII/],
+    ["RECIO_HTTP_HOST", "local host", /RECIO_HTTP_HOST: a host name/],
+    ["RECIO_HTTP_ALLOWED_HOSTS", "a.example,,b", /RECIO_HTTP_ALLOWED_HOSTS: an empty entry/],
+    ["RECIO_COINBASE_WS_URL", "https://ws.example", /RECIO_COINBASE_WS_URL: a wss:\/\/ or ws:/],
+    ["KALSHI_BASE_URL", "ftp://x.example", /KALSHI_BASE_URL: a https:\/\/ or http:/],
+    ["KALSHI_USERS", "user_1", /KALSHI_USERS: names like user_0001/],
+    ["KALSHI_SERIES", "kxbtcd", /KALSHI_SERIES: series tickers/],
+    ["RECIO_NODE", "node one", /RECIO_NODE: letters, digits/],
+    ["RECIO_COORDINATOR_SYMBOLS", "", /RECIO_COORDINATOR_SYMBOLS: empty/],
+  ];
+  for (const [name, value, why] of refused) {
+    assert.throws(() => loadConfig({ [name]: value }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, `${name}=${JSON.stringify(value)}`);
+      assert.match(e.message, why, `${name}=${JSON.stringify(value)}: ${e.message}`);
+      return true;
+    });
+  }
+  assert.throws(
+    () => loadConfig({ RECIO_SYMBOLS: "BTC", RECIO_COORDINATOR_SYMBOLS: "ETH" }),
+    /RECIO_COORDINATOR_SYMBOLS: ETH not in RECIO_SYMBOLS/,
+  );
+});
+
+Deno.test("loadConfig() accepts what the settings document: none, case, spaces, optional empties", () => {
+  const c = loadConfig({
+    RECIO_SYMBOLS: " eth , btc,ETH ",
+    RECIO_COORDINATOR_SYMBOLS: "none",
+    KALSHI_USERS: "NONE",
+    RECIO_HTTP_PORT: " 8080 ",
+    RECIO_HTTP_ALLOWED_HOSTS: "status.example.com, *",
+    STATUS_TOKEN: "",
+    DATABASE_URL: "",
+    RECIO_VOL_FLOOR_ANNUAL: "0.25",
+  });
+  assert.deepEqual(c.symbols, ["ETH", "BTC"]);
+  assert.deepEqual(c.coordinator.symbols, []);
+  assert.deepEqual(c.kalshi.users, []);
+  assert.equal(c.http.port, 8080);
+  assert.deepEqual(c.http.allowedHosts, ["status.example.com", "*"]);
+  assert.equal(c.http.token, undefined, "an empty optional setting is unset");
+  assert.equal(c.databaseUrl, undefined);
+  assert.equal(c.coordinator.volFloorAnnual, 0.25);
+  assert.deepEqual(loadConfig({}).http.allowedHosts, []);
+});
