@@ -34,11 +34,15 @@ export function cleanText(value: string, maxChars = 10_000): string {
   return out;
 }
 
-/** `cleanText` through a JSON value: every string and key; non-finite numbers become null. */
+/**
+ * `cleanText` through a JSON value: every string and key; non-finite numbers become null and a
+ * bigint (which JSON cannot carry) its decimal text.
+ */
 export function cleanJson<T>(value: T, maxChars = 10_000): T {
   const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === "string") return cleanText(v, maxChars);
     if (typeof v === "number") return Number.isFinite(v) ? v : null;
+    if (typeof v === "bigint") return v.toString();
     if (v === null || typeof v !== "object" || depth > 32) return v;
     if (v instanceof Date) return v;
     if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
@@ -47,6 +51,87 @@ export function cleanJson<T>(value: T, maxChars = 10_000): T {
     return out;
   };
   return walk(value, 0) as T;
+}
+
+/** Why a text would be refused at the edge, for a writer that rejects rather than cleans. */
+export interface TextProblem {
+  /** Counted reason: `nul_character`, `invalid_unicode` or `text_too_long`. */
+  reason: "nul_character" | "invalid_unicode" | "text_too_long";
+  detail: string;
+}
+
+/**
+ * What is wrong with `value` for PostgreSQL text or jsonb, or null when nothing is: a NUL, an
+ * unpaired surrogate (invalid UTF-8 decoded by {@linkcode decodeUtf8}, or a `\uD800` escape), or
+ * more than `maxChars` UTF-16 code units.
+ */
+export function textProblem(value: string, maxChars = 10_000): TextProblem | null {
+  if (value.includes("\u0000")) {
+    return { reason: "nul_character", detail: "contains a NUL character" };
+  }
+  if (!value.isWellFormed()) {
+    return {
+      reason: "invalid_unicode",
+      detail: "is not valid UTF-8 (or holds an unpaired surrogate)",
+    };
+  }
+  if (value.length > maxChars) {
+    return {
+      reason: "text_too_long",
+      detail: `is ${value.length} characters long (at most ${maxChars})`,
+    };
+  }
+  return null;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+/** For the parts after the first: a U+FEFF there is text, not a BOM. */
+const strictUtf8KeepBom = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Length of the valid UTF-8 sequence starting at `i`, or 0 when the byte there starts none. */
+function utf8SequenceAt(b: Uint8Array, i: number): number {
+  const x = b[i]!;
+  if (x < 0x80) return 1;
+  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < b.length && b[j]! >= lo && b[j]! <= hi;
+  if (x >= 0xc2 && x <= 0xdf) return cont(i + 1) ? 2 : 0;
+  if (x >= 0xe0 && x <= 0xef) {
+    const [lo, hi] = x === 0xe0 ? [0xa0, 0xbf] : x === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
+  }
+  if (x >= 0xf0 && x <= 0xf4) {
+    const [lo, hi] = x === 0xf0 ? [0x90, 0xbf] : x === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/**
+ * Decodes UTF-8 as `TextDecoder` does (a leading BOM dropped), except that each byte of an
+ * invalid sequence becomes an unpaired surrogate (U+DFFF) instead of U+FFFD, which a valid file
+ * may hold too: a reader can then refuse exactly the values that were not valid UTF-8
+ * ({@linkcode textProblem} says `invalid_unicode`) instead of storing a guess.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    // Slow path, only for input that is not valid UTF-8.
+  }
+  const out: string[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const n = utf8SequenceAt(bytes, i);
+    if (n > 0) {
+      i += n;
+      continue;
+    }
+    const d = start === 0 ? strictUtf8 : strictUtf8KeepBom;
+    out.push(d.decode(bytes.subarray(start, i)), "\uDFFF");
+    start = ++i;
+  }
+  out.push((start === 0 ? strictUtf8 : strictUtf8KeepBom).decode(bytes.subarray(start)));
+  return out.join("");
 }
 
 /**

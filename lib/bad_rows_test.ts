@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { cleanJson, cleanText, isDataError, rejectionReason, writeSplitting } from "./bad_rows.ts";
+import {
+  cleanJson,
+  cleanText,
+  decodeUtf8,
+  isDataError,
+  rejectionReason,
+  textProblem,
+  writeSplitting,
+} from "./bad_rows.ts";
 
 const dataError = (code = "22021") => Object.assign(new Error("invalid byte sequence"), { code });
 
@@ -69,4 +77,36 @@ Deno.test("writeSplitting() rethrows a connection error; rows handled before it 
     /connection ended/,
   );
   assert.deepEqual(done, [1, 2], "the caller keeps 3 and 4 to retry");
+});
+
+Deno.test("cleanJson() turns a bigint, which JSON cannot carry, into its decimal text", () => {
+  assert.deepEqual(cleanJson({ n: 2n ** 70n, m: [-1n] }), {
+    n: "1180591620717411303424",
+    m: ["-1"],
+  });
+});
+
+Deno.test("textProblem() names a NUL, an unpaired surrogate and an over-long text", () => {
+  assert.equal(textProblem("fine \u{1F600}"), null);
+  assert.equal(textProblem("a\u0000b")?.reason, "nul_character");
+  assert.equal(textProblem("a\uD800b")?.reason, "invalid_unicode");
+  assert.equal(textProblem("\uDFFF")?.reason, "invalid_unicode");
+  assert.equal(textProblem("abcd", 3)?.reason, "text_too_long");
+  assert.equal(textProblem("abc", 3), null);
+});
+
+Deno.test("decodeUtf8() decodes valid UTF-8 and marks each invalid byte with an unpaired surrogate", () => {
+  const bytes = (...b: number[]) => new Uint8Array(b);
+  const enc = new TextEncoder();
+  assert.equal(decodeUtf8(enc.encode("h\u00e9 \u{1F600} \uFFFD")), "h\u00e9 \u{1F600} \uFFFD");
+  assert.equal(decodeUtf8(bytes(0xef, 0xbb, 0xbf, 0x61)), "a", "a leading BOM is dropped");
+  // 0xC3 0x28: a lead byte without its continuation.
+  assert.equal(decodeUtf8(bytes(0x61, 0xc3, 0x28, 0x62)), "a\uDFFF(b");
+  assert.equal(decodeUtf8(bytes(0xc3)), "\uDFFF");
+  // An encoded surrogate (ED A0 80) and an overlong NUL (C0 80) are not valid UTF-8 either.
+  assert.equal(decodeUtf8(bytes(0xed, 0xa0, 0x80)), "\uDFFF\uDFFF\uDFFF");
+  assert.equal(decodeUtf8(bytes(0xc0, 0x80)), "\uDFFF\uDFFF");
+  // A U+FEFF after an invalid byte is text, not a BOM.
+  assert.equal(decodeUtf8(bytes(0xff, 0xef, 0xbb, 0xbf)), "\uDFFF\uFEFF");
+  assert.equal(textProblem(decodeUtf8(bytes(0x22, 0xc3, 0x28, 0x22)))?.reason, "invalid_unicode");
 });
