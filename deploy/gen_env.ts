@@ -30,7 +30,8 @@ const NOTES: Record<string, string> = {
   RECIO_HEART_PING_MS: "how often the heart pings /healthz",
   RECIO_HEART_HANG_MS: "silence after which the heart kills the supervisor",
   RECIO_ZOMBIE_CPU_BOUND_MS: "how long a zombie worker may burn CPU before the process restarts",
-  RECIO_DEMO: "1: run against simulated venues",
+  RECIO_DEMO:
+    "set to 1 by `deno task demo` (its own data folder, <RECIO_DATA_DIR>/demo); `deno task start` refuses 1",
   RECIO_SYMBOLS: "price feeds to run (BTC, ETH; at least one)",
   RECIO_CHILDREN_FILE: "a JSON child list replacing the default tree",
   KALSHI_BASE_URL: "Kalshi REST base (production, demo, or a local fake)",

@@ -8,8 +8,10 @@
  *   short; so only its platform package (the binaries) is used, and `initdb` / `pg_ctl` are run
  *   here the way the package runs them;
  * - as root, PostgreSQL refuses to run: a `postgres` OS user is created when missing, it owns the
- *   (absolute) data directory, and every parent directory must let it through (checked first,
- *   with a clear message);
+ *   (absolute) data directory, and every parent directory of the data directory and of the
+ *   package's binaries must let it through (checked first, with a clear message naming the
+ *   folders; otherwise `initdb` fails with a bare `spawn … EPERM`). {@linkcode embeddedDbProblem}
+ *   runs the same checks without starting anything (the test runner says it once);
  * - `initdb` runs only when `PG_VERSION` is missing (it fails on a non-empty directory);
  * - the package's own `start()` spawns the server in our process group, so a terminal's Ctrl-C
  *   reaches it directly and it shuts down before the supervisor has flushed; and if the parent
@@ -50,8 +52,20 @@ export interface EmbeddedDb extends AsyncDisposable {
   port: number;
   /** The absolute data directory. */
   dir: string;
-  /** Fast shutdown; idempotent. */
+  /** Fast shutdown; idempotent. Cuts a running {@linkcode EmbeddedDb.outage} short. */
   stop(): Promise<void>;
+  /**
+   * A real outage for every client (the demo's `stop_database` drill): stops the server, waits
+   * `downMs`, and starts it again on the same port, retrying the start a few times; resolves once
+   * it is back. One at a time: while one runs (or after `stop()`), another is refused with an
+   * {@linkcode OutageRefused} at once, so two outages never interleave their stops and starts.
+   */
+  outage(downMs: number): Promise<void>;
+}
+
+/** An outage asked for while another runs or while the server shuts down. */
+export class OutageRefused extends DatabaseError {
+  override name = "OutageRefused";
 }
 
 /** Options of {@linkcode startEmbeddedDb}. */
@@ -65,7 +79,15 @@ export interface EmbeddedOptions {
   connectTimeoutMs?: number;
 }
 
-type Ids = { uid: number; gid: number } | undefined;
+/** The OS user the server runs as (when we are root), with its groups. */
+export interface PgUser {
+  uid: number;
+  gid: number;
+  /** Supplementary groups. */
+  groups: number[];
+}
+
+type Ids = PgUser | undefined;
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
@@ -91,7 +113,8 @@ function pgTool(bin: string, args: string[], ids: Ids): Promise<{ code: number; 
     Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("PG")),
   );
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { ...ids, env: { ...env, LC_MESSAGES: "C" } });
+    const who = ids ? { uid: ids.uid, gid: ids.gid } : {};
+    const p = spawn(bin, args, { ...who, env: { ...env, LC_MESSAGES: "C" } });
     let out = "";
     p.stdout?.on("data", (d: Uint8Array) => (out += String(d)));
     p.stderr?.on("data", (d: Uint8Array) => (out += String(d)));
@@ -116,27 +139,138 @@ async function osIds(): Promise<Ids> {
   }
   const id = async (flag: string) => {
     const r = await new Deno.Command("id", { args: [flag, "postgres"] }).output();
-    return Number(new TextDecoder().decode(r.stdout).trim());
+    return new TextDecoder().decode(r.stdout).trim().split(/\s+/).filter(Boolean).map(Number);
   };
-  return { uid: await id("-u"), gid: await id("-g") };
+  const [uid] = await id("-u");
+  const [gid] = await id("-g");
+  return { uid: uid!, gid: gid!, groups: await id("-G") };
 }
 
-/** As root the server runs as `postgres`: every directory above the data directory must let it in. */
-function assertTraversable(dir: string, ids: Ids): void {
-  if (!ids) return;
-  for (let d = dirname(dir);; d = dirname(d)) {
-    const st = Deno.statSync(d);
-    const mode = st.mode ?? 0o755;
-    const ok = (mode & 0o001) !== 0 ||
-      (st.uid === ids.uid && (mode & 0o100) !== 0) ||
-      (st.gid === ids.gid && (mode & 0o010) !== 0);
-    if (!ok) {
-      throw new DatabaseError(
-        `Cannot start the embedded PostgreSQL in ${dir}: the postgres OS user cannot enter ${d} ` +
-          `(mode ${(mode & 0o777).toString(8)}); make it traversable, e.g. chmod o+x ${d}`,
-      );
+/** Mode and owner of a file, as `Deno.statSync` reports them. */
+export interface Permissions {
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+}
+
+/**
+ * Whether `user` may enter (search) a directory, or execute a file, with these permissions: the
+ * owner's bits apply to its owner, the group's to its groups, the others' to everyone else (as the
+ * kernel decides; root may always).
+ */
+export function mayEnter(p: Permissions, user: PgUser): boolean {
+  const mode = p.mode ?? 0o755;
+  if (user.uid === 0) return true;
+  if (p.uid === user.uid) return (mode & 0o100) !== 0;
+  if (p.gid === user.gid || (p.gid !== null && user.groups.includes(p.gid))) {
+    return (mode & 0o010) !== 0;
+  }
+  return (mode & 0o001) !== 0;
+}
+
+/** A folder `user` cannot enter, with its mode. */
+export interface Blocked {
+  dir: string;
+  mode: number;
+}
+
+/**
+ * Every folder of `path` and its parents up to `/` that `user` cannot enter (outermost first);
+ * folders that do not exist are skipped (they are created later).
+ */
+export function blockedFolders(
+  path: string,
+  user: PgUser,
+  stat: (path: string) => Permissions = Deno.statSync,
+): Blocked[] {
+  const out: Blocked[] = [];
+  for (let d = resolve(path);; d = dirname(d)) {
+    let p: Permissions | undefined;
+    try {
+      p = stat(d);
+    } catch { /* not there (yet) */ }
+    if (p && !mayEnter(p, user)) out.unshift({ dir: d, mode: (p.mode ?? 0) & 0o777 });
+    if (d === dirname(d)) return out;
+  }
+}
+
+function describeBlocked(blocked: Blocked[], who = "the postgres OS user"): string {
+  const dirs = blocked.map((b) => `${b.dir} (mode ${b.mode.toString(8)})`).join(", ");
+  return `${who} cannot enter ${dirs}; make ${
+    blocked.length === 1 ? "it" : "them"
+  } traversable, e.g. chmod o+x ${blocked.map((b) => b.dir).join(" ")}`;
+}
+
+/**
+ * Why `user` cannot run the server's binaries (undefined: it can): it must enter their `bin`
+ * folder and every parent, and `lib` and `share` beside it, and execute the tools. `bin` is the
+ * package's own by default.
+ */
+export function binariesProblem(
+  user: PgUser,
+  options: { bin?: string; stat?: (path: string) => Permissions } = {},
+): string | undefined {
+  const bin = options.bin ?? dirname(initdb);
+  const stat = options.stat ?? Deno.statSync;
+  const blocked = blockedFolders(bin, user, stat);
+  for (const sibling of ["lib", "share"]) {
+    const d = resolve(bin, "..", sibling);
+    const b = blockedFolders(d, user, stat).filter((x) => x.dir === d);
+    blocked.push(...b);
+  }
+  const tools = ["initdb", "pg_ctl", "postgres"].map((t) => resolve(bin, t)).filter((f) => {
+    try {
+      return !mayEnter(stat(f), user);
+    } catch {
+      return false; // a missing binary fails later with its own message
     }
-    if (d === "/") return;
+  });
+  if (blocked.length === 0 && tools.length === 0) return undefined;
+  const why = blocked.length > 0
+    ? describeBlocked(blocked, "it")
+    : `it may not execute ${tools.join(", ")}; e.g. chmod o+rx ${tools.join(" ")}`;
+  return `Cannot start the embedded PostgreSQL: as root it runs as the postgres OS user, which ` +
+    `cannot reach its binaries in ${bin}: ${why}; or move the checkout under a folder other ` +
+    `users can enter, or set DATABASE_URL to a PostgreSQL server`;
+}
+
+/**
+ * Why the embedded server cannot start here, checked without starting it: as root, whether the
+ * postgres OS user can reach the binaries and enter every folder above each of `dataDirs`.
+ * Undefined when it can (or when we are not root, where no other user is involved).
+ */
+export async function embeddedDbProblem(dataDirs: string[] = []): Promise<string | undefined> {
+  let ids: Ids;
+  try {
+    ids = await osIds();
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+  if (!ids) return undefined;
+  const binaries = binariesProblem(ids);
+  if (binaries) return binaries;
+  for (const dir of dataDirs) {
+    const blocked = blockedFolders(dirname(resolve(dir)), ids);
+    if (blocked.length > 0) {
+      return `Cannot start the embedded PostgreSQL in ${dir}: ${describeBlocked(blocked)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * As root the server runs as `postgres`: its binaries and every folder above the data directory
+ * must let it in (else `initdb` fails with a bare `spawn … EPERM`).
+ */
+function assertReachable(dir: string, ids: Ids): void {
+  if (!ids) return;
+  const binaries = binariesProblem(ids);
+  if (binaries) throw new DatabaseError(binaries);
+  const blocked = blockedFolders(dirname(dir), ids);
+  if (blocked.length > 0) {
+    throw new DatabaseError(
+      `Cannot start the embedded PostgreSQL in ${dir}: ${describeBlocked(blocked)}`,
+    );
   }
 }
 
@@ -380,7 +514,7 @@ export async function startEmbeddedDb(options: EmbeddedOptions): Promise<Embedde
   if (dir === "/") throw new DatabaseError("Cannot use / as the embedded PostgreSQL directory");
   await Deno.mkdir(dirname(dir), { recursive: true });
   const ids = await osIds();
-  assertTraversable(dir, ids);
+  assertReachable(dir, ids);
   const release = claim(dir);
   let pw = "";
   const redact = (text: string) => (pw ? text.replaceAll(pw, "[REDACTED]") : text);
@@ -401,8 +535,55 @@ export async function startEmbeddedDb(options: EmbeddedOptions): Promise<Embedde
     await checkLogin(dir, port, url, ids);
     log?.info("Embedded PostgreSQL running on 127.0.0.1:{port} ({dir})", { port, dir });
     let stopping: Promise<void> | undefined;
-    const stop = () => (stopping ??= stopServer(dir, ids, log).finally(release));
-    return { url, host: "127.0.0.1", port, dir, stop, [Symbol.asyncDispose]: stop };
+    let down: { cut(): void; done: Promise<void> } | undefined;
+    const stop = () =>
+      stopping ??= (async () => {
+        down?.cut();
+        await down?.done.catch(() => {});
+        await stopServer(dir, ids, log);
+      })().finally(release);
+    const outage = (downMs: number): Promise<void> => {
+      if (stopping) {
+        return Promise.reject(
+          new OutageRefused(`Cannot stop the embedded PostgreSQL in ${dir}: it is shutting down`),
+        );
+      }
+      if (down) {
+        return Promise.reject(
+          new OutageRefused(
+            `Cannot stop the embedded PostgreSQL in ${dir}: an outage is already running`,
+          ),
+        );
+      }
+      let cut = () => {};
+      const waited = new Promise<void>((r) => {
+        const t = setTimeout(r, downMs);
+        cut = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      const done = (async () => {
+        await stopServer(dir, ids, log);
+        await waited;
+        for (let attempt = 1;; attempt++) {
+          if (stopping) return; // shutting down: it stays stopped
+          try {
+            return await startServer(dir, port, ids, options.connectTimeoutMs ?? 60_000);
+          } catch (e) {
+            if (attempt >= 5) throw e;
+            log?.warn("Cannot start the embedded PostgreSQL again (attempt {attempt}): {error}", {
+              attempt,
+              error: e instanceof Error ? e.message : String(e),
+            });
+            await new Promise((r) => setTimeout(r, 1_000));
+          }
+        }
+      })().finally(() => (down = undefined));
+      down = { cut: () => cut(), done };
+      return done;
+    };
+    return { url, host: "127.0.0.1", port, dir, stop, outage, [Symbol.asyncDispose]: stop };
   } catch (e) {
     release();
     if (e instanceof DatabaseError) throw new DatabaseError(redact(e.message));
@@ -457,16 +638,4 @@ async function stopServer(dir: string, ids: Ids, log: Logger | undefined): Promi
     why: lastLines(r.out, 1),
   });
   await clearLeftover(dir, { log, graceMs: 5_000 });
-}
-
-/**
- * Stops the embedded server on `dir` for `downMs`, then starts it again on the same port (the
- * demo's "database down" drill: a real outage for every client). Resolves once it is back.
- */
-export async function simulateOutage(dir: string, port: number, downMs: number): Promise<void> {
-  const abs = resolve(dir);
-  const ids = await osIds();
-  await stopServer(abs, ids, undefined);
-  await new Promise((r) => setTimeout(r, downMs));
-  await startServer(abs, port, ids, 60_000);
 }

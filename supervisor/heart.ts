@@ -19,8 +19,9 @@
  * - tells systemd (`Type=notify`, see `sd_notify.ts`) READY once the supervisor first answers,
  *   WATCHDOG while the heart itself runs, and STOPPING at the end.
  *
- * Exit codes: 0 clean stop, 1 gave up restarting, 2 the supervisor's configuration is invalid,
- * 3 the embedded database could not be started.
+ * Exit codes: 0 clean stop, 1 gave up restarting, 2 the supervisor's configuration is invalid
+ * (or `prepare` refused it, e.g. the demo given a live database), 3 the embedded database could
+ * not be started.
  *
  * @example
  * ```ts ignore
@@ -39,7 +40,7 @@ import {
   processStartTime,
   startEmbeddedDb,
 } from "../lib/embedded_db.ts";
-import { errorInfo } from "../lib/errors.ts";
+import { ConfigError, errorInfo } from "../lib/errors.ts";
 import { getLogger, type Logger, redactText } from "../lib/log.ts";
 import { resolve } from "node:path";
 import { type SdNotifier, startSdNotify } from "./sd_notify.ts";
@@ -71,13 +72,24 @@ export interface HeartOptions {
   /** systemd notifications (default: from `NOTIFY_SOCKET`, a no-op without it). */
   notify?: SdNotifier;
   /**
-   * Runs once the database is up, before the first supervisor (demo mode starts its simulated
-   * venues here); its `env` is added to the supervisor's, and `stop` runs before the database
-   * stops.
+   * Runs once the database is up, before the first supervisor (`deno task demo` checks the
+   * database's mode, seeds it and starts its simulated venues here); its `env` is added to the
+   * supervisor's, and `stop` runs before the database stops. A {@linkcode ConfigError} it throws
+   * ends the heart with exit 2, like an invalid configuration.
    */
   prepare?: (
-    databaseUrl: string,
+    context: PrepareContext,
   ) => Promise<{ env: Record<string, string>; stop(): Promise<void> }>;
+}
+
+/** What {@linkcode HeartOptions.prepare} gets from the heart. */
+export interface PrepareContext {
+  /** The database the supervisor will use (it carries the password: never log it). */
+  databaseUrl: string;
+  /** The embedded server, when the heart runs one (absent with `DATABASE_URL`). */
+  embedded: EmbeddedDb | undefined;
+  /** Base URL of the supervisor's status server, e.g. `http://127.0.0.1:7070`. */
+  statusUrl: string;
 }
 
 const SUPERVISOR = new URL("./main.ts", import.meta.url).href;
@@ -217,20 +229,26 @@ export async function runHeart(o: HeartOptions): Promise<number> {
       }
       databaseUrl = embedded.url;
     }
+    const port = config.http.port || freePort();
+    const ping = healthzUrl(config.http.host, port);
     let prepared: Awaited<ReturnType<NonNullable<HeartOptions["prepare"]>>> | undefined;
     try {
-      prepared = o.prepare ? await o.prepare(databaseUrl) : undefined;
+      prepared = o.prepare
+        ? await o.prepare({ databaseUrl, embedded, statusUrl: new URL(ping).origin })
+        : undefined;
     } catch (e) {
-      log.fatal("Cannot prepare the supervisor's services: {error}", {
-        error: redactText(errorInfo(e).message),
-      });
+      const error = redactText(errorInfo(e).message);
+      if (e instanceof ConfigError) {
+        log.fatal("Refusing to start: {error}", { error });
+        console.error(error); // as the supervisor says its own refusals
+        return HEART_EXIT.config;
+      }
+      log.fatal("Cannot prepare the supervisor's services: {error}", { error });
       return HEART_EXIT.gaveUp;
     }
     stopPrepared = prepared?.stop;
     const extraEnv = prepared?.env ?? {};
-    const port = config.http.port || freePort();
     const command = o.command ?? supervisorCommand();
-    const ping = healthzUrl(config.http.host, port);
     let restarts: number[] = [];
 
     while (!stopping) {

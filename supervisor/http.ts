@@ -22,6 +22,7 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Sql } from "../lib/db.ts";
 import { errorInfo } from "../lib/errors.ts";
 import { getLogger, RateLimitedLog, redactText } from "../lib/log.ts";
+import type { DrillRunner } from "./http_drills.ts";
 import { addMarketRoutes } from "./http_market.ts";
 import { addEventStreamRoute } from "./http_stream.ts";
 import { readOpsMetrics } from "./ops_metrics.ts";
@@ -49,8 +50,8 @@ export interface StatusAppDeps {
     /** Reasons the system runs degraded (a failed backup); shown by `/readyz`, still 200. */
     degraded?: () => string[];
   };
-  /** Fault drills (demo mode only): `POST /drills/:name`, token-guarded. */
-  drills?: (name: string, params: Record<string, string>) => Promise<unknown>;
+  /** Fault drills (demo mode only): `POST /drills/:name`, token-guarded (see `http_drills.ts`). */
+  drills?: DrillRunner;
 }
 
 /** How long `/readyz` and `/status` wait for `select 1`. */
@@ -63,7 +64,7 @@ const EventsQuery = z.strictObject({
 });
 
 /** `a == b` in time that depends on neither's content nor length (both are hashed first). */
-async function sameSecret(a: string, b: string): Promise<boolean> {
+export async function sameSecret(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
   const [x, y] = await Promise.all([
     crypto.subtle.digest("SHA-256", enc.encode(a)),
@@ -270,7 +271,19 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     if (!deps.drills) problem(404, "fault drills are available in demo mode only");
     const name = c.req.param("name");
     if (!/^[a-z0-9_]{1,40}$/.test(name)) problem(400, "invalid drill name");
-    return c.json(await deps.drills(name, c.req.query()), 202);
+    const answer = await deps.drills(name, c.req.query(), c.req.header("authorization"));
+    if (answer.status !== 202) problem(answer.status, answer.detail);
+    return c.json(answer.body, 202);
+  });
+
+  // Terminates the actor's worker at once, as a crash: its restart policy applies.
+  app.post("/actors/:id/kill", async (c) => {
+    await authorize(c.req.header("authorization"));
+    const id = c.req.param("id");
+    if (!view.child(id)) problem(404, `unknown actor "${id.slice(0, 100)}"`);
+    if (!view.terminateChild) problem(404, "this supervisor cannot terminate actors");
+    view.terminateChild(id, "killed via API");
+    return c.json(view.child(id), 202);
   });
 
   for (const action of ["restart", "stop", "start"] as const) {

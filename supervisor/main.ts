@@ -1,7 +1,9 @@
 /**
- * The supervisor process: config → database (with bounded retry) → schema migrations → the
- * supervision tree → the HTTP status server. Run by the heart (`main.ts`), which passes
- * `DATABASE_URL` (its embedded server's when none is configured).
+ * The supervisor process: config → database (with bounded retry) → its live/demo mark (a database
+ * of the other mode is refused before anything is written, exit 2; see `schema/database_mode.ts`)
+ * → schema migrations → the mark, on a database that had none → the supervision tree → the HTTP
+ * status server. Run by the heart (`main.ts`), which passes `DATABASE_URL` (its embedded server's
+ * when none is configured). `RECIO_DEMO=1` (set by `deno task demo`) makes it a demo supervisor.
  *
  * Exit codes: 0 clean stop, 1 a critical child failed, 2 invalid configuration, 3 database
  * unreachable or migration refused, 70 a zombie worker kept burning CPU (restart needed).
@@ -9,10 +11,10 @@
  * @module
  */
 import { type Config, loadConfig } from "../lib/config.ts";
-import { runningEmbedded } from "../lib/embedded_running.ts";
 import { connectWithRetry, describeTarget, type Sql } from "../lib/db.ts";
 import { ConfigError, DatabaseError, SupervisorError } from "../lib/errors.ts";
 import { getLogger, redactText, setupLogging } from "../lib/log.ts";
+import { checkDatabaseMode, markDatabaseMode } from "../schema/database_mode.ts";
 import { migrate } from "../schema/migrate.ts";
 import { type ChildSpecInput, validateChildSpecs } from "./child_spec.ts";
 import {
@@ -23,7 +25,7 @@ import {
 } from "./children.ts";
 import { EventBus } from "./event_bus.ts";
 import { EventLog, loadRestartHistory } from "./event_log.ts";
-import { createDrills } from "./drills.ts";
+import { forwardDrills } from "./http_drills.ts";
 import { createStatusApp } from "./http.ts";
 import { JobScheduler, registerCron } from "./jobs.ts";
 import { Supervisor } from "./mod.ts";
@@ -74,9 +76,23 @@ export async function startSystem(
         delay: Math.round(delay),
       }),
   });
-  const migrated = await migrate(sql, { log });
-  if (migrated.applied.length > 0) {
-    log.info("Applied migrations {applied}", { applied: migrated.applied });
+  const mode = config.demo ? "demo" : "live";
+  const target = describeTarget(databaseUrl);
+  try {
+    // Read only: a database of the other mode is refused before anything is written to it.
+    const found = await checkDatabaseMode(sql, mode, target);
+    const migrated = await migrate(sql, { log });
+    if (migrated.applied.length > 0) {
+      log.info("Applied migrations {applied}", { applied: migrated.applied });
+    }
+    await markDatabaseMode(sql, mode, found, {
+      by: `${config.demo ? "deno task demo" : "deno task start"} (supervisor pid ${Deno.pid})`,
+      target,
+      log,
+    });
+  } catch (e) {
+    await sql.end({ timeout: 2 });
+    throw e;
   }
 
   const specs = validateChildSpecs(
@@ -144,14 +160,9 @@ export async function startSystem(
     bus,
     eventLog: events,
     extra: { jobs: () => scheduler.jobs(), degraded: () => scheduler.degradedReasons() },
-    drills: config.demoControlUrl
-      ? createDrills({
-        controlUrl: config.demoControlUrl,
-        crashChild: (id, reason) => supervisor.crashChild(id, reason),
-        embedded: embeddedServer(config.pgDir, databaseUrl),
-        record: (event, reason) => events.record({ actorId: null, event, reason }),
-      })
-      : undefined,
+    // Demo mode: the drills run in the demo's own process (demo/drills.ts), next to the heart
+    // that owns the embedded database; this process only forwards them.
+    drills: config.demo && config.demoControlUrl ? forwardDrills(config.demoControlUrl) : undefined,
   });
   const server = Deno.serve({
     hostname: config.http.host,
@@ -191,17 +202,6 @@ export async function startSystem(
   supervisor.start();
   log.info("Status server on {url}", { url });
   return { supervisor, sql, events, url, shutdown, done, jobs: scheduler };
-}
-
-/** The embedded server behind `databaseUrl`, if `pgDir` runs it. */
-function embeddedServer(
-  pgDir: string,
-  databaseUrl: string,
-): { dir: string; port: number } | undefined {
-  const found = runningEmbedded(pgDir);
-  return "port" in found && found.port === Number(new URL(databaseUrl).port)
-    ? { dir: pgDir, port: found.port }
-    : undefined;
 }
 
 async function main(): Promise<number> {

@@ -226,11 +226,14 @@ export class Supervisor implements SupervisorView {
     await this.#stopChild(c, reason);
   }
 
-  /** Kills a child's worker as a crash would (fault drills): it is restarted by policy. */
-  crashChild(id: string, reason: string): void {
+  /**
+   * Terminates a child's worker at once, as a crash (`POST /actors/:id/kill`, the demo's
+   * `crash_actor` drill): it is restarted by its policy.
+   */
+  terminateChild(id: string, reason: string): void {
     const c = this.#get(id);
     if (!isAlive(c.state) || c.state === "stopping") {
-      throw new SupervisorError(`Cannot crash "${id}": it is ${c.state}`);
+      throw new SupervisorError(`Cannot terminate "${id}": it is ${c.state}`);
     }
     c.lastError = reason;
     this.#exited(c, c.incarnation, "crash", reason);

@@ -65,4 +65,6 @@ export interface SupervisorView {
   restartChild(id: string, reason: string): Promise<void>;
   stopChild(id: string, reason: string): Promise<void>;
   startChild(id: string, reason: string): Promise<void>;
+  /** Terminates a running child's worker as a crash (restarted by its policy). */
+  terminateChild?(id: string, reason: string): void;
 }

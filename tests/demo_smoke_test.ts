@@ -1,33 +1,72 @@
 /**
- * Demo mode end to end: `main.ts --demo` (what `deno task demo` runs) as a subprocess on its own
+ * Demo mode end to end: `demo/main.ts` (what `deno task demo` runs) as a subprocess on its own
  * embedded database, checked through the HTTP API and the database for about a minute: every
  * actor running, both price logs filling with momentum, a fresh strike table, the account tables,
- * fault drills recovered, and a clean stop.
+ * fault drills recovered, and a clean stop. Then the live system (`main.ts`, `deno task start`) on
+ * the same data folder: it starts on an empty database of its own, while the demo's keeps its data.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { freePort } from "../lib/embedded_db.ts";
+import { freePort, startEmbeddedDb } from "../lib/embedded_db.ts";
 import { eventually } from "./_eventually.ts";
+import { exists } from "./_process.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const DEMO = new URL("../demo/main.ts", import.meta.url).pathname;
+const START = new URL("../main.ts", import.meta.url).pathname;
+
+/** The environment without this machine's rec.io, Kalshi and database settings. */
+function cleanEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) =>
+      !k.startsWith("RECIO_") && k !== "DATABASE_URL" && k !== "STATUS_TOKEN" &&
+      !k.startsWith("KALSHI_")
+    ),
+  );
+}
+
+/** Counts of the tables the demo fills, in the database at `url`. */
+async function demoRows(url: string) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [r] = await sql`select
+      (select count(*)::int from live_data.btc_price_log) as btc,
+      (select count(*)::int from live_data.eth_price_log) as eth,
+      (select count(*)::int from user_0001.fills) as fills,
+      (select count(*)::int from user_0001.account_balance) as balances,
+      (select count(*)::int from user_0001.positions) as positions,
+      (select count(*)::int from user_0001.orders) as orders,
+      (select count(*)::int from user_0001.settlements) as settlements,
+      (select count(*)::int from user_0001.trades) as trades,
+      (select string_agg(mode, ',') from system.database_mode) as mode`;
+    return r!;
+  } finally {
+    await sql.end();
+  }
+}
+
+/** The URL of the embedded server running in `pgDir`, from its files. */
+async function embeddedUrl(pgDir: string): Promise<string> {
+  const password = (await Deno.readTextFile(`${pgDir}.password`)).trim();
+  const pgPort = (await Deno.readTextFile(`${pgDir}/postmaster.pid`)).split("\n")[3];
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`;
+}
 
 Deno.test({
-  name: "demo - the whole system runs offline on simulated venues and recovers from drills",
+  name:
+    "demo - the whole system runs offline on simulated venues, recovers from drills, and leaves the live data folder alone",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "recio_demo_" });
+    await using _removed = {
+      [Symbol.asyncDispose]: () => Deno.remove(dataDir, { recursive: true }).catch(() => {}),
+    };
     await Deno.chmod(dataDir, 0o755); // the postgres OS user must reach the data directory
     const port = freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = Object.fromEntries(
-      Object.entries(Deno.env.toObject()).filter(([k]) =>
-        !k.startsWith("RECIO_") && k !== "DATABASE_URL" && k !== "STATUS_TOKEN" &&
-        !k.startsWith("KALSHI_")
-      ),
-    );
+    const env = cleanEnv();
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-cron", "--unstable-worker-options", MAIN, "--demo"],
+      args: ["run", "-A", "--unstable-cron", "--unstable-worker-options", DEMO],
       clearEnv: true,
       env: {
         ...env,
@@ -66,13 +105,8 @@ Deno.test({
       }, { timeoutMs: 90_000, message: "all actors running" });
       assert.ok(actors.some((a: { id: string }) => a.id === "kalshi_account_sync:user_0001"));
 
-      // The database the demo runs on (embedded, in the temporary data directory).
-      const password = (await Deno.readTextFile(`${dataDir}/pg.password`)).trim();
-      const pgPort = (await Deno.readTextFile(`${dataDir}/pg/postmaster.pid`)).split("\n")[3];
-      sql = postgres(
-        `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`,
-        { max: 1, onnotice: () => {} },
-      );
+      // The database the demo runs on: embedded, in the demo's own folder of the data folder.
+      sql = postgres(await embeddedUrl(`${dataDir}/demo/pg`), { max: 1, onnotice: () => {} });
       const db = sql;
 
       for (const sym of ["btc", "eth"]) {
@@ -151,8 +185,70 @@ Deno.test({
       child.kill("SIGTERM");
       const status = await child.status;
       await drain;
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
       assert.equal(status.code, 0, stderr.slice(-2000));
+    }
+
+    // The live system on the same data folder: nothing of the demo is under its paths, and it
+    // starts on an empty database of its own. Its venues are unreachable, so nothing real arrives.
+    {
+      assert.equal(exists(`${dataDir}/pg`), false, "the demo left nothing in the live pg dir");
+      assert.equal(exists(`${dataDir}/output`), false, "nor in the live output dir");
+      const livePort = freePort();
+      const live = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--unstable-cron", "--unstable-worker-options", START],
+        clearEnv: true,
+        env: {
+          ...env,
+          RECIO_DATA_DIR: dataDir,
+          RECIO_HTTP_PORT: String(livePort),
+          RECIO_LOG_LEVEL: "error",
+          RECIO_JOBS_ENABLED: "0",
+          RECIO_COINBASE_WS_URL: "ws://127.0.0.1:1/",
+          RECIO_COINBASE_REST_URL: "http://127.0.0.1:1/",
+          KALSHI_BASE_URL: "http://127.0.0.1:1/trade-api/v2",
+          KALSHI_WS_URL: "ws://127.0.0.1:1/trade-api/ws/v2",
+        },
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      let liveErr = "";
+      const liveDrain = (async () => {
+        for await (const c of live.stderr.pipeThrough(new TextDecoderStream())) liveErr += c;
+      })();
+      let liveRows: Awaited<ReturnType<typeof demoRows>> | undefined;
+      try {
+        // Once the supervisor answers, it has checked, migrated and marked its database.
+        await eventually(async () => {
+          const r = await fetch(`http://127.0.0.1:${livePort}/status`).catch(() => undefined);
+          await r?.body?.cancel();
+          return r?.ok === true;
+        }, { timeoutMs: 60_000, message: "the live system answers" });
+        liveRows = await demoRows(await embeddedUrl(`${dataDir}/pg`));
+      } finally {
+        live.kill("SIGTERM");
+        const liveStatus = await live.status;
+        await liveDrain;
+        assert.equal(liveStatus.code, 0, liveErr.slice(-2000));
+      }
+      assert.deepEqual(liveRows, {
+        btc: 0,
+        eth: 0,
+        fills: 0,
+        balances: 0,
+        positions: 0,
+        orders: 0,
+        settlements: 0,
+        trades: 0,
+        mode: "live",
+      });
+
+      // The demo's own database still holds its data (and is marked as the demo's).
+      await using demoDb = await startEmbeddedDb({ dir: `${dataDir}/demo/pg` });
+      const kept = await demoRows(demoDb.url);
+      assert.equal(kept.mode, "demo");
+      assert.ok(kept.btc >= 1800 && kept.eth >= 1800, "the seeded and streamed prices");
+      assert.ok(kept.fills > 0 && kept.balances > 0 && kept.positions > 0, "the demo account");
     }
   },
 });

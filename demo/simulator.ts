@@ -1,31 +1,33 @@
 /**
  * The simulated venues of demo mode, as a process of its own: the fake Coinbase and the fake
- * Kalshi of the tests (exact wire formats), driven by a simulation:
+ * Kalshi of the tests (`tests/fakes/`, exact wire formats), driven by a simulation:
  * - BTC-USD and ETH-USD follow a random walk (60 % annualised volatility), a few trades per second
  *   with occasional bursts, heartbeats every second;
  * - hourly KXBTCD/KXETHD events (this hour and the next) with 75 strikes centred on the price when
  *   the event is listed, quotes that follow a lognormal model with noise;
  * - a demo account (balance, positions, orders, fills, settlements), signed requests verified with
  *   a key generated here (its private key is written for the account sync to read);
- * - the last 30 minutes of per-second prices pre-seeded into the price logs, so deltas and momentum
- *   are populated at once (continuing from the newest row when the demo is restarted);
- * - a control endpoint for fault drills: drop or silence the price feed, Kalshi 429s or 401s.
+ * - prices that start where the demo's seeded price logs end (`seed.ts`, run first);
+ * - a control endpoint for the venue drills: drop or silence the price feed, Kalshi 429s or 401s.
  *
- * Usage: `deno run -A tests/fakes/demo_venues.ts --dir <folder>` with `DATABASE_URL` set.
- * Prints one JSON line with the URLs, then runs until SIGINT/SIGTERM.
+ * It never touches a database. Usage: `deno run -A demo/simulator.ts --dir <demo folder>
+ * [--btc <price>] [--eth <price>]`. Prints one JSON line with the URLs, then runs until
+ * SIGINT/SIGTERM.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { normCdf } from "../../actors/strike_coordinator/closed_form.ts";
-import { createSql, type Sql } from "../../lib/db.ts";
-import { migrate } from "../../schema/migrate.ts";
-import { fillJson, orderJson, positionJson, settlementJson } from "../_kalshi.ts";
-import { FakeCoinbase } from "./coinbase_server.ts";
-import { dollars, FakeKalshi, generateTestKeys } from "./kalshi_server.ts";
+import { normCdf } from "../actors/strike_coordinator/closed_form.ts";
+import { FakeCoinbase } from "../tests/fakes/coinbase_server.ts";
+import {
+  fillJson,
+  orderJson,
+  positionJson,
+  settlementJson,
+} from "../tests/fakes/kalshi_records.ts";
+import { dollars, FakeKalshi, generateTestKeys } from "../tests/fakes/kalshi_server.ts";
+import { normal, SIGMA_PER_SQRT_S, START_PRICES } from "./seed.ts";
 
-const SIGMA_ANNUAL = 0.6;
-const SIGMA_PER_SQRT_S = SIGMA_ANNUAL / Math.sqrt(365 * 24 * 3600);
 const HOUR = 3_600_000;
 
 interface Asset {
@@ -36,57 +38,33 @@ interface Asset {
   price: number;
 }
 
-/** A standard normal draw (Box-Muller). */
-function normal(): number {
-  const u = 1 - Math.random();
-  const v = Math.random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** Pre-seeds 30 minutes of per-second prices, or continues from the newest row. */
-async function seed(sql: Sql, a: Asset, now: number): Promise<void> {
-  const table = `live_data.${a.symbol.toLowerCase()}_price_log`;
-  const [last] = await sql`select "timestamp", price from ${sql(table)}
-    order by "timestamp" desc limit 1`;
-  if (last && now - (last.timestamp as Date).getTime() < 30 * 60_000) {
-    a.price = Number(last.price);
-    return;
-  }
-  const prices: number[] = [a.price];
-  for (let i = 1; i < 1800; i++) {
-    prices.push(prices[i - 1]! * Math.exp(SIGMA_PER_SQRT_S * normal()));
-  }
-  prices.reverse(); // the walk ends at the start price
-  const end = Math.floor(now / 1000) * 1000 - 1000;
-  const rows = prices.map((p, i) => ({
-    timestamp: new Date(end - (prices.length - 1 - i) * 1000),
-    price: p.toFixed(2),
-  }));
-  for (let i = 0; i < rows.length; i += 1000) {
-    await sql`insert into ${sql(table)} ${
-      sql(rows.slice(i, i + 1000) as never, "timestamp", "price")
-    }
-      on conflict ("timestamp") do nothing`;
-  }
-  a.price = Number(rows.at(-1)!.price);
-}
-
 async function main(): Promise<void> {
-  const { values } = parseArgs({ args: Deno.args, options: { dir: { type: "string" } } });
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { dir: { type: "string" }, btc: { type: "string" }, eth: { type: "string" } },
+  });
   const dir = values.dir ?? "./data/demo";
   await Deno.mkdir(dir, { recursive: true });
+  const start = (v: string | undefined, fallback: number) => {
+    const n = Number(v);
+    return v !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
+  };
   const assets: Asset[] = [
-    { symbol: "BTC", product: "BTC-USD", series: "KXBTCD", tier: 250, price: 97_250 },
-    { symbol: "ETH", product: "ETH-USD", series: "KXETHD", tier: 20, price: 3_410 },
+    {
+      symbol: "BTC",
+      product: "BTC-USD",
+      series: "KXBTCD",
+      tier: 250,
+      price: start(values.btc, START_PRICES.BTC),
+    },
+    {
+      symbol: "ETH",
+      product: "ETH-USD",
+      series: "KXETHD",
+      tier: 20,
+      price: start(values.eth, START_PRICES.ETH),
+    },
   ];
-  const databaseUrl = Deno.env.get("DATABASE_URL");
-  if (databaseUrl) {
-    const sql = createSql(databaseUrl, { max: 1, applicationName: "recio-demo-venues" });
-    // The tables may not exist yet on a fresh database: migrating is idempotent and locked.
-    await migrate(sql);
-    for (const a of assets) await seed(sql, a, Date.now());
-    await sql.end();
-  }
 
   const coinbase = new FakeCoinbase({ productId: "BTC-USD" });
   const keys = await generateTestKeys();
