@@ -4,19 +4,31 @@
  * stopped at the end). Builds a migrated template database once; each test clones it.
  * Extra arguments go to `deno test` (e.g. a file or `--filter`).
  *
+ * First, as root, it checks that the `postgres` OS user (which runs every embedded server of the
+ * suite) can reach the server's binaries and the temporary folder; if not, it says why once and
+ * exits 1 instead of failing every test that starts an embedded database.
+ *
  * @module
  */
 import { taskArgs } from "../lib/cli.ts";
 import postgres from "postgres";
-import { type EmbeddedDb, startEmbeddedDb } from "../lib/embedded_db.ts";
+import { type EmbeddedDb, embeddedDbProblem, startEmbeddedDb } from "../lib/embedded_db.ts";
 import { createSql } from "../lib/db.ts";
 import { migrate } from "../schema/migrate.ts";
 import { withDatabase } from "./_db.ts";
 
 let url = Deno.env.get("DATABASE_URL");
+const testPgDir = Deno.env.get("RECIO_TEST_PG_DIR") ?? "./data/test-pg";
+// The tests' embedded servers live in temporary folders (plus ours, without DATABASE_URL).
+const tmp = Deno.env.get("TMPDIR") || "/tmp";
+const problem = await embeddedDbProblem([`${tmp}/recio-test/pg`, ...(url ? [] : [testPgDir])]);
+if (problem) {
+  console.error(`Cannot run the tests (some start embedded servers of their own): ${problem}`);
+  Deno.exit(1);
+}
 let embedded: EmbeddedDb | undefined;
 if (!url) {
-  embedded = await startEmbeddedDb({ dir: Deno.env.get("RECIO_TEST_PG_DIR") ?? "./data/test-pg" });
+  embedded = await startEmbeddedDb({ dir: testPgDir });
   url = embedded.url;
   console.log(`Using the embedded PostgreSQL on 127.0.0.1:${embedded.port}`);
 }
