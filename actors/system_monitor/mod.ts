@@ -3,6 +3,9 @@
  * round-trip latency, each actor's state and data freshness from `system.actor_status`, free disk
  * of the data directory and process memory, and writes one `system.health_status` row per run.
  * Rows that cannot be written while the database is down are kept (bounded) and written later.
+ * Text in a row (error messages, actor ids) is cleaned (NUL, broken UTF-16, bounded length); a row
+ * PostgreSQL still refuses for its data is dropped alone and counted (`health_rows.rejected`,
+ * logged at most 5 times a minute), so one bad row never stops the others.
  *
  * @example
  * ```ts ignore
@@ -14,7 +17,9 @@
  */
 import { statfs } from "node:fs/promises";
 import type { Actor, ActorContext } from "../_runtime.ts";
+import { cleanJson, cleanText, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
+import { RateLimitedLog } from "../../lib/log.ts";
 import {
   type ActorRow,
   assess,
@@ -30,6 +35,13 @@ export interface MonitorOptions {
   thresholds?: Thresholds;
   /** Most unwritten health rows kept while the database is down. */
   maxPending?: number;
+  /** Free and total bytes of the file system holding `path` (default: `statfs`). */
+  statDisk?: (path: string) => Promise<{ freeBytes: number; totalBytes: number }>;
+}
+
+async function statDisk(path: string): Promise<{ freeBytes: number; totalBytes: number }> {
+  const s = await statfs(path);
+  return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
 }
 
 interface HealthRow {
@@ -58,6 +70,25 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
   const pending: HealthRow[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> | undefined;
+  const rejectLog = new RateLimitedLog(ctx.log, {
+    perWindow: 5,
+    windowMs: 60_000,
+    now: () => ctx.clock.monotonic(),
+  });
+
+  function insert(rows: readonly HealthRow[]) {
+    return o.sql`insert into system.health_status ${
+      o.sql(
+        rows as never,
+        "checked_at",
+        "node",
+        "overall_status",
+        "database_ok",
+        "db_latency_ms",
+        "details",
+      )
+    }`;
+  }
 
   async function measure(): Promise<Measurements> {
     const t0 = ctx.clock.monotonic();
@@ -74,8 +105,7 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
     }
     let disk: Measurements["disk"];
     try {
-      const s = await statfs(o.dataDir);
-      disk = { path: o.dataDir, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+      disk = { path: o.dataDir, ...await (o.statDisk ?? statDisk)(o.dataDir) };
     } catch (e) {
       disk = { path: o.dataDir, error: e instanceof Error ? e.message : String(e) };
     }
@@ -88,15 +118,16 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
     const v = assess(m, now, o.thresholds ?? DEFAULT_THRESHOLDS);
     pending.push({
       checked_at: new Date(now),
-      node: ctx.node,
+      node: cleanText(ctx.node, 200),
       overall_status: v.overall,
       database_ok: m.database.ok,
       db_latency_ms: m.database.latencyMs,
-      details: {
+      // Error messages quote what they were given (a path, a server's text): cleaned here.
+      details: cleanJson({
         reasons: v.reasons,
         ...m,
         actors: m.actors.map((a) => ({ id: a.actor_id, state: a.state, stale: a.stale })),
-      },
+      }, 2_000),
     });
     const max = o.maxPending ?? 240;
     if (pending.length > max) {
@@ -105,20 +136,22 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
       ctx.count("health_rows.dropped", n);
     }
     try {
-      const rows = pending.slice();
-      await o.sql`insert into system.health_status ${
-        o.sql(
-          rows as never,
-          "checked_at",
-          "node",
-          "overall_status",
-          "database_ok",
-          "db_latency_ms",
-          "details",
-        )
-      }`;
-      pending.splice(0, rows.length);
-      ctx.count("health_rows.written", rows.length);
+      // A row refused for its data is dropped alone; a connection error keeps the rest pending.
+      await writeSplitting(pending.slice(), {
+        write: async (rows) => void await insert(rows),
+        onReject: (row, e) => {
+          ctx.count("health_rows.rejected");
+          rejectLog.warn(
+            "rejected",
+            "Health row of {checkedAt} refused by PostgreSQL and dropped: {reason}",
+            { checkedAt: String(row.checked_at), reason: rejectionReason(e) },
+          );
+        },
+        onDone: (rows) => {
+          pending.splice(0, rows.length);
+          ctx.count("health_rows.written", rows.length);
+        },
+      });
     } catch {
       ctx.count("health_rows.write_failed");
     }
