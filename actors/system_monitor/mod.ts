@@ -138,7 +138,10 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
     try {
       // A row refused for its data is dropped alone; a connection error keeps the rest pending.
       await writeSplitting(pending.slice(), {
-        write: async (rows) => void await insert(rows),
+        write: async (rows) => {
+          await insert(rows);
+          ctx.count("health_rows.written", rows.length);
+        },
         onReject: (row, e) => {
           ctx.count("health_rows.rejected");
           rejectLog.warn(
@@ -147,10 +150,7 @@ export function createSystemMonitor(ctx: ActorContext, o: MonitorOptions): Actor
             { checkedAt: String(row.checked_at), reason: rejectionReason(e) },
           );
         },
-        onDone: (rows) => {
-          pending.splice(0, rows.length);
-          ctx.count("health_rows.written", rows.length);
-        },
+        onDone: (rows) => void pending.splice(0, rows.length),
       });
     } catch {
       ctx.count("health_rows.write_failed");
