@@ -22,12 +22,14 @@ import { runHeart } from "../supervisor/heart.ts";
 import { startDemo } from "./venues.ts";
 
 /**
- * The settings `deno task demo` overrides, from the environment it was given: every data path
- * inside the demo's own folder, `<RECIO_DATA_DIR>/demo`.
+ * The settings `deno task demo` overrides, from the live configuration it was given (environment
+ * and `RECIO_CONFIG_FILE`): every data path inside the demo's own folder, `<RECIO_DATA_DIR>/demo`.
  */
-export function demoEnvironment(env: Record<string, string | undefined>): Record<string, string> {
-  const live = (env.RECIO_DATA_DIR || "./data").replace(/(.)\/+$/, "$1");
-  const dir = `${live === "/" ? "" : live}/demo`;
+export function demoEnvironment(
+  live: Pick<Config, "dataDir" | "log" | "kalshi">,
+): Record<string, string> {
+  const base = live.dataDir.replace(/(.)\/+$/, "$1");
+  const dir = `${base === "/" ? "" : base}/demo`;
   const out: Record<string, string> = {
     RECIO_DEMO: "1",
     RECIO_DATA_DIR: dir,
@@ -36,16 +38,16 @@ export function demoEnvironment(env: Record<string, string | undefined>): Record
     RECIO_OUTPUT_DIR: `${dir}/output`,
     RECIO_BACKUP_DIR: `${dir}/backups`,
   };
-  if (env.KALSHI_ARCHIVE_DIR) out.KALSHI_ARCHIVE_DIR = `${dir}/kalshi_archive`;
-  if (env.RECIO_LOG_FILE) out.RECIO_LOG_FILE = `${dir}/${basename(env.RECIO_LOG_FILE)}`;
+  if (live.kalshi.archiveDir) out.KALSHI_ARCHIVE_DIR = `${dir}/kalshi_archive`;
+  if (live.log.file) out.RECIO_LOG_FILE = `${dir}/${basename(live.log.file)}`;
   return out;
 }
 
 async function main(): Promise<number> {
-  // The supervisor process reads its configuration from the environment it inherits.
-  for (const [k, v] of Object.entries(demoEnvironment(Deno.env.toObject()))) Deno.env.set(k, v);
   let config: Config;
   try {
+    // The supervisor process reads its configuration from the environment it inherits.
+    for (const [k, v] of Object.entries(demoEnvironment(loadConfig()))) Deno.env.set(k, v);
     config = loadConfig();
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
