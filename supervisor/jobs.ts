@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { cleanText } from "../lib/bad_rows.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { nextCronRun } from "../lib/cron.ts";
 import type { Sql } from "../lib/db.ts";
@@ -223,7 +224,7 @@ export class JobScheduler {
     if (!sql) return;
     await sql`
       update system.job_runs set status = 'failed', finished_at = ${new Date(run.endedAt!)},
-             error = ${run.error}
+             error = ${run.error === null ? null : cleanText(run.error, 20_000)}
        where job = ${job.def.name} and status = 'running'
          and started_at >= ${new Date(run.startedAt - 1_000)}`;
   }

@@ -1,15 +1,22 @@
 /**
  * Test helpers of the scheduled jobs: a real supervisor over job children with a scheduler wired
- * to its recorded events, as `supervisor/main.ts` wires them, and the job's last run.
+ * to its recorded events, as `supervisor/main.ts` wires them, the job's last run, and one run of a
+ * job actor in this process.
  *
  * @module
  */
+import { createJobActor, type JobWork } from "../actors/jobs/_job.ts";
+import { hostActor, type Port } from "../actors/_runtime.ts";
+import type { Clock } from "../lib/clock.ts";
 import { loadConfig } from "../lib/config.ts";
+import { createSql } from "../lib/db.ts";
+import type { ActorMessage } from "../schema/messages.ts";
 import { type ChildSpecInput, validateChildSpecs } from "../supervisor/child_spec.ts";
 import { EventLog } from "../supervisor/event_log.ts";
 import { type JobDefinition, JobScheduler } from "../supervisor/jobs.ts";
 import { Supervisor } from "../supervisor/mod.ts";
 import type { TestDb } from "./_db.ts";
+import { eventually } from "./_eventually.ts";
 
 /** What a test gets inside {@linkcode withJobs}. */
 export interface JobHarness {
@@ -64,3 +71,48 @@ export const done = (jobs: JobScheduler, name: string) => () => {
   const r = lastRun(jobs, name);
   return r && r.status !== "running" ? r : undefined;
 };
+
+/** What one in-process run of a job actor ended with. */
+export interface JobRunResult {
+  /** `stopped` after `ctx.finish()`, `fatal` when the run crashed. */
+  end: "stopped" | "fatal";
+  counters: Record<string, number>;
+}
+
+/**
+ * Runs `work` once as job `job` through {@linkcode createJobActor}, in this process (no worker),
+ * on `clock`; resolves when the actor has stopped or crashed.
+ */
+export async function runJobInProcess(
+  db: TestDb,
+  job: string,
+  work: JobWork,
+  clock: Clock,
+): Promise<JobRunResult> {
+  const posted: ActorMessage[] = [];
+  const port: Port = { postMessage: (m) => posted.push(m), onmessage: null };
+  hostActor(port, (ctx) => createJobActor(ctx, { job, sql: createSql(db.url, { max: 1 }), work }), {
+    clock,
+  });
+  port.onmessage!(
+    new MessageEvent("message", {
+      data: {
+        type: "init",
+        id: job,
+        incarnation: 1,
+        node: "test",
+        args: {},
+        heartbeatMs: 20,
+        databaseUrl: db.url,
+        log: { format: "text", level: "fatal" },
+      },
+    }),
+  );
+  const end = await eventually(() =>
+    posted.find((m) => m.type === "stopped" || m.type === "fatal")?.type as JobRunResult["end"]
+  );
+  if (end === "fatal") port.onmessage!(new MessageEvent("message", { data: { type: "stop" } }));
+  const beats = posted.filter((m) => m.type === "heartbeat");
+  const last = beats.at(-1);
+  return { end, counters: last?.type === "heartbeat" ? { ...last.progress.counters } : {} };
+}

@@ -11,7 +11,9 @@ import { jobChildren, jobDefinitions } from "../supervisor/children.ts";
 import { createStatusApp } from "../supervisor/http.ts";
 import { startSystem } from "../supervisor/main.ts";
 import { createTestDb, eventually } from "./_db.ts";
-import { done, jobConfig as config, lastRun, withJobs } from "./_jobs.ts";
+import { done, jobConfig as config, lastRun, runJobInProcess, withJobs } from "./_jobs.ts";
+import { ManualClock } from "../lib/clock.ts";
+import type { JobOutcome } from "../actors/jobs/_job.ts";
 import { monthPartitionName, monthStartUtc } from "../actors/jobs/_partitions.ts";
 
 const LIVE_TABLES = ["btc_price_log", "eth_price_log", "kalshi_market_history"];
@@ -217,4 +219,51 @@ Deno.test("startSystem() schedules the jobs with Deno.cron and shows them in /st
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("job runs - a NUL, an unpaired surrogate, an over-long text or an out-of-range number in an outcome never leaves a run open", async () => {
+  await using db = await createTestDb();
+  const start = Date.UTC(2026, 4, 1);
+  const clock = new ManualClock(start);
+  const outcome = (o: JobOutcome, before?: () => void) => () => {
+    before?.();
+    return Promise.resolve(o);
+  };
+  const runs = [
+    outcome({ status: "ok", details: { file: "a.dump" } }),
+    // A tool's message quoting a NUL, a path with a lone surrogate, a very long stderr.
+    outcome({ status: "failed", error: "pg_dump: bad \u0000 byte", details: {} }),
+    outcome({ status: "ok", details: { path: "/backups/x\uD800.dump" } }),
+    outcome({ status: "failed", error: "e".repeat(100_000), details: {} }),
+    // Numbers JSON cannot carry.
+    outcome({ status: "ok", details: { bytes: 2n ** 70n, ratio: Infinity } }),
+    // A finish time PostgreSQL cannot store (year -271821): that part alone is refused.
+    outcome({ status: "ok", details: { n: 1 } }, () => clock.set(-8.64e15)),
+    outcome({ status: "ok", details: { after: true } }),
+  ];
+  const results = [];
+  for (const work of runs) {
+    results.push(await runJobInProcess(db, "noisy_job", work, clock));
+    if (clock.now() < start) clock.set(start + 60_000);
+  }
+  assert.deepEqual(results.map((r) => r.end), runs.map(() => "stopped"), "no run crashed");
+  assert.deepEqual(results.map((r) => r.counters["job_runs.rejected"] ?? 0), [0, 0, 0, 0, 0, 1, 0]);
+  const rows = await db.sql<
+    {
+      status: string;
+      error: string | null;
+      details: Record<string, unknown> | null;
+      fin: Date | null;
+    }[]
+  >`select status, error, details, finished_at as fin from system.job_runs order by id`;
+  assert.deepEqual(rows.map((r) => r.status), ["ok", "failed", "ok", "failed", "ok", "ok", "ok"]);
+  assert.equal(rows[1]!.error, "pg_dump: bad  byte");
+  assert.deepEqual(rows[2]!.details, { path: "/backups/x\uFFFD.dump" });
+  assert.ok(rows[3]!.error!.length <= 20_001, "an over-long error is bounded");
+  assert.deepEqual(rows[4]!.details, { bytes: "1180591620717411303424", ratio: null });
+  // The refused run is still closed with its status; what was refused is named, not stored.
+  assert.match(rows[5]!.error ?? "", /refused by PostgreSQL/);
+  assert.equal(rows[5]!.fin, null);
+  assert.deepEqual(rows[6]!.details, { after: true });
+  assert.equal(rows[6]!.fin?.getTime(), start + 60_000);
 });

@@ -8,9 +8,15 @@
  * with its error; an unexpected one is recorded the same way when the database still answers,
  * then rethrown, so the worker crashes and the supervisor's restart policy applies.
  *
+ * An outcome's error and details quote the outside (a tool's stderr, a path): they are cleaned
+ * (NUL, broken UTF-16, bounded length; numbers JSON cannot carry). When PostgreSQL still refuses
+ * the outcome for its data, the run is closed with its status and a note naming what was refused
+ * (`job_runs.rejected` counted, logged): a run is never left `running` by its own outcome.
+ *
  * @module
  */
 import type { Actor, ActorContext } from "../_runtime.ts";
+import { cleanJson, cleanText, isDataError, rejectionReason } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
 import { errorInfo } from "../../lib/errors.ts";
 import { redactText } from "../../lib/log.ts";
@@ -42,22 +48,49 @@ export async function startJobRun(sql: Sql, job: string, startedAt: number): Pro
   return row!.id;
 }
 
-/** Closes a run with its outcome. */
+/**
+ * Closes a run with its outcome, its error and details cleaned. When PostgreSQL refuses the
+ * outcome for its data, the run is closed with its status and a note of the refusal instead
+ * (no details, no finish time: either may be what was refused) and `onReject` gets the error;
+ * any other error (a lost connection) is thrown.
+ */
 export async function finishJobRun(
   sql: Sql,
   id: string,
   finishedAt: number,
   outcome: JobOutcome,
+  onReject?: (error: unknown) => void,
 ): Promise<void> {
-  await sql`
-    update system.job_runs
-       set finished_at = ${new Date(finishedAt)}, status = ${outcome.status},
-           error = ${outcome.error ?? null}, details = ${sql.json(outcome.details as never)}
-     where id = ${id}`;
+  const error = outcome.error === undefined ? null : cleanText(outcome.error, 20_000);
+  const details = cleanJson(outcome.details, 2_000);
+  try {
+    await sql`
+      update system.job_runs
+         set finished_at = ${new Date(finishedAt)}, status = ${outcome.status},
+             error = ${error}, details = ${sql.json(details as never)}
+       where id = ${id}`;
+  } catch (e) {
+    if (!isDataError(e)) throw e;
+    onReject?.(e);
+    const note = `outcome refused by PostgreSQL and dropped: ${rejectionReason(e)}`;
+    await sql`
+      update system.job_runs
+         set status = ${outcome.status},
+             error = ${cleanText(error === null ? note : `${error} (${note})`, 20_000)}
+       where id = ${id}`;
+  }
 }
 
 /** A job as an actor: runs `work` once in `start()`, records it, then finishes. */
 export function createJobActor(ctx: ActorContext, o: JobActorOptions): Actor {
+  // A job writes one outcome per run: this logs at most twice a run, no rate limit needed.
+  const rejected = (e: unknown) => {
+    ctx.count("job_runs.rejected");
+    ctx.log.warn("Outcome of job {job} refused by PostgreSQL; run closed without it: {reason}", {
+      job: o.job,
+      reason: rejectionReason(e),
+    });
+  };
   return {
     async start() {
       const startedAt = ctx.clock.now();
@@ -70,11 +103,16 @@ export function createJobActor(ctx: ActorContext, o: JobActorOptions): Actor {
         const error = redactText(`${info.name}: ${info.message}`);
         // Best effort: the original error is what matters, and it is rethrown (a crash). When
         // even this write fails, the scheduler closes the `running` row on the crash exit.
-        await finishJobRun(o.sql, id, ctx.clock.now(), { status: "failed", error, details: {} })
-          .catch(() => {});
+        await finishJobRun(
+          o.sql,
+          id,
+          ctx.clock.now(),
+          { status: "failed", error, details: {} },
+          rejected,
+        ).catch(() => {});
         throw e;
       }
-      await finishJobRun(o.sql, id, ctx.clock.now(), outcome);
+      await finishJobRun(o.sql, id, ctx.clock.now(), outcome, rejected);
       ctx.count(`runs.${outcome.status}`);
       ctx.handled();
       ctx.dataAt(ctx.clock.now());
