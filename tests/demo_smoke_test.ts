@@ -177,8 +177,11 @@ Deno.test({
       assert.ok(events.some((e: { event: string }) => e.event === "drill"));
       // Nothing else restarted along the way: the drills were absorbed where they belong.
       const after = await json("/status");
-      for (const a of after.actors as { id: string; restarts: number }[]) {
-        if (a.id !== "price_watchdog:btc") assert.equal(a.restarts, 0, `${a.id} restarted`);
+      type Actor = { id: string; restarts: number; restartsByCause: unknown; lastError: unknown };
+      for (const a of after.actors as Actor[]) {
+        if (a.id === "price_watchdog:btc") continue;
+        const why = JSON.stringify({ causes: a.restartsByCause, lastError: a.lastError });
+        assert.equal(a.restarts, 0, `${a.id} restarted: ${why}`);
       }
     } finally {
       await sql?.end();
