@@ -129,6 +129,8 @@ export interface DbRow {
   momentum: string | null;
   deltas: (string | null)[];
   receivedAt: number;
+  /** False when the second's last trade may be missing (migration 0070). */
+  complete: boolean;
 }
 
 /** Reads a symbol's price log in time order. */
@@ -145,10 +147,11 @@ export async function readRows(sql: Sql, symbol = "btc"): Promise<DbRow[]> {
       d15: string | null;
       d30: string | null;
       received_at: Date;
+      complete: boolean;
     }[]
   >`select "timestamp", price::text as price, momentum::text as momentum,
       delta_1m::text as d1, delta_2m::text as d2, delta_3m::text as d3, delta_4m::text as d4,
-      delta_15m::text as d15, delta_30m::text as d30, received_at
+      delta_15m::text as d15, delta_30m::text as d30, received_at, complete
     from ${sql(`live_data.${symbol}_price_log`)} order by "timestamp"`;
   return rows.map((r) => ({
     t: r.timestamp.getTime(),
@@ -156,6 +159,7 @@ export async function readRows(sql: Sql, symbol = "btc"): Promise<DbRow[]> {
     momentum: r.momentum,
     deltas: [r.d1, r.d2, r.d3, r.d4, r.d15, r.d30],
     receivedAt: r.received_at.getTime(),
+    complete: r.complete,
   }));
 }
 

@@ -116,3 +116,31 @@ Deno.test("FakeCoinbase closes a connection that does not subscribe within the d
   assert.equal(await closed, 4001);
   assert.equal(fake.deadlineCloses, 1);
 });
+
+Deno.test("createPriceStore() stores complete = false for incomplete rows through the unnest path and through COPY alike", async () => {
+  await using db = await createTestDb();
+  const t = Date.UTC(2026, 5, 1);
+  const rows = Array.from({ length: 300 }, (_, i) => ({
+    ...row(t + i * 1_000, `${100 + i}`),
+    ...(i % 7 === 3 ? { complete: false } : {}),
+  }));
+  const viaCopy: Record<string, number> = {};
+  const a = testStore(db.sql, viaCopy, {
+    maxBatch: 10,
+    bufferRows: 1_000,
+    bulk: () => createSql(db.url, { max: 1, noDelay: true }),
+  });
+  const b = testStore(db.sql, {}, { maxBatch: 10, bufferRows: 1_000, symbol: "eth" });
+  for (const r of rows) {
+    a.enqueue(r);
+    b.enqueue(r);
+  }
+  a.start();
+  b.start();
+  await a.close(10_000);
+  await b.close(10_000);
+  assert.ok((viaCopy["rows.copied"] ?? 0) > 0, "the backlog went through COPY");
+  const want = rows.map((r) => r.complete !== false);
+  assert.deepEqual((await readRows(db.sql, "btc")).map((r) => r.complete), want);
+  assert.deepEqual((await readRows(db.sql, "eth")).map((r) => r.complete), want);
+});

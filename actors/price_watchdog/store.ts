@@ -30,6 +30,11 @@ export interface PriceRow {
   receivedMs: number;
   momentum: number | null;
   deltas: Deltas;
+  /**
+   * False when the second's last trade may be missing (a feed break covered part of it, or it was
+   * written before the second was seen to end); absent or true when complete.
+   */
+  complete?: boolean;
 }
 
 /** A 1-minute candle (prices as decimal strings). */
@@ -105,6 +110,8 @@ export interface PriceStore {
   close(timeoutMs: number): Promise<void>;
   /** Rows waiting to be written. */
   readonly pending: number;
+  /** The last write failed (the database is unreachable); false again after one succeeds. */
+  readonly failing: boolean;
 }
 
 const SYMBOL = /^[a-z][a-z0-9]{0,15}$/;
@@ -209,7 +216,7 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
    * Times travel as epoch milliseconds (int8 parses far faster than timestamp text).
    */
   function columns(batch: readonly PriceRow[]): (string | null)[][] {
-    const cols: (string | null)[][] = Array.from({ length: 10 }, () => new Array(batch.length));
+    const cols: (string | null)[][] = Array.from({ length: 11 }, () => new Array(batch.length));
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       cols[0]![i] = String(r.secondMs);
@@ -217,6 +224,8 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       cols[2]![i] = num(r.momentum);
       for (let d = 0; d < 6; d++) cols[3 + d]![i] = num(r.deltas[d] ?? null);
       cols[9]![i] = String(r.receivedMs);
+      // Sent as text[] (cast server-side): postgres.js writes a bool[] element as `x === true`.
+      cols[10]![i] = r.complete === false ? "f" : "t";
     }
     return cols;
   }
@@ -224,16 +233,17 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
   const rowsFrom = (q: Sql, c: (string | null)[][]) =>
     q`select timestamptz 'epoch' + u.t * interval '1 millisecond' as t, u.p, u.m,
         u.d1, u.d2, u.d3, u.d4, u.d15, u.d30,
-        timestamptz 'epoch' + u.r * interval '1 millisecond' as r
+        timestamptz 'epoch' + u.r * interval '1 millisecond' as r, u.c
       from unnest(${c[0]!}::int8[], ${c[1]!}::numeric[], ${c[2]!}::numeric[], ${c[3]!}::numeric[],
         ${c[4]!}::numeric[], ${c[5]!}::numeric[], ${c[6]!}::numeric[], ${c[7]!}::numeric[],
-        ${c[8]!}::numeric[], ${c[9]!}::int8[]) as u(t, p, m, d1, d2, d3, d4, d15, d30, r)`;
+        ${c[8]!}::numeric[], ${c[9]!}::int8[], ${c[10]!}::text[]::bool[])
+        as u(t, p, m, d1, d2, d3, d4, d15, d30, r, c)`;
 
   /** Idempotent on "timestamp": rows already stored (or repeated in the batch) are skipped. */
   async function insertRows(q: Sql, batch: readonly PriceRow[]): Promise<void> {
     if (batch.length === 0) return;
     await q`insert into ${priceLog} ("timestamp", price, momentum, delta_1m, delta_2m, delta_3m,
-        delta_4m, delta_15m, delta_30m, received_at)
+        delta_4m, delta_15m, delta_30m, received_at, complete)
       ${rowsFrom(q, columns(batch))}
       on conflict ("timestamp") do nothing`;
   }
@@ -249,7 +259,7 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     if (batch.length === 0) return;
     try {
       await sql`insert into ${priceLog} ("timestamp", price, momentum, delta_1m, delta_2m, delta_3m,
-          delta_4m, delta_15m, delta_30m, received_at)
+          delta_4m, delta_15m, delta_30m, received_at, complete)
         select * from (${rowsFrom(sql, columns(batch))}) as x
         where not exists (select 1 from ${priceLog} as l where l."timestamp" = x.t)`;
     } catch (error) {
@@ -276,7 +286,7 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
         field(d[1])
       }\t${field(d[2])}\t${field(d[3])}\t${field(d[4])}\t${field(d[5])}\t${
         received(r.receivedMs)
-      }\n`;
+      }\t${r.complete === false ? "f" : "t"}\n`;
     }
     return lines.join("");
   }
@@ -304,7 +314,8 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
         where "timestamp" between ${first} and ${last} limit 1`;
       if (taken) return false;
       const w = await tx.unsafe(`copy live_data.${o.symbol}_price_log ("timestamp", price,
-          momentum, delta_1m, delta_2m, delta_3m, delta_4m, delta_15m, delta_30m, received_at)
+          momentum, delta_1m, delta_2m, delta_3m, delta_4m, delta_15m, delta_30m, received_at,
+          complete)
         from stdin`).writable();
       // Streamed in chunks, so the server parses one while the next is formatted.
       let failed = false;
@@ -586,6 +597,9 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     },
     get pending() {
       return buf.length;
+    },
+    get failing() {
+      return failures > 0;
     },
   };
 }
