@@ -41,10 +41,6 @@ function args(fake: FakeCoinbase, extra: Record<string, unknown> = {}) {
 for (
   const [cause, breakFeed] of [
     ["close", (f: FakeCoinbase) => f.dropConnections()],
-    ["sequence_gap", (f: FakeCoinbase) => {
-      f.skipSequence(3);
-      f.heartbeat(Date.now() - 50_000); // the frame after the skipped numbers
-    }],
     ["silence", (f: FakeCoinbase) => f.silence(true)],
   ] as const
 ) {
@@ -109,6 +105,61 @@ for (
     }
   });
 }
+
+// A sequence gap keeps the connection (a reconnect recovers nothing: the ticker channel has no
+// replay) and uses the frame that revealed it.
+Deno.test("price_watchdog - keeps the connection after sequence_gap, records the gap and backfills it from candles", async () => {
+  await using db = await createTestDb();
+  await using fake = new FakeCoinbase();
+  const w = await hostWatchdog({ sql: db.sql, args: args(fake) });
+  try {
+    await eventually(() => fake.subscribers() === 1);
+    const base = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+    const before = randomTicks(base, base + 3 * 60_000, { seed: 11 });
+    fake.tick(before);
+    await eventually(() => w.counters()["ticks"] === before.length);
+    const lastBefore = before[before.length - 1]!.timeMs;
+    const resume = lastBefore + 3 * 60_000 + 7_000;
+    const candles: FakeCandle[] = [];
+    for (let m = Math.floor(lastBefore / 60_000) + 1; m * 60_000 < resume - 60_000; m++) {
+      candles.push([m * 60, 67_000, 69_000, 68_000, 68_500 + m % 7, 12.5]);
+    }
+    fake.setCandles("BTC-USD", candles);
+    fake.skipSequence(3);
+    // The first trade after the skipped numbers reveals the gap: it is used.
+    const after = randomTicks(resume, resume + 60_000, { seed: 12 });
+    fake.tick(after);
+    fake.heartbeat(resume + 61_000);
+    const gaps = await eventually(async () => {
+      const g = await db.sql<GapDbRow[]>`
+        select gap_from, gap_to, cause, backfilled from system.ingest_gaps`;
+      return g.length === 1 ? g : null;
+    }, { message: "no ingest gap row" });
+    assert.equal(gaps[0]!.cause, "sequence_gap");
+    assert.equal(gaps[0]!.gap_from.getTime(), lastBefore);
+    assert.equal(gaps[0]!.gap_to.getTime(), resume);
+    assert.equal(gaps[0]!.backfilled, true);
+    const want = expectedSeconds([...before, ...after]);
+    await eventually(async () => (await readRows(db.sql)).length === want.length);
+    const rows = await readRows(db.sql);
+    assert.deepEqual(
+      rows.map((r) => [r.t, Number(r.price)]),
+      want.map((x) => [x.t, Number(x.price)]),
+    );
+    const stored = await readCandles(db.sql);
+    assert.equal(stored.size, candles.length, "every finished gap minute stored");
+    const exp = expectedDeltas(want, stored);
+    rows.forEach((r, i) => assert.ok(sameNumeric(r.momentum, exp[i]!.momentum), `momentum ${i}`));
+    const first = rows.find((r) => r.t >= resume)!;
+    assert.notEqual(first.deltas[0], null, "delta_1m across the gap comes from a candle close");
+    assert.equal(fake.connectionsOpened, 1, "no reconnect");
+    assert.equal(w.counters()["disconnects.sequence_gap"] ?? 0, 0);
+    assert.equal(w.counters()["gaps.lost_frames"], 3);
+    assert.equal(w.fatal(), undefined);
+  } finally {
+    await w.stop();
+  }
+});
 
 Deno.test("price_watchdog - a gap of 5 s or less is not recorded", async () => {
   await using db = await createTestDb();

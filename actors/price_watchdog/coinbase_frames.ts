@@ -25,6 +25,8 @@ export type FrameItem =
   | { kind: "ack" }
   | { kind: "server_error"; message: string }
   | { kind: "ignored"; what: string }
+  /** Already delivered: a repeated sequence number, or a trade the replaced connection gave. */
+  | { kind: "duplicate"; what: "sequence" | "tick" }
   | { kind: "rejected"; reason: RejectReason; detail: string };
 
 /** A parsed frame: its connection sequence number (Advanced Trade) and its items. */

@@ -8,9 +8,17 @@
  * - Every frame is parsed with zod; bad ones are rejected and counted as `rejected.<reason>`
  *   (`malformed_json`, `unknown_channel`, `wrong_product`, `bad_price`, `future_timestamp`,
  *   `stale_frame`, `schema`), logged with a rate limit, never written.
- * - A disconnect, sequence gap or silence reconnects inside the feed; gaps of more than 5 s are
- *   recorded in `system.ingest_gaps` and backfilled from 1-minute candles before the rows after
- *   the gap are computed, so `price_at(t)` across the gap can use a candle close.
+ * - Feed breaks (coinbase_feed.ts): a sequence gap keeps the connection and uses the frame that
+ *   revealed it; silence or a server error hands over to a new connection opened before the old
+ *   one closes; a close reconnects at once. Every break is counted (`gaps.<cause>`); the second it
+ *   cut into is stored `complete = false` unless a trade at or after the break's end completes it
+ *   (`rows.incomplete`); breaks of more than 5 s are recorded in `system.ingest_gaps` and
+ *   backfilled from 1-minute candles before the rows after the gap are computed, so `price_at(t)`
+ *   across the gap can use a candle close.
+ * - A second written before it was seen to end (a stop, a feed quiet for `idleEmitMs`) is stored
+ *   `complete = false` too: a later trade of it may exist.
+ * - Health: `degraded` while the feed is down (`feed <cause>`) or while the database is (`database
+ *   unavailable, N rows buffered`, until the buffer has drained); `running` again after.
  * - The heartbeat carries the exchange time of the newest row (`ctx.dataAt`), so the
  *   supervisor's freshness rule restarts a feed that is connected but not advancing.
  *
@@ -28,13 +36,18 @@ import { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import { type CandleFetch, fetchCandles } from "./candles.ts";
-import { createCoinbaseFeed, type PriceFeed, type Transport } from "./coinbase_feed.ts";
+import {
+  createCoinbaseFeed,
+  type Discontinuity,
+  type PriceFeed,
+  type Transport,
+} from "./coinbase_feed.ts";
 import type { FrameItem, ParsedFrame, RejectReason } from "./coinbase_frames.ts";
 import { momentum, PriceHistory } from "./momentum.ts";
 import { SecondBucket, type SecondRow } from "./second_bucket.ts";
 import type { PriceStore } from "./store.ts";
 
-export type { PriceFeed, Transport } from "./coinbase_feed.ts";
+export type { Discontinuity, PriceFeed, Transport } from "./coinbase_feed.ts";
 export type { PriceStore } from "./store.ts";
 
 /** Default endpoints (exchange-protocols.md §A1-A3). */
@@ -140,7 +153,25 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
   const waiting: SecondRow[] = [];
   let feedRun: Promise<void> | undefined;
   let idle: ReturnType<typeof setInterval> | undefined;
-  let degraded = false;
+  /** Why the feed is down (cleared by the next exchange time), and whether the database is. */
+  let feedDown: string | null = null;
+  let dbDown = false;
+  /** The degraded reason last reported, or null while running. */
+  let reported: string | null = null;
+
+  /** Reports `degraded` with every current reason, or `running` once there is none. */
+  function health(): void {
+    if (store.failing) dbDown = true;
+    else if (dbDown && store.pending === 0) dbDown = false; // down until the buffer has drained
+    const reasons: string[] = [];
+    if (feedDown) reasons.push(`feed ${feedDown}`);
+    if (dbDown) reasons.push(`database unavailable, ${store.pending} rows buffered`);
+    const reason = reasons.length > 0 ? reasons.join("; ") : null;
+    if (reason === reported) return;
+    if (reason === null) ctx.recovered();
+    else ctx.degraded(reason);
+    reported = reason;
+  }
 
   function details(): void {
     ctx.setDetails({
@@ -148,9 +179,11 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
       productId: s.productId,
       feed: s.feed,
       connection: feed.status.state,
+      ...(feed.status.state === "handover" ? { successor: feed.status.successor } : {}),
       lastPrice,
       newestRowAt: history.newestMs === null ? null : new Date(history.newestMs).toISOString(),
       buffered: store.pending,
+      databaseAvailable: !dbDown,
     });
   }
 
@@ -167,12 +200,14 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
     const price = Number(row.price);
     const deltas = history.deltas(row.secondMs, price);
     history.add(row.secondMs, price);
+    if (row.incomplete) ctx.count("rows.incomplete");
     store.enqueue({
       secondMs: row.secondMs,
       price: row.price,
       receivedMs: row.receivedMs,
       deltas,
       momentum: momentum(deltas),
+      complete: !row.incomplete,
     });
     ctx.dataAt(row.secondMs);
   }
@@ -234,9 +269,20 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
       }
     }
     if (newestExchangeMs === null || timeMs > newestExchangeMs) newestExchangeMs = timeMs;
-    if (degraded) {
-      degraded = false;
-      ctx.recovered();
+    if (feedDown) {
+      feedDown = null;
+      health();
+    }
+  }
+
+  /** Frames in [fromMs, toMs] may be lost: mark the second it cut into; record a long one. */
+  function discontinuity(d: Discontinuity): void {
+    ctx.count(`gaps.${d.cause}`);
+    if (d.lostFrames !== null) ctx.count("gaps.lost_frames", d.lostFrames);
+    bucket.markBreak(d.fromMs, d.toMs);
+    if (d.toMs - d.fromMs > GAP_MS) {
+      ctx.count("gaps.recorded");
+      backfill(d.fromMs, d.toMs, d.cause);
     }
   }
 
@@ -282,6 +328,9 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
       case "ignored":
         ctx.count("ignored");
         return;
+      case "duplicate":
+        ctx.count(`duplicates.${it.what}`);
+        return;
       case "rejected":
         return reject(it.reason, it.detail);
     }
@@ -318,28 +367,28 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
             cause,
             detail,
           });
-          if (pendingGap === null && newestExchangeMs !== null) {
-            pendingGap = { fromMs: newestExchangeMs, cause };
-          }
-          if (!degraded) {
-            degraded = true;
-            ctx.degraded(`feed ${cause}`);
-          }
+          feedDown ??= cause;
+          health();
         },
+        discontinuity,
       }, ctx.signal).catch(onFatal);
       idle = setInterval(() => {
         if (bucket.openSecondMs !== null && clock.monotonic() - lastFrameMono >= s.idleEmitMs) {
-          emit(bucket.flush());
+          // Not seen to end (heartbeats stopped too): a later trade of it may exist.
+          emit(bucket.flush(true));
         }
+        health();
         details();
       }, Math.min(1_000, s.idleEmitMs));
       details();
     },
     async stop() {
       clearInterval(idle);
+      // The feed delivers every frame that arrives until its sockets have closed.
       await feedRun;
       await backfilling;
-      emit(bucket.flush());
+      // The open second was cut short: a later trade of it was never received.
+      emit(bucket.flush(true));
       await store.close(3_000);
     },
     command(name) {

@@ -4,6 +4,11 @@
  * clock of a heartbeat) or on flush; a second with no trade has no row. Frames of a second before
  * the current one are rejected as `stale_frame`: their second's row may already be written.
  *
+ * A row is `incomplete` when the second's last trade may be missing: a feed break (lost frames,
+ * a lost connection) covered part of it and no trade at or after the break's end arrived in it
+ * ({@linkcode SecondBucket.markBreak}), or it was emitted before its second was seen to end
+ * (a stop, or a feed gone quiet: `flush(true)`).
+ *
  * @module
  */
 
@@ -25,6 +30,8 @@ export interface SecondRow {
   price: string;
   /** Receive time of the frame that set the price. */
   receivedMs: number;
+  /** Present (true) when the second's last trade may be missing; absent when complete. */
+  incomplete?: true;
 }
 
 /** What {@linkcode SecondBucket.offer} did. */
@@ -35,6 +42,8 @@ export type OfferResult =
 /** The per-second aggregator of one symbol. */
 export class SecondBucket {
   #held: (SecondRow & { timeMs: number }) | null = null;
+  /** The held second is incomplete unless a trade at or after this time arrives (0: none). */
+  #riskUntil = 0;
   /** Seconds at or before this one are closed (written or skipped). */
   #closedThrough: number;
 
@@ -58,12 +67,11 @@ export class SecondBucket {
       // Last trade of the second wins; a frame of the same second carrying an earlier exchange
       // time than the held one is an older trade delivered late.
       if (tick.timeMs >= held.timeMs) {
-        this.#held = {
-          ...held,
-          price: tick.price,
-          receivedMs: tick.receivedMs,
-          timeMs: tick.timeMs,
-        };
+        held.price = tick.price;
+        held.receivedMs = tick.receivedMs;
+        held.timeMs = tick.timeMs;
+        // Every frame lost in a break is older than its end: a trade at or after it is the last.
+        if (this.#riskUntil !== 0 && tick.timeMs >= this.#riskUntil) this.#riskUntil = 0;
       }
       return { accepted: true, emitted: null };
     }
@@ -89,17 +97,40 @@ export class SecondBucket {
     return null;
   }
 
-  /** Emits the held row now (stop, idle), closing its second. */
-  flush(): SecondRow | null {
-    return this.#close();
+  /**
+   * Frames with exchange times in [fromMs, toMs] may be lost (a sequence gap, a lost connection):
+   * the held second, if it overlaps, is incomplete unless a trade at or after `toMs` arrives in it.
+   */
+  markBreak(fromMs: number, toMs: number): void {
+    const held = this.#held;
+    // Nothing lost can be the held second's last trade if it ends before the break or if the
+    // held trade is at least as late as every lost frame.
+    if (!held || held.secondMs + 1000 <= fromMs || held.timeMs >= toMs) return;
+    this.#riskUntil = Math.max(this.#riskUntil, toMs);
   }
 
-  #close(): SecondRow | null {
+  /**
+   * Emits the held row now, closing its second. `cutShort`: the second was not seen to end (a
+   * stop, a quiet feed), so a later trade of it may be missing: the row is incomplete.
+   */
+  flush(cutShort = false): SecondRow | null {
+    return this.#close(cutShort);
+  }
+
+  #close(cutShort = false): SecondRow | null {
     const held = this.#held;
     if (!held) return null;
     this.#held = null;
     this.#closedThrough = held.secondMs;
-    return { secondMs: held.secondMs, price: held.price, receivedMs: held.receivedMs };
+    const incomplete = cutShort || this.#riskUntil !== 0;
+    this.#riskUntil = 0;
+    const row: SecondRow = {
+      secondMs: held.secondMs,
+      price: held.price,
+      receivedMs: held.receivedMs,
+    };
+    if (incomplete) row.incomplete = true;
+    return row;
   }
 }
 

@@ -41,3 +41,26 @@ Deno.test("floorSecond() floors to the UTC second, also before 1970", () => {
   assert.equal(floorSecond(1_999), 1_000);
   assert.equal(floorSecond(-1), -1_000);
 });
+
+Deno.test("SecondBucket.markBreak() makes the held second incomplete unless a trade at or after the break's end arrives in it", () => {
+  const b = new SecondBucket();
+  b.offer(t(1_100, "1"));
+  b.markBreak(1_100, 1_600);
+  b.offer(t(1_600, "2")); // the frame that revealed the break: later than every lost one
+  assert.deepEqual(b.advance(2_000), { secondMs: 1_000, price: "2", receivedMs: 0 });
+  b.offer(t(2_100, "3"));
+  b.markBreak(2_100, 3_500);
+  const r = b.offer(t(3_500, "4"));
+  assert.ok(r.accepted);
+  assert.deepEqual(r.emitted, { secondMs: 2_000, price: "3", receivedMs: 0, incomplete: true });
+  b.markBreak(900, 3_000); // ends before the held second's trade: nothing lost in it
+  assert.equal(b.advance(4_000)?.incomplete, undefined);
+});
+
+Deno.test("SecondBucket.flush(true) emits a second not seen to end as incomplete", () => {
+  const b = new SecondBucket();
+  b.offer(t(5_100, "1"));
+  assert.deepEqual(b.flush(true), { secondMs: 5_000, price: "1", receivedMs: 0, incomplete: true });
+  b.offer(t(6_100, "2"));
+  assert.equal(b.flush()?.incomplete, undefined);
+});

@@ -4,8 +4,9 @@
  * exchange-protocols.md §A1/§A2 describe them (subscription acknowledgement, ticker snapshot then
  * updates, heartbeats, per-connection `sequence_num`, a subscribe deadline), plus the Exchange
  * candles endpoint `GET /products/{id}/candles` (§A3). Scriptable: ticks with given exchange
- * times, bursts, dropped connections, skipped sequence numbers, silence, malformed frames. It
- * records what clients sent. Stop it with `close()` or `await using`.
+ * times, bursts, dropped connections, skipped sequence numbers, silence, malformed frames, and
+ * per connection: frames lost on the way (their sequence numbers used), a stalled socket (frames
+ * held, then released in order), a drop, raw frames. It records what clients sent. Stop it with `close()` or `await using`.
  *
  * @module
  */
@@ -39,6 +40,10 @@ interface Conn {
   subs: Map<string, Set<string>>;
   tickerSent: boolean;
   deadline: ReturnType<typeof setTimeout> | undefined;
+  /** Advanced Trade messages still to lose (sequence number used, frame not sent). */
+  lose: number;
+  /** While stalled, frames wait here (in order). */
+  held: string[] | null;
 }
 
 /** What a client sent. */
@@ -207,6 +212,45 @@ export class FakeCoinbase implements AsyncDisposable {
     for (const c of this.#conns.values()) c.seq += n;
   }
 
+  /** Ids of the open connections, oldest first. */
+  connectionIds(): number[] {
+    return [...this.#conns.keys()];
+  }
+
+  /** The next `n` Advanced Trade messages to connection `id` (default every one) are lost. */
+  loseFrames(n: number, id?: number): void {
+    for (const c of this.#conns.values()) if (id === undefined || c.id === id) c.lose += n;
+  }
+
+  /**
+   * Stalls connection `id` (its frames are held, as on a stuck socket) or, with `false`, sends
+   * what it held in order and resumes.
+   */
+  stallConnection(id: number, on: boolean): void {
+    const c = this.#conns.get(id);
+    if (!c) return;
+    if (on) {
+      c.held ??= [];
+      return;
+    }
+    const held = c.held ?? [];
+    c.held = null;
+    for (const text of held) this.#raw(c, text);
+  }
+
+  /** Closes connection `id` from the server side. */
+  dropConnection(id: number, code = 4000): void {
+    try {
+      this.#conns.get(id)?.socket.close(code, "dropped by the fake");
+    } catch { /* already closing */ }
+  }
+
+  /** Sends `text` as it is to connection `id` only. */
+  sendRawTo(id: number, text: string): void {
+    const c = this.#conns.get(id);
+    if (c) this.#raw(c, text);
+  }
+
   /** Sends `text` as it is to every open connection (malformed frames). */
   sendRaw(text: string): void {
     for (const c of this.#conns.values()) this.#raw(c, text);
@@ -248,6 +292,11 @@ export class FakeCoinbase implements AsyncDisposable {
   /** Advanced Trade: one monotonic sequence_num per connection, across all channels. */
   #sendAt(c: Conn, fields: Record<string, unknown>): void {
     const { channel, client_id, timestamp, events, ...rest } = fields;
+    if (c.lose > 0 && !this.#silent) {
+      c.lose--;
+      c.seq++;
+      return;
+    }
     this.#raw(
       c,
       JSON.stringify({ channel, client_id, timestamp, sequence_num: c.seq++, events, ...rest }),
@@ -256,6 +305,10 @@ export class FakeCoinbase implements AsyncDisposable {
 
   #raw(c: Conn, text: string): void {
     if (this.#silent) return;
+    if (c.held) {
+      c.held.push(text);
+      return;
+    }
     if (c.socket.readyState !== WebSocket.OPEN) return;
     c.socket.send(text);
   }
@@ -310,6 +363,8 @@ export class FakeCoinbase implements AsyncDisposable {
       subs: new Map(),
       tickerSent: false,
       deadline: undefined,
+      lose: 0,
+      held: null,
     };
     socket.onopen = () => {
       this.connectionsOpened++;
