@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { cleanText, type TextProblem, textProblem } from "../../lib/bad_rows.ts";
 import type { Sql, TransactionSql } from "../../lib/db.ts";
 import { InputError } from "../../lib/errors.ts";
 import type { Occurrence } from "./ambiguity.ts";
@@ -107,23 +108,138 @@ export function badRow(file: string, ref: string, why: string, reason = "invalid
 }
 
 /**
- * Reads one legacy row with `make`. A row left out on purpose ({@linkcode ExcludeRow}) or
- * rejected as invalid ({@linkcode RowError}) is recorded with `ctx.exclude` and gives
- * undefined, so one bad row never fails its file; anything else is thrown.
+ * Longest text of a compared column, in UTF-16 code units: at most 2,400 UTF-8 bytes, so a key
+ * column stays within what a PostgreSQL btree index entry holds (2,704 bytes).
  */
-export function readRow<T>(ctx: ReadContext, ref: string, make: () => T): T | undefined {
+export const MAX_VALUE_CHARS = 800;
+/** Longest string inside a `raw` payload. */
+export const MAX_RAW_CHARS = 10_000;
+
+/** The first string of `value` (keys too) that PostgreSQL would refuse, with where it is. */
+function rawProblem(value: unknown, path: string, depth = 0): TextProblem | undefined {
+  if (typeof value === "string") {
+    const p = textProblem(value, MAX_RAW_CHARS);
+    return p ? { ...p, detail: `${path} ${p.detail}` } : undefined;
+  }
+  if (value === null || typeof value !== "object" || depth > 64) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const p = textProblem(k, MAX_RAW_CHARS);
+    if (p) return { ...p, detail: `${path} has a key that ${p.detail}` };
+    const inner = rawProblem(v, `${path}.${k.slice(0, 40)}`, depth + 1);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a row whose text PostgreSQL would refuse or that is not what the file held: a NUL, an
+ * unpaired surrogate (a `\uD800` escape, or invalid UTF-8 decoded by `decodeUtf8` or caught by
+ * {@linkcode checkSqliteText}), or an over-long text. Rejected here, while reading, both the import
+ * and every later verification leave the same row out.
+ */
+function checkText(row: SourceRow): void {
+  for (const [i, v] of row.values.entries()) {
+    const p = v === null ? null : textProblem(v, MAX_VALUE_CHARS);
+    if (p) {
+      const head = cleanText(v!.slice(0, 20), 20);
+      throw new RowError(
+        p.reason,
+        `row ${row.ref}: value ${i + 1} ${p.detail}`,
+        `value ${i + 1} ("${head}") ${p.detail}`,
+      );
+    }
+  }
+  const raw = rawProblem(row.raw, "raw");
+  if (raw) throw new RowError(raw.reason, `row ${row.ref}: ${raw.detail}`, raw.detail);
+}
+
+/**
+ * Reads one legacy row with `make` and checks its text. A row left out on purpose
+ * ({@linkcode ExcludeRow}) or rejected as invalid ({@linkcode RowError}, bad text included) is
+ * recorded with `ctx.exclude` and gives undefined, so one bad row never fails its file; anything
+ * else is thrown.
+ */
+export function readRow<T extends SourceRow>(
+  ctx: ReadContext,
+  ref: string,
+  make: () => T,
+): T | undefined {
   try {
-    return make();
+    const row = make();
+    checkText(row);
+    return row;
   } catch (e) {
+    // The ref quotes the file (a key with a NUL, say): cleaned for the report.
+    const at = cleanText(ref, 200);
     if (e instanceof ExcludeRow) {
-      ctx.exclude({ ref, reason: e.reason, detail: e.message });
+      ctx.exclude({ ref: at, reason: e.reason, detail: cleanText(e.message, 500) });
     } else if (e instanceof RowError) {
-      ctx.exclude({ ref, reason: e.reason, detail: e.detail });
+      ctx.exclude({ ref: at, reason: e.reason, detail: cleanText(e.detail, 500) });
     } else {
       throw e;
     }
     return undefined;
   }
+}
+
+/** What {@linkcode checkSqliteText} needs of a SQLite handle. */
+interface SqliteHandle {
+  prepare(sql: string): {
+    get(...params: (number | bigint | string)[]): unknown;
+    all(...params: (number | bigint | string)[]): unknown[];
+  };
+}
+
+/**
+ * A check for the rows of one SQLite table, for what node:sqlite hides: it decodes text that is
+ * not valid UTF-8 to U+FFFD (which a valid file may hold too) and ends a text at its first NUL.
+ * A row holding U+FFFD, or one of the rows found (in one scan) to hold a NUL, has its columns read
+ * again as bytes and is rejected (`invalid_unicode`, `nul_character`). The rows must carry their
+ * rowid as `_rowid`.
+ */
+export function checkSqliteText(
+  db: SqliteHandle,
+  table: string,
+  columns: Iterable<string>,
+  file: string,
+): (row: Record<string, unknown>, ref: string) => void {
+  const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  const names = [...columns];
+  let withNul: Set<number> | undefined;
+  let bytesOf: ReturnType<SqliteHandle["prepare"]> | undefined;
+  const strict = new TextDecoder("utf-8", { fatal: true });
+  return (row, ref) => {
+    withNul ??= new Set(
+      names.length === 0 ? [] : (db.prepare(
+        `select rowid as r from ${q(table)} where ${
+          names.map((c) => `(typeof(${q(c)}) = 'text' and instr(cast(${q(c)} as blob), x'00') > 0)`)
+            .join(" or ")
+        }`,
+      ).all() as { r: number }[]).map((x) => Number(x.r)),
+    );
+    const nul = withNul.has(Number(row._rowid));
+    if (!nul && !Object.values(row).some((v) => typeof v === "string" && v.includes("\uFFFD"))) {
+      return;
+    }
+    bytesOf ??= db.prepare(
+      `select ${
+        names.map((c, i) => `typeof(${q(c)}) as t${i}, cast(${q(c)} as blob) as c${i}`).join(", ")
+      } from ${q(table)} where rowid = ?`,
+    );
+    const got = (bytesOf.get(row._rowid as number) ?? {}) as Record<string, unknown>;
+    for (const [i, name] of names.entries()) {
+      const b = got[`c${i}`];
+      if (got[`t${i}`] !== "text" || !(b instanceof Uint8Array)) continue;
+      if (b.includes(0)) {
+        throw badRow(file, ref, `${name} contains a NUL character`, "nul_character");
+      }
+      try {
+        strict.decode(b);
+      } catch {
+        throw badRow(file, ref, `${name} is not valid UTF-8`, "invalid_unicode");
+      }
+    }
+  };
 }
 
 /** Options of {@linkcode decimal}. */

@@ -19,6 +19,7 @@ import { inFallBackHour } from "./canonical.ts";
 import {
   badRow,
   boolean,
+  checkSqliteText,
   decimal,
   type Part,
   rawJson,
@@ -188,10 +189,14 @@ export function accountParts(db: DatabaseSync, file: string, tables: readonly st
           inFallBackHour,
         )
         : new Map<number, Occurrence>();
+      const check = checkSqliteText(db, table, cols.keys(), file);
       let out: SourceRow[] = [];
       for (const r of all) {
         const at = { file, ref: `${REF_COLUMN[table]}=${String(r[REF_COLUMN[table]!])}` };
-        const row = readRow(ctx, at.ref, () => spec.make(r, at, ctx, folds.get(Number(r._rowid))));
+        const row = readRow(ctx, at.ref, () => {
+          check(r, at.ref);
+          return spec.make(r, at, ctx, folds.get(Number(r._rowid)));
+        });
         if (row) out.push(row);
       }
       if (table === "positions") {

@@ -1,7 +1,10 @@
 /**
  * The legacy import and its verification. Each source file is imported in ONE transaction
  * (batches of multi-row inserts with ON CONFLICT DO NOTHING on the natural keys), so a second run
- * adds nothing and a failing file leaves nothing behind; other files are still imported. After
+ * adds nothing and a failing file leaves nothing behind; other files are still imported. A batch
+ * PostgreSQL refuses for its data is written again in halves inside savepoints, down to single
+ * rows: each row it still refuses is a rejected row of its file (`refused_by_database`, counted
+ * like the readers' rejections and left out of its parity), every other row is imported. After
  * the commit, parity is computed per part by streaming both sides again.
  *
  * @module
@@ -9,6 +12,7 @@
 import type { Logger } from "@logtape/logtape";
 import { type Clock, systemClock } from "../../lib/clock.ts";
 import type { Sql } from "../../lib/db.ts";
+import { cleanText, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import { redactText } from "../../lib/log.ts";
 import type { Excluded, Part, ReadContext, Source, SourceRow } from "./_part.ts";
 import { findSources } from "./detect.ts";
@@ -95,31 +99,62 @@ function applyParity(e: ReportEntry, p: ParityResult, mode: ReportEntry["mode"])
   e.status = mode === "dry_run" ? "dry_run" : equal ? "ok" : "mismatch";
 }
 
+/** What importing one source did per part: rows added, and rows PostgreSQL refused by key. */
+interface Imported {
+  added: number[];
+  refused: Map<string, Excluded>[];
+}
+
+/** The key of a refused row in {@linkcode Imported}'s maps (the part's key, as parity sees it). */
+const refusedKey = (key: readonly string[]) => JSON.stringify(key);
+
 async function importSource(
   sql: Sql,
   source: Source,
   options: Required<Pick<ImportOptions, "batchSize">> & { clock: Clock; log?: Logger },
-): Promise<number[]> {
+): Promise<Imported> {
   const nowMs = options.clock.now();
   return await sql.begin(async (tx) => {
-    const added: number[] = [];
+    const out: Imported = { added: [], refused: [] };
     for (const part of source.parts) {
       const ctx: ReadContext = { nowMs, exclude: () => {} };
-      let batch: SourceRow[] = [];
+      const refused = new Map<string, Excluded>();
+      let batch: (SourceRow & { key: string[] })[] = [];
       let n = 0;
+      // A part of a batch in a savepoint: a refusal rolls back only that part.
+      const write = (rows: readonly (SourceRow & { key: string[] })[]) =>
+        writeSplitting(rows, {
+          write: async (some) => {
+            n += await tx.savepoint((sp) => part.insert(sp, [...some]));
+          },
+          onReject: (row, e) => {
+            const detail = rejectionReason(e);
+            refused.set(refusedKey(row.key), {
+              ref: cleanText(row.ref, 200),
+              reason: "refused_by_database",
+              detail,
+            });
+            options.log?.warn("Legacy row {ref} of {path} refused by PostgreSQL: {detail}", {
+              ref: cleanText(row.ref, 200),
+              path: source.path,
+              detail,
+            });
+          },
+        });
       for await (const row of orderedRows(part, source.path, ctx, { duplicates: 0 })) {
         batch.push(row);
         if (batch.length >= options.batchSize) {
-          n += await part.insert(tx, batch);
+          await write(batch);
           batch = [];
         }
       }
-      if (batch.length) n += await part.insert(tx, batch);
+      if (batch.length) await write(batch);
       await part.finish?.(tx);
-      added.push(n);
+      out.added.push(n);
+      out.refused.push(refused);
     }
-    return added;
-  }) as unknown as number[];
+    return out;
+  }) as unknown as Imported;
 }
 
 async function run(
@@ -146,11 +181,14 @@ async function run(
   for (const source of found.sources) {
     const startedAt = iso();
     try {
-      let added: number[] = source.parts.map(() => 0);
+      let imported: Imported = {
+        added: source.parts.map(() => 0),
+        refused: source.parts.map(() => new Map()),
+      };
       let failure: string | null = null;
       if (mode === "import") {
         try {
-          added = await importSource(sql, source, {
+          imported = await importSource(sql, source, {
             batchSize: options.batchSize ?? 5000,
             clock,
             log: options.log,
@@ -175,9 +213,9 @@ async function run(
           const p = await parity(sql, part, source.path, {
             nowMs: clock.now(),
             exclude: c.exclude,
-          });
+          }, { refused: imported.refused[i] });
           applyParity(e, p, mode);
-          e.inserted = added[i] ?? 0;
+          e.inserted = imported.added[i] ?? 0;
         } catch (err) {
           e.status = "failed";
           e.error = redactText((err as Error).message);
@@ -192,7 +230,9 @@ async function run(
     }
   }
   const report: LegacyReport = { ok: reportOk(entries), entries, ignored: found.ignored };
-  if ((options.store ?? true) && mode !== "dry_run") await storeReport(sql, entries);
+  if ((options.store ?? true) && mode !== "dry_run") {
+    await storeReport(sql, entries, { log: options.log });
+  }
   return report;
 }
 

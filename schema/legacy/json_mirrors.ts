@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { decodeUtf8 } from "../../lib/bad_rows.ts";
 import { z } from "zod";
 import type { Sql, TransactionSql } from "../../lib/db.ts";
 import { InputError } from "../../lib/errors.ts";
@@ -156,7 +157,9 @@ const PRICE_CHANGE_COLUMNS: Column[] = [
 export async function jsonParts(path: string, kind: JsonKind): Promise<Source> {
   let data: unknown;
   try {
-    data = JSON.parse(await Deno.readTextFile(path));
+    // Invalid UTF-8 becomes an unpaired surrogate, so the rows holding it are rejected, not
+    // imported with U+FFFD in place of what the file held.
+    data = JSON.parse(decodeUtf8(await Deno.readFile(path)));
   } catch (e) {
     throw new InputError(
       "bad_json",

@@ -13,6 +13,7 @@ import type { Sql, TransactionSql } from "../../lib/db.ts";
 import { inFallBackHour, toDecimal } from "./canonical.ts";
 import {
   badRow,
+  checkSqliteText,
   decimal,
   type Part,
   type ReadContext,
@@ -57,6 +58,7 @@ export function marketLogParts(db: DatabaseSync, file: string, tables: readonly 
       keyOf: (v) => [v[0] ?? "", v[1] ?? ""],
       *rows(ctx: ReadContext): Iterable<SourceRow> {
         const folds = foldsOf(db, table, "timestamp");
+        const check = checkSqliteText(db, table, cols.keys(), file);
         const stmt = db.prepare(
           `select rowid as _rowid, event_ticker, strike, ${pick.join(", ")} from "${table}"
             order by "timestamp"`,
@@ -67,7 +69,10 @@ export function marketLogParts(db: DatabaseSync, file: string, tables: readonly 
           const out = readRow(
             ctx,
             ref,
-            () => marketRow(row, file, ref, ctx, folds.get(Number(row._rowid))),
+            () => {
+              check(row, ref);
+              return marketRow(row, file, ref, ctx, folds.get(Number(row._rowid)));
+            },
           );
           if (out) yield out;
         }

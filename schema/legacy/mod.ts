@@ -6,7 +6,10 @@
  * Each source file is imported in one transaction with ON CONFLICT DO NOTHING on natural keys:
  * a second run adds nothing, a bad file leaves nothing behind and the others still import. A bad
  * row is rejected and counted per reason (as DST gap rows are excluded); the rest of its file is
- * imported.
+ * imported. Text PostgreSQL would refuse or that is not what the file held is a bad row: a NUL,
+ * invalid UTF-8 or an unpaired surrogate, a compared value over 800 characters. A row PostgreSQL
+ * still refuses (a foreign key) is rejected as `refused_by_database`: its batch is written again
+ * in halves inside savepoints, so only that row is left out of the import and of its parity.
  *
  * Run it with `deno task import-legacy -- <path>...` (`--dry-run`, `--report out.json`) and
  * check it again at any time with `deno task verify-legacy -- <path>...`.

@@ -10,7 +10,14 @@
  */
 import { createHash } from "node:crypto";
 import type { Sql } from "../../lib/db.ts";
-import { badRow, compareKeys, type Part, type ReadContext, type SourceRow } from "./_part.ts";
+import {
+  badRow,
+  compareKeys,
+  type Excluded,
+  type Part,
+  type ReadContext,
+  type SourceRow,
+} from "./_part.ts";
 
 /** At most this many mismatching keys are listed. */
 export const MAX_LISTED = 10;
@@ -97,12 +104,22 @@ export async function* orderedRows(
   yield* flush();
 }
 
+/** Options of {@linkcode parity}. */
+export interface ParityOptions {
+  /**
+   * Rows PostgreSQL refused while this run imported them, by `JSON.stringify(key)`: left out of
+   * the source side and recorded with `ctx.exclude`, as a reader's rejections are.
+   */
+  refused?: ReadonlyMap<string, Excluded>;
+}
+
 /** Streams both sides of `part` in key order and compares them. */
 export async function parity(
   sql: Sql,
   part: Part,
   file: string,
   ctx: ReadContext,
+  options: ParityOptions = {},
 ): Promise<ParityResult> {
   const stats: ReadStats = { duplicates: 0 };
   const sHash = createHash("sha256");
@@ -135,6 +152,13 @@ export async function parity(
   };
   try {
     for await (const s of orderedRows(part, file, ctx, stats)) {
+      const refused = options.refused?.size
+        ? options.refused.get(JSON.stringify(s.key))
+        : undefined;
+      if (refused) {
+        ctx.exclude(refused);
+        continue;
+      }
       if (!target) {
         target = part.targetRows(sql, s.key[0] ?? null)[Symbol.asyncIterator]();
         await nextTarget();

@@ -15,6 +15,7 @@ import { type Occurrence, resolveAllFolds } from "./ambiguity.ts";
 import { easternTransitions, inFallBackHour } from "./canonical.ts";
 import {
   badRow,
+  checkSqliteText,
   decimal,
   type Part,
   type ReadContext,
@@ -118,11 +119,18 @@ function pricePart(db: DatabaseSync, file: string, table: string, sym: "btc" | "
     keyOf: (v) => [v[0] ?? ""],
     *rows(ctx: ReadContext): Iterable<SourceRow> {
       const folds = foldsOf(db, table, "timestamp");
+      const check = checkSqliteText(db, table, cols.keys(), file);
       const stmt = db.prepare(`select ${select} from "${table}" order by "timestamp"`);
       for (const r of stmt.iterate()) {
         const row = r as Record<string, unknown>;
         const ref = `timestamp=${String(row.ts)}`;
-        const out = priceRow(row, { file, ref, ctx, occurrence: folds.get(Number(row._rowid)) });
+        const out = priceRow(row, {
+          file,
+          ref,
+          ctx,
+          occurrence: folds.get(Number(row._rowid)),
+          check,
+        });
         if (out) yield out;
       }
     },
@@ -144,10 +152,17 @@ function pricePart(db: DatabaseSync, file: string, table: string, sym: "btc" | "
 
 function priceRow(
   row: Record<string, unknown>,
-  o: { file: string; ref: string; ctx: ReadContext; occurrence: Occurrence | undefined },
+  o: {
+    file: string;
+    ref: string;
+    ctx: ReadContext;
+    occurrence: Occurrence | undefined;
+    check: (row: Record<string, unknown>, ref: string) => void;
+  },
 ): SourceRow | undefined {
   const { file, ref, ctx } = o;
   return readRow(ctx, ref, () => {
+    o.check(row, ref);
     const ts = timestamp(row.ts, { file, ref, column: "timestamp" }, {
       occurrence: o.occurrence,
       nowMs: ctx.nowMs,

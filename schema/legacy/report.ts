@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { Logger } from "@logtape/logtape";
+import { cleanJson, cleanText, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
 import type { Excluded } from "./_part.ts";
 import type { Ignored } from "./detect.ts";
@@ -124,16 +126,25 @@ function summaryOf(e: ReportEntry): Json {
     lossy: e.lossy,
     notes: e.notes,
   };
-  return summary as unknown as Json;
+  // Excluded refs and notes quote the legacy files: cleaned like every stored text.
+  return cleanJson(summary, 2_000) as unknown as Json;
 }
 
-/** Stores each entry as a row of `system.legacy_import_runs`. */
-export async function storeReport(sql: Sql, entries: readonly ReportEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+/**
+ * Stores each entry as a row of `system.legacy_import_runs`, its text cleaned; a row PostgreSQL
+ * still refuses for its data is logged and left out, the others are stored. Resolves to the
+ * number of rows left out.
+ */
+export async function storeReport(
+  sql: Sql,
+  entries: readonly ReportEntry[],
+  options: { log?: Logger } = {},
+): Promise<number> {
+  if (entries.length === 0) return 0;
   const rows = entries.map((e) => ({
     started_at: e.startedAt,
     finished_at: e.finishedAt,
-    source_path: e.path,
+    source_path: cleanText(e.path, 2_000),
     source_kind: e.kind,
     dry_run: e.mode === "dry_run",
     status: e.mode === "verify" && e.status !== "failed" ? `verify_${e.status}` : e.status,
@@ -144,11 +155,38 @@ export async function storeReport(sql: Sql, entries: readonly ReportEntry[]): Pr
     // A jsonb parameter takes the object itself: a JSON.stringify'd text would be stored as a
     // JSON string (encoded twice), not as an object whose fields SQL can read.
     mismatches: sql.json(summaryOf(e)),
-    error: e.error,
+    error: e.error === null ? null : cleanText(e.error, 20_000),
   }));
+  return await writeSplitting(rows, {
+    write: (some) => insertRuns(sql, some),
+    onReject: (row, error) => {
+      options.log?.error("Legacy import run row of {path} refused by PostgreSQL: {reason}", {
+        path: row.source_path,
+        reason: rejectionReason(error),
+      });
+    },
+  });
+}
+
+type RunRow = {
+  started_at: string;
+  finished_at: string;
+  source_path: string;
+  source_kind: string;
+  dry_run: boolean;
+  status: string;
+  source_rows: number | null;
+  target_rows: number | null;
+  source_sha256: string | null;
+  target_sha256: string | null;
+  mismatches: ReturnType<Sql["json"]>;
+  error: string | null;
+};
+
+async function insertRuns(sql: Sql, rows: readonly RunRow[]): Promise<void> {
   await sql`insert into system.legacy_import_runs ${
     sql(
-      rows,
+      rows as RunRow[],
       "started_at",
       "finished_at",
       "source_path",

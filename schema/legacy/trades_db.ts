@@ -17,6 +17,7 @@ import { type Occurrence, resolveAllFolds } from "./ambiguity.ts";
 import { inFallBackHour, strikeText } from "./canonical.ts";
 import {
   badRow,
+  checkSqliteText,
   decimal,
   padInt,
   type Part,
@@ -128,10 +129,16 @@ function num(r: Row, column: string, at: At, opts: { strike?: boolean } = {}): s
   return decimal(v, { ...at, column });
 }
 
-function int(r: Row, column: string, at: At): string | null {
+/** Largest value of the target's integer types. */
+const INT_MAX = { int: 2n ** 31n - 1n, bigint: 2n ** 63n - 1n } as const;
+
+function int(r: Row, column: string, at: At, type: keyof typeof INT_MAX): string | null {
   const d = num(r, column, at);
   if (d !== null && !/^-?\d+$/.test(d)) {
     throw badRow(at.file, at.ref, `${column} ${d} is not a whole number`, "non_numeric");
+  }
+  if (d !== null && (BigInt(d) > INT_MAX[type] || BigInt(d) < -INT_MAX[type] - 1n)) {
+    throw badRow(at.file, at.ref, `${column} ${d} is out of range (${type})`, "impossible_value");
   }
   return d;
 }
@@ -156,7 +163,7 @@ function closedText(r: Row): unknown {
 }
 
 function makeTrade(r: Row, at: At, ctx: ReadContext, occ: Occurrence | undefined): SourceRow {
-  const id = int(r, "id", at);
+  const id = int(r, "id", at, "bigint");
   if (id === null) throw badRow(at.file, at.ref, "id is missing");
   const status = text(r.status);
   if (!status) throw badRow(at.file, at.ref, "status is missing");
@@ -204,14 +211,14 @@ function makeTrade(r: Row, at: At, ctx: ReadContext, occ: Occurrence | undefined
 }
 
 function makeActive(r: Row, at: At, ctx: ReadContext, occ: Occurrence | undefined): SourceRow {
-  const id = int(r, "id", at);
+  const id = int(r, "id", at, "bigint");
   if (id === null) throw badRow(at.file, at.ref, "id is missing");
   const last = r.last_updated === "" ? null : r.last_updated;
   return {
     ref: at.ref,
     values: [
       id,
-      int(r, "trade_id", at),
+      int(r, "trade_id", at, "bigint"),
       text(r.ticket_id),
       timestamp(dateTime(r, at), { ...at, column: "date/time" }, {
         nowMs: ctx.nowMs,
@@ -235,8 +242,8 @@ function makeActive(r: Row, at: At, ctx: ReadContext, occ: Occurrence | undefine
       num(r, "current_symbol_price", at),
       num(r, "current_close_price", at),
       num(r, "buffer_from_strike" in r ? "buffer_from_strike" : "buffer_from_entry", at),
-      int(r, "time_since_entry", at),
-      int(r, "ttc_seconds", at),
+      int(r, "time_since_entry", at, "int"),
+      int(r, "ttc_seconds", at, "int"),
       num(r, "current_probability", at),
       num(r, "current_pnl", at),
       timestamp(last, { ...at, column: "last_updated" }, { nowMs: ctx.nowMs }),
@@ -260,7 +267,9 @@ export function tradeParts(db: DatabaseSync, file: string, tables: readonly stri
     const notes = active && cols.has("notes") ? ["notes dropped (no target column)"] : [];
     const read = (ctx: ReadContext): SourceRow[] => {
       if (!active) rejected.clear();
-      const all = db.prepare(`select * from "${table}" order by rowid`).all() as Row[];
+      const all = db.prepare(`select rowid as _rowid, * from "${table}" order by rowid`)
+        .all() as Row[];
+      const check = checkSqliteText(db, table, cols.keys(), file);
       const folds = resolveAllFolds(
         all.map((r) => ({
           id: Number(r.id),
@@ -274,6 +283,7 @@ export function tradeParts(db: DatabaseSync, file: string, tables: readonly stri
       for (const r of all) {
         const at = { file, ref: `id=${String(r.id)}` };
         const row = readRow(ctx, at.ref, () => {
+          check(r, at.ref);
           const parent = active ? text(r.trade_id) : null;
           if (parent !== null && rejected.has(parent)) {
             throw badRow(
