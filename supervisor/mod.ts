@@ -30,6 +30,7 @@
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { SupervisorError } from "../lib/errors.ts";
 import { getLogger } from "../lib/log.ts";
+import { moduleName } from "../lib/module_name.ts";
 import { databaseHostPorts, POSTGRES_ENV } from "../lib/db.ts";
 import { ActorMessage, type InitMessage } from "../schema/messages.ts";
 import type { ChildSpec, WorkerPermissions } from "./child_spec.ts";
@@ -677,7 +678,7 @@ export class Supervisor implements SupervisorView {
     const newest = c.newestDataAt;
     return {
       id: c.spec.id,
-      module: c.spec.module,
+      module: moduleName(c.spec.module),
       state: c.state,
       incarnation: c.incarnation,
       restarts: c.restarts,

@@ -233,6 +233,7 @@ Deno.test("supervisor - stale data restarts a live worker (freshness)", async ()
 Deno.test("supervisor - degraded and recovered reports move the child between states", async () => {
   await withSupervisor([spec("k")], async (sup, events) => {
     await eventually(running(sup, "k"));
+    assert.equal(sup.child("k")?.module, "tests/fixtures/test_actor.ts", "no path of the machine");
     await sup.command("k", "degrade", "auth refused");
     await eventually(() => sup.child("k")?.state === "degraded");
     assert.equal(sup.child("k")?.reason, "auth refused");
