@@ -17,6 +17,8 @@ const NOTES: Record<string, string> = {
   RECIO_DB_POOL_MAX: "connections of the supervisor's pool",
   RECIO_NODE: "node name in events (default: the host name)",
   RECIO_HTTP_HOST: "status server address",
+  RECIO_HTTP_HEADER_TIMEOUT_MS: "a request's headers must arrive within this, or it is closed",
+  RECIO_HTTP_IDLE_TIMEOUT_MS: "status connections idle this long are closed",
   RECIO_HTTP_ALLOWED_HOSTS:
     "Host names answered besides the address and loopback (reverse proxy; * any; none)",
   RECIO_HTTP_PORT: "status server port",

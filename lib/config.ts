@@ -111,6 +111,10 @@ export const SETTINGS = {
   /** Host names the status API answers to besides the bound address and loopback (`*`: any). */
   RECIO_HTTP_ALLOWED_HOSTS: [listOf(z.union([z.literal("*"), hostName]), { none: true }), "none"],
   RECIO_HTTP_PORT: [int(0, 65535), "7070"],
+  /** Whole headers must arrive within this, or the connection is closed (`http_guard.ts`). */
+  RECIO_HTTP_HEADER_TIMEOUT_MS: [int(100, 600_000), "10000"],
+  /** A connection with nothing moving either way for this long is closed. */
+  RECIO_HTTP_IDLE_TIMEOUT_MS: [int(1_000, 3_600_000), "60000"],
   STATUS_TOKEN: [token.optional(), undefined],
   RECIO_LOG_FORMAT: [z.enum(["auto", "json", "text"]), "auto"],
   RECIO_LOG_LEVEL: [z.enum(["trace", "debug", "info", "warning", "error", "fatal"]), "info"],
@@ -188,7 +192,14 @@ export interface Config {
   dbConnectTimeoutMs: number;
   dbPoolMax: number;
   node: string;
-  http: { host: string; port: number; token: string | undefined; allowedHosts: string[] };
+  http: {
+    host: string;
+    port: number;
+    token: string | undefined;
+    allowedHosts: string[];
+    headerTimeoutMs: number;
+    idleTimeoutMs: number;
+  };
   log: {
     format: "auto" | "json" | "text";
     level: Raw["RECIO_LOG_LEVEL"];
@@ -351,6 +362,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       port: r.RECIO_HTTP_PORT,
       token: r.STATUS_TOKEN,
       allowedHosts: r.RECIO_HTTP_ALLOWED_HOSTS,
+      headerTimeoutMs: r.RECIO_HTTP_HEADER_TIMEOUT_MS,
+      idleTimeoutMs: r.RECIO_HTTP_IDLE_TIMEOUT_MS,
     },
     log: { format: r.RECIO_LOG_FORMAT, level: r.RECIO_LOG_LEVEL, file: r.RECIO_LOG_FILE },
     monitorIntervalMs: r.RECIO_MONITOR_INTERVAL_MS,

@@ -25,6 +25,7 @@ import { getLogger, RateLimitedLog, redactText } from "../lib/log.ts";
 import type { DrillRunner } from "./http_drills.ts";
 import { addMarketRoutes } from "./http_market.ts";
 import { addEventStreamRoute } from "./http_stream.ts";
+import { type AllowedHosts, allowedHosts, hostAllowed } from "./http_host.ts";
 import { readOpsMetrics } from "./ops_metrics.ts";
 import type { EventBus } from "./event_bus.ts";
 import { type MetricsExtra, REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
@@ -50,6 +51,11 @@ export interface StatusAppDeps {
     /** Reasons the system runs degraded (a failed backup); shown by `/readyz`, still 200. */
     degraded?: () => string[];
   };
+  /**
+   * `Host` names answered (`http_host.ts`); default: the loopback names. Others get 421, so a
+   * page using DNS rebinding cannot read the API.
+   */
+  allowedHosts?: AllowedHosts;
   /** Fault drills (demo mode only): `POST /drills/:name`, token-guarded (see `http_drills.ts`). */
   drills?: DrillRunner;
 }
@@ -57,10 +63,21 @@ export interface StatusAppDeps {
 /** How long `/readyz` and `/status` wait for `select 1`. */
 const DB_TIMEOUT_MS = 1_000;
 
+/** The instants PostgreSQL and `Date` both hold exactly: 1970 through 9999, in UTC. */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 const EventsQuery = z.strictObject({
-  actor: z.string().min(1).max(200).optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  actor: z.string().min(1).max(200)
+    // deno-lint-ignore no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, "no control characters").optional(),
+  since: z.iso.datetime({ offset: true })
+    .refine((v) => {
+      const ms = Date.parse(v);
+      return ms >= 0 && ms <= LAST_INSTANT;
+    }, "a time from 1970 through 9999 (UTC)")
+    .optional(),
+  limit: z.string().regex(/^\d{1,4}$/, "a whole number from 1 to 1000").transform(Number)
+    .pipe(z.number().int().min(1).max(1000)).default(100),
 });
 
 /** `a == b` in time that depends on neither's content nor length (both are hashed first). */
@@ -156,6 +173,17 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     return problemResponse(err);
   });
   app.notFound((c) => problemResponse(problemError(404, `no such endpoint: ${c.req.method}`)));
+
+  const hosts = deps.allowedHosts ?? allowedHosts("127.0.0.1", []);
+  app.use("*", async (c, next) => {
+    // In-process requests (tests, app.request) carry no Host header: their URL's host counts.
+    const host = c.req.header("host") ?? new URL(c.req.url).host;
+    if (!hostAllowed(host, hosts)) {
+      reject("bad_host");
+      problem(421, "this server does not answer to that Host (see RECIO_HTTP_ALLOWED_HOSTS)");
+    }
+    await next();
+  });
 
   const readiness = async (): Promise<
     Readiness & { database: Awaited<ReturnType<typeof pingDb>> }
@@ -300,7 +328,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
   }
 
   addMarketRoutes(app, { sql, clock, reject });
-  if (deps.bus) addEventStreamRoute(app, { bus: deps.bus, sql, reject });
+  if (deps.bus) addEventStreamRoute(app, { bus: deps.bus, sql, reject, clock });
   else app.get("/events/stream", () => problem(503, "no live event stream in this process"));
   return app;
 }

@@ -12,7 +12,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SupervisorError } from "../lib/errors.ts";
 
 /** The statuses the status API answers with on error. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 500 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 421 | 500 | 503;
 
 const TITLES: Record<number, string> = {
   400: "Bad Request",
@@ -20,6 +20,7 @@ const TITLES: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   409: "Conflict",
+  421: "Misdirected Request",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };

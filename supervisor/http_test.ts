@@ -4,6 +4,7 @@ import { createSql } from "../lib/db.ts";
 import { SupervisorError } from "../lib/errors.ts";
 import { createTestDb, type TestDb } from "../tests/_db.ts";
 import { createStatusApp, type StatusAppDeps } from "./http.ts";
+import { allowedHosts } from "./http_host.ts";
 import { STATUS_PAGE } from "./status_page.ts";
 import type { ChildStatus, Readiness, SupervisorView } from "./types.ts";
 
@@ -406,6 +407,13 @@ Deno.test("GET /events - newest first, filtered by actor and since, limited", as
       ["?since=2026-01-15", "since"],
       ["?actor=", "actor"],
       ["?actr=a", "actr"],
+      ["?actor=%00", "actor"],
+      ["?actor=a%0Ab", "actor"],
+      ["?since=0000-01-01T00:00:00Z", "since"],
+      ["?since=9999-12-31T23:59:59-14:00", "since"],
+      ["?since=1969-12-31T23:59:59Z", "since"],
+      ["?limit=1e3", "limit"],
+      ["?limit=0x10", "limit"],
     ]
   ) {
     await t.step(`a bad query ${q} answers a 400 problem naming "${param}"`, async () => {
@@ -421,10 +429,10 @@ Deno.test("GET /events - newest first, filtered by actor and since, limited", as
     const { samples } = parsePrometheus(text);
     assert.equal(
       value(samples, "recio_rejected_inputs_total", { actor: "http", reason: "bad_query" }),
-      8,
+      15,
     );
     const status = await (await app.request("/status")).json();
-    assert.equal(status.rejectedInputs.byActor.http, 8);
+    assert.equal(status.rejectedInputs.byActor.http, 15);
   });
 });
 
@@ -757,4 +765,31 @@ Deno.test("createStatusApp() - an unexpected error is a 500 problem that echoes 
   const body = await problemOf(res);
   assert.equal(body.detail, "internal error");
   assert.ok(!JSON.stringify(body).includes("hunter2pw"));
+});
+
+Deno.test("createStatusApp() - answers only the allowed Host names (DNS rebinding), 421 otherwise", async () => {
+  await using db = await createTestDb();
+  const { app } = setup(db);
+  for (const host of ["127.0.0.1:7070", "localhost:7070", "[::1]:7070", "localhost"]) {
+    const res = await app.request("/status", { headers: { host } });
+    assert.equal(res.status, 200, host);
+  }
+  for (const host of ["evil.example", "evil.example:7070", "127.0.0.1.evil.example:7070"]) {
+    for (const path of ["/status", "/healthz", "/events", "/actors", "/nope"]) {
+      const res = await app.request(path, { headers: { host } });
+      assert.equal(res.status, 421, `${host} ${path}`);
+      assert.match((await problemOf(res)).detail, /Host/);
+    }
+  }
+  const { samples } = parsePrometheus(await (await app.request("/metrics")).text());
+  assert.equal(
+    value(samples, "recio_rejected_inputs_total", { actor: "http", reason: "bad_host" }),
+    15,
+  );
+  // Behind a reverse proxy: its names are configured.
+  const proxied = setup(db, { allowedHosts: allowedHosts("0.0.0.0", ["status.example.com"]) });
+  const ok = await proxied.app.request("/healthz", { headers: { host: "status.example.com" } });
+  assert.equal(ok.status, 200);
+  const lan = await proxied.app.request("/healthz", { headers: { host: "0.0.0.0:7070" } });
+  assert.equal(lan.status, 421);
 });

@@ -27,6 +27,8 @@ import { EventBus } from "./event_bus.ts";
 import { EventLog, loadRestartHistory } from "./event_log.ts";
 import { forwardDrills } from "./http_drills.ts";
 import { createStatusApp } from "./http.ts";
+import { serveGuarded } from "./http_guard.ts";
+import { allowedHosts } from "./http_host.ts";
 import { JobScheduler, registerCron } from "./jobs.ts";
 import { Supervisor } from "./mod.ts";
 
@@ -159,16 +161,19 @@ export async function startSystem(
     token: config.http.token,
     bus,
     eventLog: events,
+    allowedHosts: allowedHosts(config.http.host, config.http.allowedHosts),
     extra: { jobs: () => scheduler.jobs(), degraded: () => scheduler.degradedReasons() },
     // Demo mode: the drills run in the demo's own process (demo/drills.ts), next to the heart
     // that owns the embedded database; this process only forwards them.
     drills: config.demo && config.demoControlUrl ? forwardDrills(config.demoControlUrl) : undefined,
   });
-  const server = Deno.serve({
+  // Deno.serve has no header or idle timeout: the guard owns the port and bounds both.
+  const server = await serveGuarded(app.fetch, {
     hostname: config.http.host,
     port: config.http.port,
-    onListen: () => {},
-  }, app.fetch);
+    headerTimeoutMs: config.http.headerTimeoutMs,
+    idleTimeoutMs: config.http.idleTimeoutMs,
+  });
   const url = `http://${config.http.host}:${server.addr.port}`;
 
   const shutdown = (code: number, reason: string): Promise<number> => {
