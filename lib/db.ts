@@ -13,7 +13,7 @@
  */
 import net from "node:net";
 import postgres from "postgres";
-import { DatabaseError } from "./errors.ts";
+import { DatabaseError, DatabaseRefusedError } from "./errors.ts";
 
 /** A postgres.js pool. */
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -199,7 +199,14 @@ export async function connectWithRetry(url: string, options: RetryOptions): Prom
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => {});
       const left = deadline - performance.now();
-      if (left <= 0 || isPermanent(error)) {
+      if (isPermanent(error)) {
+        const why = error instanceof Error ? reason(error) : String(error);
+        throw new DatabaseRefusedError(
+          `Cannot connect to PostgreSQL at ${describeTarget(url)}: ${why}; check the user, ` +
+            "password and database name of DATABASE_URL (waiting will not fix this)",
+        );
+      }
+      if (left <= 0) {
         const why = error instanceof Error ? reason(error) : String(error);
         throw new DatabaseError(
           `Cannot connect to PostgreSQL at ${

@@ -21,6 +21,17 @@ export class DatabaseError extends Error {
   }
 }
 
+/**
+ * The database refused us for good: a wrong user or password, or no such database. Waiting does
+ * not fix it, so it is a configuration error (exit 2), not an outage (exit 3).
+ */
+export class DatabaseRefusedError extends DatabaseError {
+  override name = "DatabaseRefusedError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 /** A supervision rule was broken: bad child spec, illegal transition, unknown child. */
 export class SupervisorError extends Error {
   override name = "SupervisorError";

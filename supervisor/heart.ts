@@ -9,8 +9,11 @@
  *   silent for `hangMs` is killed (SIGKILL) and restarted;
  * - restarts the supervisor with exponential backoff and jitter when it exits abnormally, up to
  *   `maxRestarts` within ten minutes, then exits 1 so that systemd or the container takes over;
- *   exit 0 is a clean stop (the heart exits 0 too), and exit 2 (invalid configuration) is not
- *   retried, since it would only fail the same way again;
+ *   exit 0 is a clean stop (the heart exits 0 too), and exit 2 (invalid configuration, which
+ *   includes a database that refuses the credentials or does not exist) is not retried, since it
+ *   would only fail the same way again; exit 3 (the database unreachable, or its migrations
+ *   refused) is retried on a backoff of its own that grows to minutes and never gives up, so an
+ *   outage or a schema to fix by hand causes no restart storm;
  * - on SIGINT/SIGTERM (the `signal` option) asks the supervisor to stop (SIGTERM), waits for it
  *   (bounded, then SIGKILL), stops the database and exits 0;
  * - records itself and its supervisor in `<dataDir>/heart.json`, so that after the heart itself
@@ -50,6 +53,8 @@ export const HEART_EXIT = { ok: 0, gaveUp: 1, config: 2, database: 3 } as const;
 
 /** The supervisor's own exit code for invalid configuration (see `supervisor/main.ts`). */
 const CHILD_CONFIG_EXIT = 2;
+/** The supervisor's exit code when the database is unreachable or refuses its migrations. */
+const CHILD_DATABASE_EXIT = 3;
 
 /** Options of {@linkcode runHeart}. */
 export interface HeartOptions {
@@ -68,6 +73,13 @@ export interface HeartOptions {
   stopGraceMs?: number;
   /** Restart delay: `minMs · 2^(n-1)`, capped at `maxMs`, ±20 % jitter. */
   backoff?: { minMs: number; maxMs: number };
+  /**
+   * Restart delay after the supervisor exited 3 (the database unreachable or its migrations
+   * refused): the same doubling from 15 s to 5 min by default. These restarts never count
+   * against `maxRestarts`: the heart waits for the database (or the operator) as long as it
+   * takes, without a restart storm.
+   */
+  databaseBackoff?: { minMs: number; maxMs: number };
   clock?: Clock;
   /** systemd notifications (default: from `NOTIFY_SOCKET`, a no-op without it). */
   notify?: SdNotifier;
@@ -250,6 +262,20 @@ export async function runHeart(o: HeartOptions): Promise<number> {
     const extraEnv = prepared?.env ?? {};
     const command = o.command ?? supervisorCommand();
     let restarts: number[] = [];
+    let databaseExits = 0;
+    const databaseBackoff = o.databaseBackoff ?? { minMs: 15_000, maxMs: 300_000 };
+    /** Waits `ms`, or less when the heart is stopped meanwhile. */
+    const pause = async (ms: number) => {
+      await new Promise<void>((resolve) => {
+        if (stopping) return resolve(); // stopped while the child was exiting
+        const t = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = () => {};
+    };
 
     while (!stopping) {
       const c = new Deno.Command(command[0]!, {
@@ -284,6 +310,17 @@ export async function runHeart(o: HeartOptions): Promise<number> {
         code = HEART_EXIT.config;
         break;
       }
+      if (status.code === CHILD_DATABASE_EXIT) {
+        databaseExits++;
+        const delay = heartBackoff(databaseExits, databaseBackoff);
+        log.error(
+          "Supervisor cannot use the database (exit 3); restart {n} in {delay} s",
+          { n: databaseExits, delay: Math.round(delay / 1000) },
+        );
+        await pause(delay);
+        continue;
+      }
+      databaseExits = 0;
       const now = clock.monotonic();
       restarts = [now, ...restarts.filter((t) => t > now - windowMs)];
       if (restarts.length > config.heart.maxRestarts) {
@@ -299,15 +336,7 @@ export async function runHeart(o: HeartOptions): Promise<number> {
         "Supervisor exited abnormally (code {code}, signal {signal}); restart {n} in {delay} ms",
         { code: status.code, signal: status.signal, n: restarts.length, delay: Math.round(delay) },
       );
-      await new Promise<void>((resolve) => {
-        if (stopping) return resolve(); // stopped while the child was exiting
-        const t = setTimeout(resolve, delay);
-        wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      wake = () => {};
+      await pause(delay);
     }
   } finally {
     o.signal?.removeEventListener("abort", stop);

@@ -8,6 +8,7 @@ import { startSdNotify } from "./sd_notify.ts";
 const CHILD = new URL("../tests/fixtures/heart_child.ts", import.meta.url).pathname;
 const RUN = new URL("../tests/fixtures/heart_run.ts", import.meta.url).pathname;
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
+const SUPERVISOR_MAIN = new URL("./main.ts", import.meta.url).pathname;
 const DATABASE_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 const FAST = {
@@ -138,6 +139,48 @@ Deno.test("runHeart() does not restart a supervisor that exits 2 (invalid config
   const h = heart(["exit2", 0, dir.path]);
   assert.equal(await h.done, 2);
   assert.equal(h.pids.length, 1);
+});
+
+Deno.test("runHeart() retries a supervisor that exits 3 (database) on its own backoff, never giving up", async () => {
+  await using dir = await tempDir();
+  const starts: number[] = [];
+  const h = heart(["exit3", 0, dir.path], {
+    // One restart allowed for crashes: database exits must not count against it.
+    config: config({ RECIO_DATA_DIR: dir.path, RECIO_HEART_MAX_RESTARTS: "1" }),
+    databaseBackoff: { minMs: 150, maxMs: 600 },
+    onChild: (pid) => {
+      h.pids.push(pid);
+      starts.push(performance.now());
+    },
+  });
+  try {
+    await eventually(() => h.pids.length >= 4, { timeoutMs: 20_000 });
+  } finally {
+    h.stop();
+  }
+  assert.equal(await h.done, 0, "stopped by us, not given up");
+  assert.ok(h.exits.slice(0, 3).every((s) => s.code === 3));
+  // The waits double from minMs (±20 % jitter): about 150, 300, 600 ms.
+  const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+  assert.ok(gaps[0]! >= 120, `first wait ${gaps[0]}`);
+  assert.ok(gaps[2]! >= 480, `third wait ${gaps[2]}`);
+});
+
+Deno.test("supervisor process exits 2 (not 3) when the database refuses its password, so the heart does not retry it", async () => {
+  const u = new URL(DATABASE_URL);
+  u.username = "recio_no_such_role";
+  u.password = "S3cretPw";
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-cron", "--unstable-worker-options", SUPERVISOR_MAIN],
+    env: { DATABASE_URL: u.href, RECIO_HTTP_PORT: "0", NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 2, text);
+  assert.match(text, /check the user, password and database name of DATABASE_URL/);
+  assert.ok(!text.includes("S3cretPw"), "the password is never shown");
 });
 
 Deno.test("runHeart() SIGKILLs a supervisor that ignores SIGTERM once stopGraceMs has passed", async () => {

@@ -12,7 +12,12 @@
  */
 import { type Config, loadConfig } from "../lib/config.ts";
 import { connectWithRetry, describeTarget, type Sql } from "../lib/db.ts";
-import { ConfigError, DatabaseError, SupervisorError } from "../lib/errors.ts";
+import {
+  ConfigError,
+  DatabaseError,
+  DatabaseRefusedError,
+  SupervisorError,
+} from "../lib/errors.ts";
 import { getLogger, redactText, setupLogging } from "../lib/log.ts";
 import { checkDatabaseMode, markDatabaseMode } from "../schema/database_mode.ts";
 import { migrate } from "../schema/migrate.ts";
@@ -226,7 +231,9 @@ async function main(): Promise<number> {
     const msg = redactText(e instanceof Error ? e.message : String(e));
     log.fatal("Cannot start: {error}", { error: msg });
     console.error(msg);
-    if (e instanceof ConfigError || e instanceof SupervisorError) return EXIT.config;
+    if (
+      e instanceof ConfigError || e instanceof SupervisorError || e instanceof DatabaseRefusedError
+    ) return EXIT.config;
     if (e instanceof DatabaseError) return EXIT.database;
     throw e;
   }
