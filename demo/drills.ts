@@ -31,13 +31,15 @@ import { z } from "zod";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { errorInfo } from "../lib/errors.ts";
 import { getLogger } from "../lib/log.ts";
-import { sameSecret } from "../supervisor/http.ts";
+import { bearerMatches } from "../lib/same_secret.ts";
 import { problem, problemError, problemResponse } from "../supervisor/http_problem.ts";
 
 /** What the drills act on. */
 export interface DrillDeps {
   /** The simulator's control endpoint (venue drills). */
   venueUrl: string;
+  /** Bearer token of the simulator's control endpoint. */
+  venueToken?: string | undefined;
   /** Terminates an actor's worker as a crash; throws a problem (404, 409) when it cannot. */
   terminate(actor: string): Promise<void>;
   /** An outage of the embedded database (absent with an external DATABASE_URL). */
@@ -86,8 +88,7 @@ export function createDrills(d: DrillDeps): Drills {
   app.notFound(() => problemResponse(problemError(404, "no such route")));
   app.post("/drills/:name", async (c) => {
     if (d.token) {
-      const m = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "");
-      if (!m || !(await sameSecret(m[1]!, d.token))) {
+      if (!(await bearerMatches(c.req.header("authorization"), d.token))) {
         problem(401, "a valid bearer token is required", { "WWW-Authenticate": "Bearer" });
       }
     }
@@ -134,6 +135,7 @@ export function createDrills(d: DrillDeps): Drills {
       }
       const r = await fetch(`${d.venueUrl}/drill/${name}?seconds=${seconds}`, {
         method: "POST",
+        headers: d.venueToken ? { authorization: `Bearer ${d.venueToken}` } : {},
         signal: AbortSignal.timeout(10_000),
       }).catch(() => problem(503, `drill "${name}" failed: the simulated venues do not answer`));
       const body = await r.json().catch(() => undefined);

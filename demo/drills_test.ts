@@ -30,12 +30,17 @@ function drillServer(deps: Partial<DrillDeps> = {}) {
 
 Deno.test("createDrills() forwards venue drills, terminates actors, and refuses bad requests with problems", async () => {
   const hits: string[] = [];
+  const auth: (string | null)[] = [];
   await using venue = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
     const url = new URL(req.url);
     hits.push(url.pathname + url.search);
+    auth.push(req.headers.get("authorization"));
     return Response.json({ ok: true });
   });
-  using s = drillServer({ venueUrl: `http://127.0.0.1:${venue.addr.port}` });
+  using s = drillServer({
+    venueUrl: `http://127.0.0.1:${venue.addr.port}`,
+    venueToken: "venue-token-0123456789",
+  });
 
   assert.equal((await s.post("drop_price_feed", null)).status, 401);
   assert.equal((await s.post("drop_price_feed", "wrong-token-0123456789")).status, 401);
@@ -76,6 +81,10 @@ Deno.test("createDrills() forwards venue drills, terminates actors, and refuses 
     "/drill/drop_price_feed?seconds=10",
   ]);
   assert.ok(s.recorded[0]!.startsWith("drill: drop_price_feed"));
+  assert.ok(
+    auth.every((a) => a === "Bearer venue-token-0123456789"),
+    "every call to the simulated venues carries its token",
+  );
 });
 
 Deno.test("createDrills() runs one stop_database at a time: an overlapping one is a 409 and the first ends as planned", async () => {

@@ -26,6 +26,7 @@ import {
   settlementJson,
 } from "../tests/fakes/kalshi_records.ts";
 import { dollars, FakeKalshi, generateTestKeys } from "../tests/fakes/kalshi_server.ts";
+import { bearerMatches } from "../lib/same_secret.ts";
 import { normal, SIGMA_PER_SQRT_S, START_PRICES } from "./seed.ts";
 
 const HOUR = 3_600_000;
@@ -164,34 +165,46 @@ async function main(): Promise<void> {
 
   // Fault drills.
   const later = (ms: number, f: () => void) => timers.push(setTimeout(f, ms) as never);
-  const control = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    const url = new URL(req.url);
-    const seconds = Math.min(600, Math.max(1, Number(url.searchParams.get("seconds") ?? "10")));
-    if (req.method !== "POST") return new Response("POST only", { status: 405 });
-    switch (url.pathname) {
-      case "/drill/drop_price_feed":
-        coinbase.dropConnections();
-        return Response.json({ drill: "drop_price_feed" });
-      case "/drill/silence_price_feed":
-        coinbase.silence(true);
-        later(seconds * 1000, () => coinbase.silence(false));
-        return Response.json({ drill: "silence_price_feed", seconds });
-      case "/drill/kalshi_429": {
-        const fault = { status: 429, times: 1_000_000, retryAfterS: 1 };
-        kalshi.faults.push(fault);
-        later(seconds * 1000, () => (kalshi.faults = kalshi.faults.filter((f) => f !== fault)));
-        return Response.json({ drill: "kalshi_429", seconds });
+  // Only the demo's drill server, which holds the same token as the status API, may use it.
+  const token = Deno.env.get("RECIO_SIMULATOR_TOKEN") ?? "";
+  if (token.length < 16) throw new Error("Cannot start the simulator: RECIO_SIMULATOR_TOKEN unset");
+  const control = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req) => {
+      if (!(await bearerMatches(req.headers.get("authorization"), token))) {
+        return new Response("a valid bearer token is required", {
+          status: 401,
+          headers: { "www-authenticate": "Bearer" },
+        });
       }
-      case "/drill/kalshi_401":
-        // A revoked key: open sessions end too, so every client meets the refusal at once.
-        kalshi.authorised = false;
-        kalshi.dropSockets();
-        later(seconds * 1000, () => (kalshi.authorised = true));
-        return Response.json({ drill: "kalshi_401", seconds });
-      default:
-        return new Response("unknown drill", { status: 404 });
-    }
-  });
+      const url = new URL(req.url);
+      const seconds = Math.min(600, Math.max(1, Number(url.searchParams.get("seconds") ?? "10")));
+      if (req.method !== "POST") return new Response("POST only", { status: 405 });
+      switch (url.pathname) {
+        case "/drill/drop_price_feed":
+          coinbase.dropConnections();
+          return Response.json({ drill: "drop_price_feed" });
+        case "/drill/silence_price_feed":
+          coinbase.silence(true);
+          later(seconds * 1000, () => coinbase.silence(false));
+          return Response.json({ drill: "silence_price_feed", seconds });
+        case "/drill/kalshi_429": {
+          const fault = { status: 429, times: 1_000_000, retryAfterS: 1 };
+          kalshi.faults.push(fault);
+          later(seconds * 1000, () => (kalshi.faults = kalshi.faults.filter((f) => f !== fault)));
+          return Response.json({ drill: "kalshi_429", seconds });
+        }
+        case "/drill/kalshi_401":
+          // A revoked key: open sessions end too, so every client meets the refusal at once.
+          kalshi.authorised = false;
+          kalshi.dropSockets();
+          later(seconds * 1000, () => (kalshi.authorised = true));
+          return Response.json({ drill: "kalshi_401", seconds });
+        default:
+          return new Response("unknown drill", { status: 404 });
+      }
+    },
+  );
 
   console.log(JSON.stringify({
     event: "venues",

@@ -51,8 +51,14 @@ async function demoToken(dir: string): Promise<{ token: string; file: string }> 
 }
 
 /** Starts the simulator and waits for its announcement line. */
-async function startSimulator(dir: string, prices: { BTC: number; ETH: number }) {
+async function startSimulator(
+  dir: string,
+  prices: { BTC: number; ETH: number },
+  token: string,
+) {
   const child = new Deno.Command(Deno.execPath(), {
+    // The control token reaches the simulator in its environment, never on its command line.
+    env: { RECIO_SIMULATOR_TOKEN: token },
     args: [
       "run",
       "-A",
@@ -110,9 +116,12 @@ export async function startDemo(ctx: PrepareContext, config: Config): Promise<De
   await Deno.mkdir(dir, { recursive: true });
   // First, and before anything else is written: refuses a database that is not the demo's.
   const prices = await prepareDemoDatabase(ctx.databaseUrl, { log });
-  const venues = await startSimulator(dir, prices);
+  const { token, file } = Deno.env.get("STATUS_TOKEN")
+    ? { token: Deno.env.get("STATUS_TOKEN")!, file: undefined }
+    : await demoToken(dir);
+  const venues = await startSimulator(dir, prices, token);
   try {
-    return await withDrills(ctx, config, venues);
+    return await withDrills(ctx, config, venues, { token, file });
   } catch (e) {
     await venues.stop();
     throw e;
@@ -123,12 +132,9 @@ async function withDrills(
   ctx: PrepareContext,
   config: Config,
   venues: Awaited<ReturnType<typeof startSimulator>>,
+  { token, file }: { token: string; file: string | undefined },
 ): Promise<DemoServices> {
   const log = getLogger("demo");
-  const dir = config.dataDir;
-  const { token, file } = Deno.env.get("STATUS_TOKEN")
-    ? { token: Deno.env.get("STATUS_TOKEN")!, file: undefined }
-    : await demoToken(dir);
 
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-demo-drills" });
   const events = new EventLog(sql, { node: config.node });
@@ -147,6 +153,7 @@ async function withDrills(
   const embedded = ctx.embedded;
   const drills = createDrills({
     venueUrl: venues.announce.controlUrl,
+    venueToken: token,
     terminate,
     outage: embedded ? (ms) => embedded.outage(ms) : undefined,
     record: (event, reason) => events.record({ actorId: null, event, reason }),

@@ -26,6 +26,7 @@ import type { DrillRunner } from "./http_drills.ts";
 import { addMarketRoutes } from "./http_market.ts";
 import { addEventStreamRoute } from "./http_stream.ts";
 import { type AllowedHosts, allowedHosts, hostAllowed } from "./http_host.ts";
+import { bearerMatches } from "../lib/same_secret.ts";
 import { readOpsMetrics } from "./ops_metrics.ts";
 import type { EventBus } from "./event_bus.ts";
 import { type MetricsExtra, REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
@@ -79,20 +80,6 @@ const EventsQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,4}$/, "a whole number from 1 to 1000").transform(Number)
     .pipe(z.number().int().min(1).max(1000)).default(100),
 });
-
-/** `a == b` in time that depends on neither's content nor length (both are hashed first). */
-export async function sameSecret(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [x, y] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
-  const xa = new Uint8Array(x);
-  const ya = new Uint8Array(y);
-  let diff = 0;
-  for (let i = 0; i < xa.length; i++) diff |= xa[i]! ^ ya[i]!;
-  return diff === 0;
-}
 
 /**
  * Shares one in-flight call among concurrent callers: a burst of `/status` or `/readyz` requests
@@ -287,8 +274,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
   /** The bearer-token guard of every endpoint that changes state. */
   const authorize = async (header: string | undefined) => {
     if (!deps.token) problem(403, "control endpoints are disabled (set STATUS_TOKEN)");
-    const m = /^Bearer +(\S+) *$/i.exec(header ?? "");
-    if (!m || !(await sameSecret(m[1]!, deps.token))) {
+    if (!(await bearerMatches(header, deps.token))) {
       reject("unauthorized");
       problem(401, "a valid bearer token is required", { "WWW-Authenticate": "Bearer" });
     }
