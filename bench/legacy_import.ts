@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { importLegacy, verifyLegacy } from "../schema/legacy/mod.ts";
+import { importLegacy, verifyLegacy } from "../legacy/mod.ts";
 import { createTestDb } from "../tests/_db.ts";
 import { secondRows, writePriceDb } from "../tests/fixtures/legacy.ts";
 import { type BenchRow, round } from "./_stats.ts";

@@ -5,8 +5,8 @@ import {
   importLegacy,
   type LegacyReport,
   verifyLegacy,
-} from "../schema/legacy/mod.ts";
-import { main } from "../schema/legacy/cli.ts";
+} from "../legacy/mod.ts";
+import { main } from "../legacy/cli.ts";
 import { createTestDb } from "./_db.ts";
 import {
   secondRows,

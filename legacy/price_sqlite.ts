@@ -10,7 +10,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Sql, TransactionSql } from "../../lib/db.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import { type Occurrence, resolveAllFolds } from "./ambiguity.ts";
 import { easternTransitions, inFallBackHour } from "./canonical.ts";
 import {

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { cleanJson, cleanText, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
-import type { Sql } from "../../lib/db.ts";
+import { cleanJson, cleanText, rejectionReason, writeSplitting } from "../lib/bad_rows.ts";
+import type { Sql } from "../lib/db.ts";
 import type { Excluded } from "./_part.ts";
 import type { Ignored } from "./detect.ts";
 import type { Mismatch } from "./parity.ts";

@@ -8,10 +8,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { taskArgs } from "../../lib/cli.ts";
-import { connectWithRetry, describeTarget } from "../../lib/db.ts";
-import { redactText } from "../../lib/log.ts";
-import { migrate } from "../migrate.ts";
+import { taskArgs } from "../lib/cli.ts";
+import { connectWithRetry, describeTarget } from "../lib/db.ts";
+import { redactText } from "../lib/log.ts";
+import { migrate } from "../schema/migrate.ts";
 import { formatReport, importLegacy, verifyLegacy } from "./mod.ts";
 
 const USAGE = "usage: cli.ts import|verify [--dry-run] [--report out.json] <path>...";

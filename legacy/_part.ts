@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { cleanText, type TextProblem, textProblem } from "../../lib/bad_rows.ts";
-import type { Sql, TransactionSql } from "../../lib/db.ts";
-import { InputError } from "../../lib/errors.ts";
+import { cleanText, type TextProblem, textProblem } from "../lib/bad_rows.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
+import { InputError } from "../lib/errors.ts";
 import type { Occurrence } from "./ambiguity.ts";
 import { DecimalError, easternToUtc, legacyBoolean, roundDecimal, toDecimal } from "./canonical.ts";
 

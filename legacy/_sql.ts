@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Sql, TransactionSql } from "../../lib/db.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import type { SourceRow } from "./_part.ts";
 
 /** A target column and its PostgreSQL type (a code constant, never input). */

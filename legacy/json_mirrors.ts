@@ -19,10 +19,10 @@
  *
  * @module
  */
-import { decodeUtf8 } from "../../lib/bad_rows.ts";
+import { decodeUtf8 } from "../lib/bad_rows.ts";
 import { z } from "zod";
-import type { Sql, TransactionSql } from "../../lib/db.ts";
-import { InputError } from "../../lib/errors.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
+import { InputError } from "../lib/errors.ts";
 import {
   badRow,
   boolean,

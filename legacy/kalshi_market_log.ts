@@ -9,7 +9,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Sql, TransactionSql } from "../../lib/db.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import { inFallBackHour, toDecimal } from "./canonical.ts";
 import {
   badRow,

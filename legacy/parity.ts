@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Sql } from "../../lib/db.ts";
+import type { Sql } from "../lib/db.ts";
 import {
   badRow,
   compareKeys,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Sql, TransactionSql } from "../../lib/db.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import type { Part, ReadContext, SourceRow } from "./_part.ts";
 import { canonicalSelect, type Column, insertUnnest } from "./_sql.ts";
 import { cursorValues } from "./parity.ts";

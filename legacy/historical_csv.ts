@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Sql, TransactionSql } from "../../lib/db.ts";
-import { InputError } from "../../lib/errors.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
+import { InputError } from "../lib/errors.ts";
 import {
   badRow,
   decimal,

@@ -12,7 +12,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { Sql, TransactionSql } from "../../lib/db.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import { type Occurrence, resolveAllFolds } from "./ambiguity.ts";
 import { inFallBackHour, strikeText } from "./canonical.ts";
 import {

@@ -8,7 +8,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { InputError } from "../../lib/errors.ts";
+import { InputError } from "../lib/errors.ts";
 import type { Part, Source } from "./_part.ts";
 import { ACCOUNT_TABLES, accountParts } from "./account_sqlite.ts";
 import { csvParts, isHistoricalCsv } from "./historical_csv.ts";

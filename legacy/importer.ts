@@ -10,10 +10,10 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { type Clock, systemClock } from "../../lib/clock.ts";
-import type { Sql } from "../../lib/db.ts";
-import { cleanText, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
-import { redactText } from "../../lib/log.ts";
+import { type Clock, systemClock } from "../lib/clock.ts";
+import type { Sql } from "../lib/db.ts";
+import { cleanText, rejectionReason, writeSplitting } from "../lib/bad_rows.ts";
+import { redactText } from "../lib/log.ts";
 import type { Excluded, Part, ReadContext, Source, SourceRow } from "./_part.ts";
 import { findSources } from "./detect.ts";
 import { orderedRows, parity, type ParityResult } from "./parity.ts";
