@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
-import {
-  formatReport,
-  importLegacy,
-  type LegacyReport,
-  verifyLegacy,
-} from "../legacy/mod.ts";
+import { formatReport, importLegacy, type LegacyReport, verifyLegacy } from "../legacy/mod.ts";
 import { main } from "../legacy/cli.ts";
 import { createTestDb } from "./_db.ts";
 import {
