@@ -217,3 +217,49 @@ Deno.test("createPriceStore() refuses rows the table cannot take, counted, and s
   assert.equal(stored[0]!.momentum, null);
   assert.deepEqual(stored[0]!.deltas, [null, null, null, "9999.999999", null, "-2.500000"]);
 });
+
+Deno.test("createPriceStore() splits a batch PostgreSQL refuses for its data, through COPY and unnest alike: only the refused rows are dropped and counted, the rest written, COPY not cooled down", async () => {
+  await using db = await createTestDb();
+  // A rule of the table the store's checks do not know: PostgreSQL refuses price 4242 (23514).
+  await db.sql.unsafe(`alter table live_data.btc_price_log
+    add constraint test_refuses_4242 check (price <> 4242)`);
+  const counters: Record<string, number> = {};
+  const f = bulkFactory(db.url);
+  const durable: PriceRow[] = [];
+  const s = testStore(db.sql, counters, {
+    ...BACKLOG,
+    bulk: f.bulk,
+    // A COPY PostgreSQL refuses after its last chunk may leave postgres.js waiting: the deadline.
+    bulkTimeoutMs: 1_000,
+    onDurable: (rows) => void durable.push(...rows),
+  });
+  // A backlog for COPY, with one refused row in it.
+  const backlog = variedRows(3_000);
+  backlog[1_500] = { ...backlog[1_500]!, price: "4242" };
+  for (const r of backlog) s.enqueue(r);
+  s.start();
+  assert.equal(await s.drain(30_000), true);
+  assert.equal(counters["rows.rejected"], 1);
+  assert.equal(counters["db.bulk_failed"], undefined, "the row's refusal is not COPY's failure");
+  assert.equal(counters["db.write_failed"], undefined);
+  assert.equal((await readRows(db.sql, "btc")).length, 2_999);
+  assert.ok(!durable.includes(backlog[1_500]!), "a refused row is never reported durable");
+
+  // A live flush with a gap record in the same transaction, and three refused rows.
+  const t = T0 + 86_400_000;
+  s.recordGap({ fromMs: t - 10_000, toMs: t, cause: "silence" });
+  for (let i = 0; i < 10; i++) {
+    s.enqueue({ ...variedRows(1, t + i * 1_000)[0]!, price: i % 4 === 1 ? "4242" : "5" });
+  }
+  assert.equal(await s.drain(30_000), true);
+  assert.equal(counters["rows.rejected"], 4);
+  assert.equal((await readRows(db.sql, "btc")).length, 2_999 + 7);
+  const gaps = await db.sql`select 1 from system.ingest_gaps where symbol = 'btc'`;
+  assert.equal(gaps.length, 1, "the gap is written with the good rows");
+
+  // COPY works for the next backlog: nothing was cooled down.
+  for (const r of variedRows(500, T0 + 2 * 86_400_000)) s.enqueue(r);
+  await s.close(30_000);
+  assert.equal(counters["rows.copied"], 500);
+  assert.equal((await readRows(db.sql, "btc")).length, 2_999 + 7 + 500);
+});

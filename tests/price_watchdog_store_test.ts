@@ -144,3 +144,63 @@ Deno.test("createPriceStore() stores complete = false for incomplete rows throug
   assert.deepEqual((await readRows(db.sql, "btc")).map((r) => r.complete), want);
   assert.deepEqual((await readRows(db.sql, "eth")).map((r) => r.complete), want);
 });
+
+Deno.test("createPriceStore() refuses or cleans what PostgreSQL cannot store (NUL, broken UTF-16, over-long text, out-of-range numbers), writes every good row and keeps writing", async () => {
+  await using db = await createTestDb();
+  const counters: Record<string, number> = {};
+  const s = store(db.sql, counters, { maxBatch: 100, bufferRows: 1_000 });
+  s.start();
+  const t = Date.UTC(2026, 5, 1);
+  const bad: PriceRow[] = [
+    row(t + 100_000, "1.5\u0000"), // a NUL
+    row(t + 101_000, "1.\uD800"), // an unpaired surrogate (invalid UTF-8)
+    row(t + 102_000, `1.${"5".repeat(100)}`), // over-long
+    row(t + 103_000, "0.000000001"), // rounds to 0 in numeric(20, 8): the price > 0 check
+    row(t + 104_000, "999999999999.999999999"), // rounds to 10^12: numeric(20, 8) overflows
+  ];
+  for (const r of bad) s.enqueue(r);
+  assert.equal(counters["rejected.unstorable_row"], bad.length);
+  for (let i = 0; i < 10; i++) s.enqueue(row(t + i * 1_000, String(100 + i)));
+  // 9999.9999999 is below 10^4 but rounds to it in numeric(10, 6): stored as null.
+  s.enqueue({
+    ...row(t + 10_000, "110"),
+    momentum: 9999.9999999,
+    deltas: [-9999.9999996, 1, null, null, null, null],
+  });
+  s.recordGap({ fromMs: t, toMs: t + 6_000, cause: "silence\u0000" });
+  s.recordGap({ fromMs: t + 1, toMs: t + 7_000, cause: "close \uD800" });
+  s.recordGap({ fromMs: t + 2, toMs: t + 8_000, cause: "x".repeat(100_000) });
+  s.recordGap({ fromMs: t + 3, toMs: 8.64e15 + 1, cause: "silence" }); // beyond timestamptz
+  assert.equal(counters["rejected.unstorable_gap"], 1);
+  const candle = { open: "1", high: "2", low: "1", close: "1.5", volume: "3" };
+  const inserted = await s.insertCandles([
+    { startMs: t, ...candle },
+    { startMs: t + 60_000, ...candle, volume: "1000000000000000" }, // beyond numeric(20, 8)
+    { startMs: t + 120_000, ...candle },
+  ]);
+  assert.equal(inserted, 2);
+  assert.equal(counters["candles.rejected"], 1);
+  assert.equal(await s.drain(5_000), true, "nothing left buffered");
+
+  const rows = await readRows(db.sql);
+  assert.deepEqual(
+    rows.map((r) => Number(r.price)),
+    Array.from({ length: 11 }, (_, i) => 100 + i),
+  );
+  assert.equal(rows[10]!.momentum, null);
+  assert.deepEqual(rows[10]!.deltas.slice(0, 2), [null, "1.000000"]);
+  assert.equal(counters["rows.percent_nulled"], 1);
+  const stored = await db.sql<{ cause: string }[]>`
+    select cause from system.ingest_gaps order by gap_from`;
+  assert.deepEqual(stored.slice(0, 2).map((g) => g.cause), ["silence", "close \uFFFD"]);
+  assert.ok(stored[2]!.cause.length <= 201, "an over-long cause is bounded");
+  assert.equal(stored.length, 3);
+  const candles = await db.sql`select 1 from historical_data.btc_ohlc_1m`;
+  assert.equal(candles.length, 2);
+
+  // And it keeps writing.
+  s.enqueue(row(t + 20_000, "120"));
+  await s.close(5_000);
+  assert.equal((await readRows(db.sql)).length, 12);
+  assert.equal(counters["db.write_failed"], undefined, "no write was refused as a whole");
+});

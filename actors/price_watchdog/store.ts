@@ -8,9 +8,17 @@
  * or rows arriving faster than flushes) drains through COPY on a dedicated single-connection pool
  * when the caller provides one (`bulk`): straight into the price log when no stored row falls
  * within the batch's seconds, otherwise (a replay) through the idempotent unnest path. Rows are
- * checked on enqueue, so COPY cannot meet a value the table refuses. A bulk write that fails or
- * does not finish in `bulkTimeoutMs` discards that pool and is written again through the unnest
- * path: rows are never lost or doubled on the way.
+ * checked on enqueue (including the rounding into numeric(20, 8) and numeric(10, 6)), so COPY
+ * cannot meet a value the table refuses. A bulk write that fails or does not finish in
+ * `bulkTimeoutMs` discards that pool and is written again through the unnest path: rows are never
+ * lost or doubled on the way.
+ *
+ * One bad row never stalls the store: should PostgreSQL still refuse a batch for its data (SQLSTATE
+ * class 22 or 23, e.g. a constraint the checks do not know), the batch with its gap and drop
+ * records is written again in one transaction, each part in a savepoint, halved down to the rows
+ * it refuses (`lib/bad_rows.ts`): those are dropped, counted (`rows.rejected`,
+ * `records.rejected`) and logged with their reason (rate-limited), every other row commits. This
+ * path runs only after such a failure. A connection error still keeps everything buffered.
  *
  * @module
  */
@@ -18,6 +26,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../../lib/clock.ts";
 import type { Sql } from "../../lib/db.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
+import { cleanText, isDataError, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Deltas } from "./momentum.ts";
 
 /** A finished per-second row. */
@@ -123,8 +132,10 @@ const BULK_BATCH = 20_000;
 const COPY_CHUNK = 2_000;
 /** A price as the table takes it: numeric(20, 8), positive. */
 const PRICE = /^\d{1,12}(\.\d{1,20})?$/;
-/** Deltas and momentum are numeric(10, 6): |x| < 10^4. */
-const PERCENT_LIMIT = 10_000;
+/** Deltas and momentum are numeric(10, 6): |x| rounded to 6 decimals < 10^4. */
+const PERCENT_LIMIT = 9_999.999_999_5;
+/** Most characters of a gap's cause. */
+const CAUSE_CHARS = 200;
 
 /** Why {@linkcode checkRow} refuses a row, or null when the row can be written. */
 export function checkRow(row: PriceRow): string | null {
@@ -134,10 +145,27 @@ export function checkRow(row: PriceRow): string | null {
   if (!inYears(row.receivedMs)) {
     return `receive time ${row.receivedMs} is not epoch ms of the years 2000-9999`;
   }
-  if (!PRICE.test(row.price) || !(Number(row.price) > 0)) {
+  const n = Number(row.price);
+  if (!PRICE.test(row.price) || !(n > 0)) {
     return `price ${JSON.stringify(row.price)} does not fit numeric(20, 8) > 0`;
   }
+  // Only prices near either end can round out of numeric(20, 8): to 0 (the price > 0 check) or
+  // to 10^12 (an overflow). The exact test runs for those alone.
+  if ((n < 1e-8 || n >= 999_999_999_999.99) && roundsOut(row.price)) {
+    return `price ${row.price} rounds out of numeric(20, 8) > 0`;
+  }
   return null;
+}
+
+/** Whether a price of {@linkcode PRICE} rounds (half away from zero) to 0 or to 10^12 at 8 decimals. */
+function roundsOut(price: string): boolean {
+  const dot = price.indexOf(".");
+  const int = (dot < 0 ? price : price.slice(0, dot)).replace(/^0+/, "");
+  const frac = dot < 0 ? "" : price.slice(dot + 1);
+  const head = frac.slice(0, 8);
+  const up = frac.length > 8 && frac.charCodeAt(8) >= 53; // the 9th decimal is 5-9
+  if (int === "" && /^0*$/.test(head) && !up) return true;
+  return int === "999999999999" && head === "99999999" && up;
 }
 
 const YEAR_2000 = Date.UTC(2000, 0, 1);
@@ -145,6 +173,11 @@ const YEAR_10000 = Date.UTC(10000, 0, 1);
 
 function inYears(ms: number): boolean {
   return Number.isSafeInteger(ms) && ms >= YEAR_2000 && ms < YEAR_10000;
+}
+
+/** Epoch ms (a fraction allowed) of the years 2000-9999, which timestamptz stores. */
+function storable(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= YEAR_2000 && ms < YEAR_10000;
 }
 
 /**
@@ -385,6 +418,66 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       o.clock.monotonic() >= bulkAfter;
   }
 
+  /**
+   * After PostgreSQL refused a batch for its data: the rows, gaps and drop record again in one
+   * transaction, each part in a savepoint, halved down to what PostgreSQL refuses, which is left
+   * out; everything else commits at once (so a connection error rolls back all of it, and the
+   * caller keeps the whole batch as before). Refusals are counted and logged only once committed.
+   * Returns the refused price rows.
+   */
+  async function writeRefusing(
+    batch: readonly PriceRow[],
+    gapBatch: readonly GapRow[],
+    drop: typeof drops,
+  ): Promise<Set<PriceRow>> {
+    const refused: { row?: PriceRow; what: string; error: unknown }[] = [];
+    await sql.begin(async (tx) => {
+      refused.length = 0;
+      const inSavepoint = async (write: (q: Sql) => Promise<void>) => {
+        await tx.savepoint((sp) => write(sp as unknown as Sql));
+      };
+      await writeSplitting(batch, {
+        write: (rows) => inSavepoint((q) => insertRows(q, rows)),
+        onReject: (row, error) =>
+          refused.push({ row, what: `row of ${new Date(row.secondMs).toISOString()}`, error }),
+      });
+      await writeSplitting(gapBatch, {
+        write: (g) => inSavepoint((q) => recordGapsAndDrops(q, g, null)),
+        onReject: (g, error) =>
+          refused.push({ what: `gap from ${new Date(g.fromMs).toISOString()}`, error }),
+      });
+      if (drop) {
+        await writeSplitting([drop], {
+          write: () => inSavepoint((q) => recordGapsAndDrops(q, [], drop)),
+          onReject: (d, error) => refused.push({ what: `drop record of ${d.n} rows`, error }),
+        });
+      }
+    });
+    const rows = new Set<PriceRow>();
+    for (const r of refused) {
+      if (r.row) rows.add(r.row);
+      o.count(r.row ? "rows.rejected" : "records.rejected");
+      warn.warn("refused", "Price {what} of {symbol} refused by PostgreSQL and dropped: {reason}", {
+        what: r.what,
+        symbol: o.symbol,
+        reason: rejectionReason(r.error),
+      });
+    }
+    return rows;
+  }
+
+  /** A failed write (the database unreachable): everything stays buffered for the next try. */
+  function writeFailed(rows: number, error: unknown): false {
+    failures++;
+    o.count("db.write_failed");
+    warn.warn("db", "Cannot write {rows} price rows of {symbol}, keeping them: {error}", {
+      rows,
+      symbol: o.symbol,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return false;
+  }
+
   async function writeBatch(): Promise<boolean> {
     lastFlushStart = o.clock.monotonic();
     const bulk = bulkNow();
@@ -395,9 +488,10 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     const gapBatch = gaps.slice();
     const drop = drops;
     inflight = batch.length;
+    let bulkError: unknown;
+    let refused: Set<PriceRow> | undefined;
     try {
       let written = false;
-      let bulkError: unknown;
       if (bulk) {
         try {
           written = await bulkWrite(batch);
@@ -415,41 +509,42 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
           await recordGapsAndDrops(tx as unknown as Sql, gapBatch, drop);
         });
       }
-      if (bulkError !== undefined) {
-        // COPY failed where plain statements work (not an outage: those fail both and count as
-        // db.write_failed): leave COPY alone for a while.
-        bulkAfter = o.clock.monotonic() + (o.bulkCoolDownMs ?? 60_000);
-        o.count("db.bulk_failed");
-        warn.warn(
-          "bulk",
-          "Bulk write of {rows} price rows of {symbol} failed and was written without COPY: {error}",
-          {
-            rows: batch.length,
-            symbol: o.symbol,
-            error: bulkError instanceof Error ? bulkError.message : String(bulkError),
-          },
-        );
-      }
     } catch (error) {
-      failures++;
-      o.count("db.write_failed");
-      warn.warn("db", "Cannot write {rows} price rows of {symbol}, keeping them: {error}", {
-        rows: batch.length,
-        symbol: o.symbol,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      return false;
+      if (!isDataError(error)) return writeFailed(batch.length, error);
+      try {
+        refused = await writeRefusing(batch, gapBatch, drop);
+      } catch (again) {
+        return writeFailed(batch.length, again);
+      }
     } finally {
       inflight = 0;
+    }
+    if (bulkError !== undefined && !isDataError(bulkError) && refused === undefined) {
+      // COPY failed where plain statements work (not an outage: those fail both and count as
+      // db.write_failed): leave COPY alone for a while. When the plain statement was refused for
+      // its data too, the rows were at fault, not COPY (which may only have timed out on them):
+      // they were split out above, and COPY is used again.
+      bulkAfter = o.clock.monotonic() + (o.bulkCoolDownMs ?? 60_000);
+      o.count("db.bulk_failed");
+      warn.warn(
+        "bulk",
+        "Bulk write of {rows} price rows of {symbol} failed and was written without COPY: {error}",
+        {
+          rows: batch.length,
+          symbol: o.symbol,
+          error: bulkError instanceof Error ? bulkError.message : String(bulkError),
+        },
+      );
     }
     failures = 0;
     buf.splice(0, batch.length);
     gaps.splice(0, gapBatch.length);
     if (drop === drops) drops = null;
     else if (drops && drop) drops.n -= drop.n;
-    o.count("rows.written", batch.length);
+    const durable = refused?.size ? batch.filter((r) => !refused.has(r)) : batch;
+    o.count("rows.written", durable.length);
     o.gauge("buffer.depth", buf.length);
-    if (batch.length > 0) o.onDurable?.(batch);
+    if (durable.length > 0) o.onDurable?.(durable);
     return true;
   }
 
@@ -547,22 +642,52 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       }
     },
     recordGap(gap) {
-      gaps.push(gap);
+      if (!storable(gap.fromMs) || !storable(gap.toMs)) {
+        o.count("rejected.unstorable_gap");
+        warn.warn("reject", "Refused a gap record of {symbol}: {from}-{to} is not of 2000-9999", {
+          symbol: o.symbol,
+          from: gap.fromMs,
+          to: gap.toMs,
+        });
+        return;
+      }
+      gaps.push({ ...gap, cause: cleanText(gap.cause, CAUSE_CHARS) });
       if (running && !flushing && failures === 0) schedule(0);
     },
     async insertCandles(candles) {
-      if (candles.length === 0) return 0;
-      const values = candles.map((c) => ({
-        timestamp: new Date(c.startMs),
-        open: c.open,
-        high: c.high,
-        low: c.low,
-        close: c.close,
-        volume: c.volume,
-      }));
-      const result = await sql`
-        insert into ${ohlc} ${sql(values)} on conflict ("timestamp") do nothing`;
-      return result.count;
+      const values = [];
+      for (const c of candles) {
+        if (!inYears(c.startMs)) {
+          o.count("rejected.unstorable_candle");
+          continue;
+        }
+        values.push({
+          timestamp: new Date(c.startMs),
+          open: c.open,
+          high: c.high,
+          low: c.low,
+          close: c.close,
+          volume: c.volume,
+        });
+      }
+      // A candle PostgreSQL refuses (a volume beyond numeric(20, 8)) is dropped alone, counted.
+      let inserted = 0;
+      await writeSplitting(values, {
+        write: async (part) => {
+          const result = await sql`
+            insert into ${ohlc} ${sql(part)} on conflict ("timestamp") do nothing`;
+          inserted += result.count;
+        },
+        onReject: (c, error) => {
+          o.count("candles.rejected");
+          warn.warn("refused", "Candle of {symbol} at {minute} refused by PostgreSQL: {reason}", {
+            symbol: o.symbol,
+            minute: c.timestamp.toISOString(),
+            reason: rejectionReason(error),
+          });
+        },
+      });
+      return inserted;
     },
     start() {
       running = true;

@@ -54,3 +54,31 @@ Deno.test("checkRow() refuses what the price log cannot take and the COPY text c
   }
   assert.match(checkRow({ ...good, receivedMs: 1.5 }) ?? "", /receive time/);
 });
+
+Deno.test("checkRow() refuses a price that rounds out of numeric(20, 8) and keeps those that round within", () => {
+  const t = Date.UTC(2026, 0, 1);
+  const at = (price: string) => ({
+    secondMs: t,
+    price,
+    receivedMs: t,
+    momentum: null,
+    deltas: [null, null, null, null, null, null] as [null, null, null, null, null, null],
+  });
+  for (
+    const price of ["0.000000001", "0.0000000049999", "000.000000004", "999999999999.999999995"]
+  ) {
+    assert.match(checkRow(at(price)) ?? "", /rounds out/, price);
+  }
+  for (
+    const price of [
+      "0.00000001",
+      "0.000000005",
+      "0.0000001",
+      "999999999999.99999999",
+      "999999999999.999999994",
+      "999999999998.999999999",
+    ]
+  ) {
+    assert.equal(checkRow(at(price)), null, price);
+  }
+});
