@@ -39,12 +39,13 @@ export interface JobActorOptions {
   work: JobWork;
 }
 
-/** Inserts the `running` row of a run; returns its id. */
+/**
+ * Inserts the `running` row of a run; returns its id. Through `system.start_job_run` (migration
+ * 0080), as a user's own role may record only its own ingest runs and nothing else of `system`.
+ */
 export async function startJobRun(sql: Sql, job: string, startedAt: number): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
-    insert into system.job_runs (job, started_at, status)
-    values (${job}, ${new Date(startedAt)}, 'running')
-    returning id`;
+    select system.start_job_run(${job}, ${new Date(startedAt)}) as id`;
   return row!.id;
 }
 
@@ -63,21 +64,18 @@ export async function finishJobRun(
 ): Promise<void> {
   const error = outcome.error === undefined ? null : cleanText(outcome.error, 20_000);
   const details = cleanJson(outcome.details, 2_000);
+  // Through `system.finish_job_run` (see startJobRun); null keeps the stored finish and details.
   try {
     await sql`
-      update system.job_runs
-         set finished_at = ${new Date(finishedAt)}, status = ${outcome.status},
-             error = ${error}, details = ${sql.json(details as never)}
-       where id = ${id}`;
+      select system.finish_job_run(${id}, ${new Date(finishedAt)}, ${outcome.status}, ${error},
+        ${sql.json(details as never)})`;
   } catch (e) {
     if (!isDataError(e)) throw e;
     onReject?.(e);
     const note = `outcome refused by PostgreSQL and dropped: ${rejectionReason(e)}`;
     await sql`
-      update system.job_runs
-         set status = ${outcome.status},
-             error = ${cleanText(error === null ? note : `${error} (${note})`, 20_000)}
-       where id = ${id}`;
+      select system.finish_job_run(${id}, null, ${outcome.status},
+        ${cleanText(error === null ? note : `${error} (${note})`, 20_000)}, null)`;
   }
 }
 
