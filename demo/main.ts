@@ -3,10 +3,11 @@
  * demo's own data folder. Nothing of the demo goes under the live paths:
  *
  * - data folder `<RECIO_DATA_DIR>/demo` (default `./data/demo`): its embedded database (`pg/`,
- *   `pg.password`), strike table files (`output/`), backups (`backups/`), the heart's state, the
- *   control token (`status-token`) and the demo Kalshi key (`kalshi-demo.pem`); these override any
- *   live `RECIO_PG_DIR`, `RECIO_OUTPUT_DIR`, `RECIO_BACKUP_DIR`, `KALSHI_ARCHIVE_DIR` and
- *   `RECIO_LOG_FILE` in the environment (the archive and the log file only when those are set);
+ *   `pg.password`, the users' role passwords `pg.users/`), strike table files (`output/`),
+ *   backups (`backups/`), the heart's state, the control token (`status-token`) and the demo
+ *   Kalshi key (`kalshi-demo.pem`); these override any live `RECIO_PG_DIR`, `RECIO_DB_USERS_DIR`,
+ *   `RECIO_OUTPUT_DIR`, `RECIO_BACKUP_DIR`, `KALSHI_ARCHIVE_DIR` and `RECIO_LOG_FILE` in the
+ *   environment (the archive and the log file only when those are set);
  * - a database given by `DATABASE_URL` is used only when it is the demo's: one marked live, or
  *   unmarked with rec.io data in it, is refused before anything is written (exit 2).
  *
@@ -34,6 +35,7 @@ export function demoEnvironment(
     RECIO_DEMO: "1",
     RECIO_DATA_DIR: dir,
     RECIO_PG_DIR: `${dir}/pg`,
+    RECIO_DB_USERS_DIR: `${dir}/pg.users`,
     RECIO_PG_PORT: "0",
     RECIO_OUTPUT_DIR: `${dir}/output`,
     RECIO_BACKUP_DIR: `${dir}/backups`,

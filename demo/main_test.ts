@@ -10,6 +10,7 @@ Deno.test("demoEnvironment() puts every data path of the demo in <RECIO_DATA_DIR
       {
         RECIO_DATA_DIR: "/srv/recio",
         RECIO_PG_DIR: "/srv/pg",
+        RECIO_DB_USERS_DIR: "/srv/pg-users",
         RECIO_OUTPUT_DIR: "/srv/out",
         RECIO_BACKUP_DIR: "/srv/backups",
         KALSHI_ARCHIVE_DIR: "/srv/archive",
@@ -24,6 +25,7 @@ Deno.test("demoEnvironment() puts every data path of the demo in <RECIO_DATA_DIR
     assert.equal(demo.demo, true);
     const paths = [
       demo.pgDir,
+      demo.dbUsers.dir,
       demo.coordinator.outputDir,
       demo.backup.dir,
       ...(demo.kalshi.archiveDir ? [demo.kalshi.archiveDir] : []),
@@ -31,6 +33,7 @@ Deno.test("demoEnvironment() puts every data path of the demo in <RECIO_DATA_DIR
     ];
     const livePaths = [
       live.pgDir,
+      live.dbUsers.dir,
       live.coordinator.outputDir,
       live.backup.dir,
       live.kalshi.archiveDir,

@@ -15,6 +15,10 @@ const NOTES: Record<string, string> = {
   RECIO_PG_PORT: "embedded PostgreSQL port (0: a free port)",
   RECIO_DB_CONNECT_TIMEOUT_MS: "how long start-up retries an unreachable database",
   RECIO_DB_POOL_MAX: "connections of the supervisor's pool",
+  RECIO_DB_USERS_DIR:
+    "folder of <user>.password files, the login of each user's role <user>_rw, mode 0600 (default: $RECIO_PG_DIR.users)",
+  RECIO_DB_USERS_GENERATE:
+    "1: generate a missing <user>.password (the heart sets it for its embedded server); 0: the operator supplies them",
   RECIO_NODE: "node name in events (default: the host name)",
   RECIO_HTTP_HOST: "status server address",
   RECIO_HTTP_HEADER_TIMEOUT_MS: "a request's headers must arrive within this, or it is closed",

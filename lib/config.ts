@@ -102,6 +102,10 @@ export const SETTINGS = {
   RECIO_PG_PORT: [int(0, 65535), "0"],
   RECIO_DB_CONNECT_TIMEOUT_MS: [int(0, 3_600_000), "30000"],
   RECIO_DB_POOL_MAX: [int(1, 100), "10"],
+  /** Folder of `<user>.password` files, one per user's role (default `<RECIO_PG_DIR>.users`). */
+  RECIO_DB_USERS_DIR: [z.string().min(1).optional(), undefined],
+  /** Generate a missing `<user>.password` (the heart sets it for its embedded server). */
+  RECIO_DB_USERS_GENERATE: [bool, "0"],
   RECIO_NODE: [
     z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, . _ -, at most 64")
       .optional(),
@@ -191,6 +195,11 @@ export interface Config {
   pgPort: number;
   dbConnectTimeoutMs: number;
   dbPoolMax: number;
+  /**
+   * The per-user database logins (`lib/db_users.ts`): where their passwords are kept, and whether
+   * a missing one is generated (the embedded server) or must be supplied (an external database).
+   */
+  dbUsers: { dir: string; generate: boolean };
   node: string;
   http: {
     host: string;
@@ -349,13 +358,18 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     throw new ConfigError(`Invalid configuration: ${problems.join(", ")}`);
   }
   const dataDir = r.RECIO_DATA_DIR;
+  const pgDir = r.RECIO_PG_DIR ?? `${dataDir}/pg`;
   return {
     databaseUrl: r.DATABASE_URL,
     dataDir,
-    pgDir: r.RECIO_PG_DIR ?? `${dataDir}/pg`,
+    pgDir,
     pgPort: r.RECIO_PG_PORT,
     dbConnectTimeoutMs: r.RECIO_DB_CONNECT_TIMEOUT_MS,
     dbPoolMax: r.RECIO_DB_POOL_MAX,
+    dbUsers: {
+      dir: r.RECIO_DB_USERS_DIR ?? `${pgDir.replace(/(.)\/+$/, "$1")}.users`,
+      generate: r.RECIO_DB_USERS_GENERATE,
+    },
     node: r.RECIO_NODE ?? Deno.hostname(),
     http: {
       host: r.RECIO_HTTP_HOST,
