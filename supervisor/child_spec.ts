@@ -67,13 +67,26 @@ export const ChildSpec = z.object({
   dependsOn: z.array(z.string()).default([]),
   critical: z.boolean().default(false),
   permissions: WorkerPermissions.default(WorkerPermissions.parse({})),
-  /** Pass the database URL in `init`; the supervisor adds network access to its host. */
-  database: z.boolean().default(true),
+  /**
+   * The database the child gets in `init`: `true` the supervisor's own connection, `false` none,
+   * `{ user }` the login of that user's role (`lib/db_users.ts`), which may use only the user's
+   * schema; such a child never sees the supervisor's URL. The supervisor adds network access to
+   * the database host(s) either way.
+   */
+  database: z.union([
+    z.boolean(),
+    z.object({ user: z.string().regex(/^user_[0-9]{4}$/, "names like user_0001") }).strict(),
+  ]).default(true),
   /** Start with the supervisor (false for jobs, which a schedule or a request starts). */
   autostart: z.boolean().default(true),
 }).strict();
 export type ChildSpec = z.infer<typeof ChildSpec>;
 export type ChildSpecInput = z.input<typeof ChildSpec>;
+
+/** The user whose own database login `spec` connects with, if any. */
+export function databaseUser(spec: Pick<ChildSpec, "database">): string | undefined {
+  return typeof spec.database === "object" ? spec.database.user : undefined;
+}
 
 /**
  * Validates a child list: each spec by schema, ids unique, dependencies known and listed earlier

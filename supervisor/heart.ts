@@ -3,7 +3,8 @@
  * Worker spinning in a busy loop cannot be stopped and one worker's out-of-memory ends the whole
  * process, so the supervisor runs as a child process of this small loop, which
  * - owns the embedded database (when no `DATABASE_URL` is set), so it survives supervisor
- *   restarts, and stops it last;
+ *   restarts, and stops it last; it tells the supervisor (`RECIO_DB_USERS_GENERATE=1`) to
+ *   generate the users' role passwords beside it, which an external database's operator supplies;
  * - gives the supervisor a concrete HTTP port (a free one when the configured port is 0) and
  *   pings its `/healthz` every `pingMs` once it first answered; a supervisor that then stays
  *   silent for `hangMs` is killed (SIGKILL) and restarted;
@@ -285,6 +286,8 @@ export async function runHeart(o: HeartOptions): Promise<number> {
           DATABASE_URL: databaseUrl,
           RECIO_HTTP_PORT: String(port),
           RECIO_HEART: "1",
+          // Its own server: the supervisor generates each user's role password beside it.
+          ...(embedded ? { RECIO_DB_USERS_GENERATE: "1" } : {}),
         },
         stdin: "null",
         stdout: "inherit",

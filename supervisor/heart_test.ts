@@ -114,6 +114,7 @@ Deno.test("runHeart() ends with 0 when the supervisor exits 0, after passing it 
   assert.ok(Number(env.port) > 0);
   assert.equal(env.heart, "1");
   assert.equal(env.databaseUrl, DATABASE_URL);
+  assert.equal(env.generateUserPasswords, null, "an external database's operator supplies them");
 });
 
 Deno.test("runHeart() notifies systemd READY=1 once the supervisor answers and STOPPING=1 at the end", async () => {
@@ -283,6 +284,8 @@ Deno.test("runHeart() without DATABASE_URL runs the supervisor on its embedded d
   for (const pid of h.pids.slice(0, 2)) {
     const answer = JSON.parse(await Deno.readTextFile(`${dir.path}/db-${pid}`));
     assert.deepEqual(answer, { one: 1, target: `127.0.0.1:${port}/postgres` });
+    const env = JSON.parse(await Deno.readTextFile(`${dir.path}/ready-${pid}`));
+    assert.equal(env.generateUserPasswords, "1", "the users' passwords are generated beside it");
   }
   assert.equal(pidAlive(server), false, "the embedded server was stopped");
   assert.equal(exists(`${pgDir}/postmaster.pid`), false);

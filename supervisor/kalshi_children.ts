@@ -2,6 +2,8 @@
  * Child specs of the Kalshi actors: the market watchdog, one account sync per user, and the
  * historical ingest job. Network only to the Kalshi hosts (the supervisor adds the database);
  * the private key's path goes in args and is the only file a worker may read, never the key.
+ * A user's account sync and ingest connect as that user's own role (`database: { user }`), never
+ * with the supervisor's connection.
  *
  * @module
  */
@@ -97,6 +99,7 @@ export function kalshiAccountSyncSpecs(config: AccountSyncSpecConfig): ChildSpec
     freshness: null,
     shutdownMs: 5_000,
     critical: false,
+    database: { user },
     permissions: {
       net: [...new Set(net)],
       read: config.privateKeyPath && config.apiKeyId ? [config.privateKeyPath] : false,
@@ -141,6 +144,7 @@ export function kalshiHistoricalIngestSpec(config: HistoricalIngestSpecConfig): 
     freshness: null,
     shutdownMs: 10_000,
     critical: false,
+    database: { user: config.user },
     permissions: {
       net: [...new Set(net)],
       read: [config.privateKeyPath],

@@ -1,9 +1,11 @@
 /**
  * The supervisor process: config → database (with bounded retry) → its live/demo mark (a database
  * of the other mode is refused before anything is written, exit 2; see `schema/database_mode.ts`)
- * → schema migrations → the mark, on a database that had none → the supervision tree → the HTTP
- * status server. Run by the heart (`main.ts`), which passes `DATABASE_URL` (its embedded server's
- * when none is configured). `RECIO_DEMO=1` (set by `deno task demo`) makes it a demo supervisor.
+ * → schema migrations → the mark, on a database that had none → each user's schema and own login
+ * (`lib/db_users.ts`; a missing or unsafe password file is exit 2) → the supervision tree → the
+ * HTTP status server. Run by the heart (`main.ts`), which passes `DATABASE_URL` (its embedded
+ * server's when none is configured). `RECIO_DEMO=1` (set by `deno task demo`) makes it a demo
+ * supervisor.
  *
  * Exit codes: 0 clean stop, 1 a critical child failed, 2 invalid configuration, 3 database
  * unreachable or migration refused, 70 a zombie worker kept burning CPU (restart needed).
@@ -12,6 +14,7 @@
  */
 import { type Config, loadConfig } from "../lib/config.ts";
 import { connectWithRetry, describeTarget, type Sql } from "../lib/db.ts";
+import { provisionUserLogins } from "../lib/db_users.ts";
 import {
   ConfigError,
   DatabaseError,
@@ -21,7 +24,7 @@ import {
 import { getLogger, redactText, setupLogging } from "../lib/log.ts";
 import { checkDatabaseMode, markDatabaseMode } from "../schema/database_mode.ts";
 import { migrate } from "../schema/migrate.ts";
-import { type ChildSpecInput, validateChildSpecs } from "./child_spec.ts";
+import { type ChildSpecInput, databaseUser, validateChildSpecs } from "./child_spec.ts";
 import {
   assertModulesExist,
   defaultChildren,
@@ -107,6 +110,22 @@ export async function startSystem(
       (config.childrenFile ? readChildrenFile(config.childrenFile) : defaultChildren(config)),
   );
   assertModulesExist(specs);
+  // Every user whose children connect as its own role (in the default tree, every user in
+  // KALSHI_USERS) gets its schema and login now; the URLs (secrets) go only to those children.
+  const users = [...new Set(specs.map(databaseUser).filter((u) => u !== undefined))];
+  let userDatabaseUrls: Map<string, string>;
+  try {
+    userDatabaseUrls = await provisionUserLogins(sql, databaseUrl, {
+      users,
+      dir: config.dbUsers.dir,
+      generate: config.dbUsers.generate,
+      log,
+      connectTimeout: Math.max(1, Math.ceil(config.dbConnectTimeoutMs / 1000)),
+    });
+  } catch (e) {
+    await sql.end({ timeout: 2 });
+    throw e;
+  }
 
   const bus = new EventBus({ node: config.node });
   // Scheduled jobs: transient children started on their cron schedules (Deno.cron); the
@@ -146,6 +165,7 @@ export async function startSystem(
     strategy: config.strategy,
     events,
     databaseUrl,
+    userDatabaseUrls,
     log: { format: config.log.format, level: config.log.level },
     restartHistory: history,
     zombieCpuBoundMs: config.zombieCpuBoundMs,

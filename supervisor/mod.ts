@@ -14,6 +14,9 @@
  *   heartbeat for `hangAfterMs` (a spinning worker, or one that closed itself: Deno sends no exit
  *   event); and stale data: newest data older than `freshness`.
  * - Stop = post `stop`, wait `shutdownMs` for `stopped`, then `terminate()`.
+ * - A child with `database: { user }` gets that user's own login (`userDatabaseUrls`, provisioned
+ *   at start by `lib/db_users.ts`) in `init` and network access to the database host(s), never the
+ *   supervisor's URL; a spec naming a user without a login is a start-up error.
  * - A hung worker may not die on `terminate()`: its replacement is spawned at once, the zombie is
  *   recorded, and if a zombie thread still burns a core after a bound, `onEscalate` is called so
  *   the process can stop gracefully and exit non-zero (the heart restarts it).
@@ -32,8 +35,9 @@ import { SupervisorError } from "../lib/errors.ts";
 import { getLogger } from "../lib/log.ts";
 import { moduleName } from "../lib/module_name.ts";
 import { databaseHostPorts, POSTGRES_ENV } from "../lib/db.ts";
+import { USER_POSTGRES_ENV } from "../lib/db_users.ts";
 import { ActorMessage, type InitMessage } from "../schema/messages.ts";
-import type { ChildSpec, WorkerPermissions } from "./child_spec.ts";
+import { type ChildSpec, databaseUser, type WorkerPermissions } from "./child_spec.ts";
 import type { EventLog, SupervisorEvent } from "./event_log.ts";
 import { isAlive, transition } from "./lifecycle.ts";
 import {
@@ -58,6 +62,11 @@ export interface SupervisorOptions {
   events: Pick<EventLog, "record" | "setStatus">;
   clock?: Clock;
   databaseUrl?: string;
+  /**
+   * Each user's own connection URL (secrets), for the children with `database: { user }`; they
+   * never get `databaseUrl`.
+   */
+  userDatabaseUrls?: ReadonlyMap<string, string>;
   log?: InitMessage["log"];
   /** Restart times per child read back from the database. */
   restartHistory?: Map<string, number[]>;
@@ -132,6 +141,27 @@ export class Supervisor implements SupervisorView {
     this.node = options.node;
     this.startedAt = this.#clock.now();
     this.#createWorker = options.workerFactory ?? ((url, o) => new Worker(url, o));
+    for (const spec of specs) {
+      const user = databaseUser(spec);
+      if (user !== undefined && !options.userDatabaseUrls?.has(user)) {
+        throw new SupervisorError(
+          `Cannot start child "${spec.id}": no database login for ${user} (the supervisor ` +
+            `provisions one per user at start)`,
+        );
+      }
+      // The process's environment and files hold the supervisor's credentials.
+      const wide = user === undefined
+        ? []
+        : (["env", "read", "run", "ffi"] as const).filter((k) =>
+          spec.permissions[k] === true || spec.permissions[k] === "inherit"
+        );
+      if (wide.length > 0) {
+        throw new SupervisorError(
+          `Cannot start child "${spec.id}": a child with its user's own database login may not ` +
+            `have unrestricted ${wide.join(", ")} permission (list what it needs)`,
+        );
+      }
+    }
     this.#children = specs.map((spec) => ({
       spec,
       state: "stopped",
@@ -385,21 +415,29 @@ export class Supervisor implements SupervisorView {
       node: this.node,
       args: c.spec.args,
       heartbeatMs: c.spec.heartbeatMs,
-      databaseUrl: c.spec.database ? this.#opts.databaseUrl : undefined,
+      databaseUrl: this.#databaseUrl(c.spec),
       log: this.#opts.log ?? { format: "auto", level: "info" },
     };
     worker.postMessage(init);
   }
 
+  /** The connection URL a child gets: its user's own, the supervisor's, or none. */
+  #databaseUrl(spec: ChildSpec): string | undefined {
+    const user = databaseUser(spec);
+    if (user !== undefined) return this.#opts.userDatabaseUrls?.get(user);
+    return spec.database ? this.#opts.databaseUrl : undefined;
+  }
+
   /** The spec's permissions plus, for a child with database access, exactly that access. */
   #permissions(spec: ChildSpec): WorkerPermissions {
     const p = { ...spec.permissions };
-    const url = this.#opts.databaseUrl;
-    if (!spec.database || !url) return p;
+    const url = this.#databaseUrl(spec);
+    if (!url) return p;
     const add = (have: WorkerPermissions["net"], extra: readonly string[]) =>
       have === true || have === "inherit" ? have : [...(have || []), ...extra];
     p.net = add(p.net, databaseHostPorts(url));
-    p.env = add(p.env, POSTGRES_ENV);
+    // A user's URL names everything: none of the identity variables (PGPASSWORD may be ours).
+    p.env = add(p.env, databaseUser(spec) === undefined ? POSTGRES_ENV : USER_POSTGRES_ENV);
     return p;
   }
 

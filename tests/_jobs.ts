@@ -11,11 +11,12 @@ import type { Clock } from "../lib/clock.ts";
 import { loadConfig } from "../lib/config.ts";
 import { createSql } from "../lib/db.ts";
 import type { ActorMessage } from "../schema/messages.ts";
-import { type ChildSpecInput, validateChildSpecs } from "../supervisor/child_spec.ts";
+import { type ChildSpecInput, databaseUser, validateChildSpecs } from "../supervisor/child_spec.ts";
 import { EventLog } from "../supervisor/event_log.ts";
 import { type JobDefinition, JobScheduler } from "../supervisor/jobs.ts";
 import { Supervisor } from "../supervisor/mod.ts";
 import type { TestDb } from "./_db.ts";
+import { testUserLogins } from "./_db_users.ts";
 import { eventually } from "./_eventually.ts";
 
 /** What a test gets inside {@linkcode withJobs}. */
@@ -37,10 +38,14 @@ export async function withJobs(
     flushMs: 20,
     onEvent: (e) => jobs.observe(e),
   });
-  const sup = new Supervisor(validateChildSpecs(specs), {
+  const validated = validateChildSpecs(specs);
+  // A user's job connects as that user's own role, as under supervisor/main.ts.
+  const users = [...new Set(validated.map(databaseUser).filter((u) => u !== undefined))];
+  const sup = new Supervisor(validated, {
     node: "test",
     events,
     databaseUrl: db.url,
+    userDatabaseUrls: await testUserLogins(db, users),
     tickMs: 50,
     log: { format: "text", level: "fatal" },
   });

@@ -164,6 +164,8 @@ Deno.test("kalshi_historical_ingest job - runs as a scheduled worker, records it
   try {
     const { id, specs, defs } = await kalshiJob(db, fake, keys.pkcs8Pem, dir);
     assert.equal(specs.length, 1);
+    // Who wrote each row: the user's own role, not the supervisor's.
+    await db.sql`alter table user_0001.fills add column written_by text default current_user`;
     assert.equal(defs[0]?.schedule, "15 5 * * *");
     await withJobs(db, specs, async ({ sup, jobs }) => {
       assert.equal(await jobs.tick(id), "started");
@@ -177,8 +179,9 @@ Deno.test("kalshi_historical_ingest job - runs as a scheduled worker, records it
     >`select status, details from system.job_runs where job = ${id}`;
     assert.equal(row?.status, "ok");
     assert.equal(row?.details.summary.fills?.written, 150);
-    const [fills] = await db.sql<{ n: number }[]>`select count(*)::int as n from user_0001.fills`;
-    assert.equal(fills!.n, 150);
+    const by = await db.sql<{ written_by: string; n: number }[]>`
+      select written_by, count(*)::int as n from user_0001.fills group by 1`;
+    assert.deepEqual([...by], [{ written_by: "user_0001_rw", n: 150 }]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -20,10 +20,11 @@ import {
 import { kalshiAccountSyncSpecs } from "../supervisor/kalshi_children.ts";
 import { kalshiChildren } from "../supervisor/children.ts";
 import { loadConfig } from "../lib/config.ts";
-import { POSTGRES_ENV } from "../lib/db.ts";
+import { USER_POSTGRES_ENV } from "../lib/db_users.ts";
 import { ActorMessage, type InitMessage } from "../schema/messages.ts";
 import { ChildSpec } from "../supervisor/child_spec.ts";
 import { createTestDb, eventually, type TestDb } from "./_db.ts";
+import { testUserLogins } from "./_db_users.ts";
 import {
   fillJson,
   orderJson,
@@ -375,7 +376,7 @@ Deno.test("kalshi_account_sync with only KALSHI_BASE_URL set (a local server) di
       permissions: {
         ...spec.permissions,
         net: [...(spec.permissions.net as string[]), `${db_.hostname}:${db_.port || 5432}`],
-        env: [...POSTGRES_ENV],
+        env: [...USER_POSTGRES_ENV],
       } as Deno.PermissionOptionsObject,
     },
   });
@@ -393,7 +394,8 @@ Deno.test("kalshi_account_sync with only KALSHI_BASE_URL set (a local server) di
       node: "test",
       args: spec.args,
       heartbeatMs: 100,
-      databaseUrl: db.url,
+      // As the supervisor gives it: the user's own login, never the supervisor's URL.
+      databaseUrl: (await testUserLogins(db, ["user_0001"])).get("user_0001"),
       log: { format: "json", level: "fatal" },
     };
     worker.postMessage(init);

@@ -15,6 +15,7 @@ import { createAccountSync, resolveArgs } from "../actors/kalshi_account_sync/mo
 import { migrate } from "../schema/migrate.ts";
 import { getLogger } from "../lib/log.ts";
 import { createTestDb, type TestDb } from "./_db.ts";
+import { ensureTestPasswords } from "./_db_users.ts";
 import { fillJson, orderJson, settlementJson, testContext } from "./_kalshi.ts";
 import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
 
@@ -156,10 +157,47 @@ Deno.test("deno task kalshi:backfill on a database without the schema exits 2 sa
     assert.equal(other.code, 2, other.stderr);
     assert.match(other.stderr, /no schema "user_0002"/);
 
-    const ok = await backfillTask(env, ["--streams", "fills"]);
+    const ok = await backfillTask(
+      { ...env, RECIO_DB_USERS_DIR: ensureTestPasswords(["user_0001"]) },
+      ["--streams", "fills"],
+    );
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(await rows(db, "fills"), 30);
   } finally {
     await Deno.remove(keyFile);
+  }
+});
+
+Deno.test("deno task kalshi:backfill writes as the user's own role, and without its password file exits 2 naming the user and the file", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 10 }, (_, i) => fillJson(i));
+  const keyFile = await Deno.makeTempFile({ suffix: ".pem" });
+  await Deno.writeTextFile(keyFile, keys.pkcs1Pem);
+  const empty = await Deno.makeTempDir();
+  try {
+    const env = {
+      DATABASE_URL: db.url,
+      KALSHI_BASE_URL: fake.baseUrl,
+      KALSHI_API_KEY_ID: keys.keyId,
+      KALSHI_PRIVATE_KEY_PATH: keyFile,
+    };
+    const missing = await backfillTask({ ...env, RECIO_DB_USERS_DIR: empty });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^Cannot give user_0001 its database login: no password file/);
+    assert.ok(missing.stderr.includes(`${empty}/user_0001.password`), missing.stderr);
+    assert.equal(fake.calls.length, 0, "nothing asked of Kalshi");
+
+    const supplied = { ...env, RECIO_DB_USERS_DIR: ensureTestPasswords(["user_0001"]) };
+    // Who wrote each row: the user's role, not DATABASE_URL's.
+    await db.sql`alter table user_0001.fills add column written_by text default current_user`;
+    const ok = await backfillTask(supplied, ["--streams", "fills"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const by = await db.sql<{ written_by: string; n: number }[]>`
+      select written_by, count(*)::int as n from user_0001.fills group by 1`;
+    assert.deepEqual([...by], [{ written_by: "user_0001_rw", n: 10 }]);
+  } finally {
+    await Deno.remove(keyFile);
+    await Deno.remove(empty, { recursive: true });
   }
 });

@@ -13,7 +13,7 @@
 import { taskArgs } from "../lib/cli.ts";
 import postgres from "postgres";
 import { type EmbeddedDb, embeddedDbProblem, startEmbeddedDb } from "../lib/embedded_db.ts";
-import { createSql } from "../lib/db.ts";
+import { createSql, parseDatabaseUrl } from "../lib/db.ts";
 import { migrate } from "../schema/migrate.ts";
 import { withDatabase } from "./_db.ts";
 
@@ -32,6 +32,13 @@ if (!url) {
   url = embedded.url;
   console.log(`Using the embedded PostgreSQL on 127.0.0.1:${embedded.port}`);
 }
+// Roles are cluster-wide: every run on one server shares the roles user_NNNN_rw, and so their
+// passwords, kept in one folder per server (tests/_db_users.ts): beside our own embedded server,
+// or in the temporary folder for a DATABASE_URL that other runs may share.
+const [server] = parseDatabaseUrl(url).hosts;
+const usersDir = embedded
+  ? `${embedded.dir}.users`
+  : `${tmp}/recio-test-roles/${server!.host.replace(/[^A-Za-z0-9.-]/g, "_")}_${server!.port}`;
 
 const template = `recio_tpl_${Deno.pid}`;
 /** Databases of this run only: concurrent runs on one server must not drop each other's. */
@@ -53,7 +60,12 @@ try {
       "--unstable-worker-options",
       ...taskArgs(),
     ],
-    env: { DATABASE_URL: url, RECIO_TEST_TEMPLATE: template, RECIO_TEST_DB_PREFIX: prefix },
+    env: {
+      DATABASE_URL: url,
+      RECIO_TEST_TEMPLATE: template,
+      RECIO_TEST_DB_PREFIX: prefix,
+      RECIO_TEST_USERS_DIR: usersDir,
+    },
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
@@ -73,6 +85,13 @@ try {
     select datname from pg_database where starts_with(datname, ${prefix})`.catch(() => []);
   for (const { datname } of left) {
     await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => {});
+  }
+  // The users' roles our databases used. PostgreSQL refuses to drop a role that any database of
+  // the server still depends on (another run's, or a live one), so only unused ones go.
+  const roles = await admin<{ rolname: string }[]>`
+    select rolname from pg_roles where rolname ~ '^user_[0-9]{4}_rw$'`.catch(() => []);
+  for (const { rolname } of roles) {
+    await admin.unsafe(`drop role if exists ${rolname}`).catch(() => {});
   }
   await admin.end();
   await embedded?.stop();

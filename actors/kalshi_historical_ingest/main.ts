@@ -4,11 +4,18 @@
  * schema or the user's schema is refused with what to run, exit 2), `KALSHI_API_KEY_ID` and
  * `KALSHI_PRIVATE_KEY_PATH`. Ctrl-C stops after the page being written; the next run resumes.
  *
+ * `DATABASE_URL` only checks the schema and the user's login; the backfill writes as the user's own
+ * role (`<user>_rw`, with the password in `RECIO_DB_USERS_DIR`/`<user>.password`, as the
+ * supervisor's workers do), so it can touch nothing but that user's schema. A missing or unsafe
+ * password file is exit 2, naming the user and what to supply.
+ *
  * @module
  */
 import { taskArgs } from "../../lib/cli.ts";
 import { loadConfig } from "../../lib/config.ts";
-import { connectWithRetry, describeTarget } from "../../lib/db.ts";
+import { connectWithRetry, createSql, describeTarget } from "../../lib/db.ts";
+import { provisionUserLogins } from "../../lib/db_users.ts";
+import { ConfigError } from "../../lib/errors.ts";
 import { schemaProblem } from "../../lib/schema_check.ts";
 import { getLogger, setupLogging } from "../../lib/log.ts";
 import { createAccountStore } from "../../lib/kalshi/account_store.ts";
@@ -44,6 +51,23 @@ async function main(): Promise<number> {
     await sql.end({ timeout: 5 });
     return 2;
   }
+  let userUrl: string;
+  try {
+    const logins = await provisionUserLogins(sql, config.databaseUrl, {
+      users: [args.user],
+      dir: config.dbUsers.dir,
+      generate: config.dbUsers.generate,
+      log,
+    });
+    userUrl = logins.get(args.user)!;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return 2;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const userSql = createSql(userUrl, { max: 2, applicationName: "recio-kalshi_backfill" });
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));
   Deno.addSignalListener("SIGINT", onSignal);
@@ -56,7 +80,7 @@ async function main(): Promise<number> {
     });
     const summary = await runBackfill({
       client,
-      store: createAccountStore(sql, args.user),
+      store: createAccountStore(userSql, args.user),
       streams: args.streams,
       since: args.since,
       signal: abort.signal,
@@ -67,7 +91,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
-    await sql.end({ timeout: 5 });
+    await userSql.end({ timeout: 5 });
   }
 }
 
