@@ -15,10 +15,11 @@
  */
 import type { z } from "zod";
 import { type Clock, systemClock } from "../clock.ts";
+import { decodeUtf8 } from "../bad_rows.ts";
 import { InputError } from "../errors.ts";
 import { KalshiAuthError, KalshiRateLimitError, KalshiRequestError } from "./errors.ts";
 import { RateLimiter, sleep as realSleep } from "./rate_limiter.ts";
-import { pageSchema } from "./schemas.ts";
+import { pageSchema, textReason } from "./schemas.ts";
 import type { KalshiSigner } from "./signer.ts";
 
 /** Retry policy. */
@@ -149,7 +150,10 @@ export class KalshiClient {
     if (!parsed.success) {
       const first = parsed.error.issues[0];
       const where = first ? `${first.path.join(".") || "body"}: ${first.message}` : "invalid";
-      throw new InputError("schema", `Cannot read Kalshi GET ${path}: ${where}`);
+      throw new InputError(
+        textReason(parsed.error) ?? "schema",
+        `Cannot read Kalshi GET ${path}: ${where}`,
+      );
     }
     return parsed.data;
   }
@@ -226,7 +230,9 @@ export class KalshiClient {
         if (response.ok) {
           let text: string;
           try {
-            text = await response.text();
+            // Invalid UTF-8 becomes unpaired surrogates, not U+FFFD: the schemas refuse exactly
+            // the values that were not valid text instead of storing a guess.
+            text = decodeUtf8(new Uint8Array(await response.arrayBuffer()));
           } catch {
             // The body stopped half-way (timeout, reset): retry like a network error.
             lastWhy = "body not received";

@@ -4,14 +4,62 @@
  * integer counts), and normalises to dollars and counts as decimal strings, never through float
  * rounding. A required value missing in both forms fails the parse.
  *
+ * Text is judged here, at the edge, because PostgreSQL refuses a NUL or broken UTF-16 (the
+ * client marks invalid UTF-8 bytes as such, `decodeUtf8`): identifiers and codes (tickers, ids,
+ * statuses, sides) that are not storable as sent, or longer than {@linkcode KEY_CHARS}, fail the
+ * parse with the reason (`nul_character`, `invalid_unicode`, `text_too_long`) in the issue's
+ * `params.reason`; free text (titles) is cleaned and bounded; the `raw` payload kept with a row
+ * is cleaned (`cleanJson`). A decimal string longer than {@linkcode DECIMAL_CHARS} fails too.
+ *
  * @module
  */
 import { z } from "zod";
+import { cleanJson, cleanText, textProblem } from "../bad_rows.ts";
 import { centsToDollars, isDecimal, numberToDecimal } from "./money.ts";
+
+/** Most characters of an identifier or code. */
+export const KEY_CHARS = 200;
+/** Most characters of a title. */
+export const TITLE_CHARS = 2_000;
+/** Most characters of a decimal string (Kalshi's are a dozen or so). */
+export const DECIMAL_CHARS = 64;
+/** Most characters of a string inside a stored `raw` payload. */
+const RAW_CHARS = 10_000;
+
+/** A string refused when it holds a NUL, broken UTF-16 or more than `max` characters. */
+function storableText(max: number) {
+  return z.string().superRefine((value, ctx) => {
+    const p = textProblem(value, max);
+    if (p) {
+      ctx.addIssue({ code: "custom", message: `text ${p.detail}`, params: { reason: p.reason } });
+    }
+  });
+}
+/** An identifier or code: refused, not cleaned (a changed ticker names another market). */
+const Key = storableText(KEY_CHARS);
+const RequiredKey = Key.pipe(z.string().min(1));
+/** Free text shown to people: cleaned of a NUL and broken UTF-16, bounded. */
+const Title = z.string().transform((v) => cleanText(v, TITLE_CHARS));
+
+/** The text reason of the first issue of a failed parse, when it is one. */
+export function textReason(
+  error: z.ZodError,
+): "nul_character" | "invalid_unicode" | "text_too_long" | null {
+  for (const issue of error.issues) {
+    const reason = (issue as { params?: { reason?: unknown } }).params?.reason;
+    if (reason === "nul_character" || reason === "invalid_unicode" || reason === "text_too_long") {
+      return reason;
+    }
+  }
+  return null;
+}
+
+/** The `raw` payload stored with a row: its strings cleaned and bounded. */
+const raw = (r: Record<string, unknown>) => cleanJson(r, RAW_CHARS);
 
 /** A decimal amount: a decimal string as sent, or a JSON number. */
 export const Decimal = z.union([
-  z.string().refine(isDecimal, "expected a decimal string"),
+  z.string().max(DECIMAL_CHARS).refine(isDecimal, "expected a decimal string"),
   z.number().refine(Number.isFinite, "expected a finite number"),
 ]).transform((v) => (typeof v === "number" ? numberToDecimal(v) : v));
 
@@ -74,17 +122,17 @@ export interface KalshiMarket {
 
 /** `Market` (current or legacy fields). */
 export const Market = z.looseObject({
-  ticker: z.string().min(1),
-  event_ticker: z.string().min(1),
-  status: z.string().min(1),
-  strike_type: opt(z.string()),
+  ticker: RequiredKey,
+  event_ticker: RequiredKey,
+  status: RequiredKey,
+  strike_type: opt(Key),
   floor_strike: opt(Decimal),
   cap_strike: opt(Decimal),
   close_time: Time,
   expected_expiration_time: opt(Time),
-  title: opt(z.string()),
-  subtitle: opt(z.string()),
-  yes_sub_title: opt(z.string()),
+  title: opt(Title),
+  subtitle: opt(Title),
+  yes_sub_title: opt(Title),
   ...amount("yes_bid"),
   ...amount("yes_ask"),
   ...amount("no_bid"),
@@ -134,10 +182,10 @@ export const Market = z.looseObject({
 
 /** `EventData` (the event without its markets). */
 export const EventData = z.looseObject({
-  event_ticker: z.string().min(1),
-  series_ticker: z.string().min(1),
-  title: opt(z.string()),
-  sub_title: opt(z.string()),
+  event_ticker: RequiredKey,
+  series_ticker: RequiredKey,
+  title: opt(Title),
+  sub_title: opt(Title),
   strike_date: opt(Time),
   markets: opt(z.array(z.unknown())),
 });
@@ -185,7 +233,7 @@ export interface KalshiPosition {
 
 /** `MarketPosition` of `GET /portfolio/positions`. */
 export const MarketPosition = z.looseObject({
-  ticker: z.string().min(1),
+  ticker: RequiredKey,
   ...counted("position"),
   ...amount("total_traded"),
   ...amount("market_exposure"),
@@ -206,7 +254,7 @@ export const MarketPosition = z.looseObject({
     feesPaidDollars: money(r, "fees_paid"),
     restingOrdersCount: v.resting_orders_count ?? null,
     lastUpdatedTs: v.last_updated_ts ?? null,
-    raw: r,
+    raw: raw(r),
   };
 });
 
@@ -232,14 +280,14 @@ export interface KalshiOrder {
 
 /** `Order` of `GET /portfolio/orders`. */
 export const Order = z.looseObject({
-  order_id: z.string().min(1),
-  client_order_id: opt(z.string()),
-  ticker: z.string().min(1),
-  status: z.string().min(1),
-  action: opt(z.string()),
-  side: opt(z.string()),
-  outcome_side: opt(z.string()),
-  type: opt(z.string()),
+  order_id: RequiredKey,
+  client_order_id: opt(Key),
+  ticker: RequiredKey,
+  status: RequiredKey,
+  action: opt(Key),
+  side: opt(Key),
+  outcome_side: opt(Key),
+  type: opt(Key),
   ...amount("yes_price"),
   ...amount("no_price"),
   ...counted("initial_count"),
@@ -266,7 +314,7 @@ export const Order = z.looseObject({
     createdTime: v.created_time ?? null,
     expirationTime: v.expiration_time ?? null,
     lastUpdateTime: v.last_update_time ?? null,
-    raw: r,
+    raw: raw(r),
   };
 });
 
@@ -288,14 +336,14 @@ export interface KalshiFill {
 
 /** `Fill` of `GET /portfolio/fills` (also the legacy `yes_price_fixed` names and `ts`). */
 export const Fill = z.looseObject({
-  trade_id: opt(z.string().min(1)),
-  fill_id: opt(z.string().min(1)),
-  order_id: opt(z.string()),
-  ticker: opt(z.string().min(1)),
-  market_ticker: opt(z.string().min(1)),
-  side: opt(z.string()),
-  outcome_side: opt(z.string()),
-  action: opt(z.string()),
+  trade_id: opt(RequiredKey),
+  fill_id: opt(RequiredKey),
+  order_id: opt(Key),
+  ticker: opt(RequiredKey),
+  market_ticker: opt(RequiredKey),
+  side: opt(Key),
+  outcome_side: opt(Key),
+  action: opt(Key),
   ...counted("count"),
   ...amount("yes_price"),
   ...amount("no_price"),
@@ -304,7 +352,8 @@ export const Fill = z.looseObject({
   is_taker: opt(z.boolean()),
   fee_cost: opt(Decimal),
   created_time: opt(Time),
-  ts: opt(z.number().int().nonnegative()),
+  // Epoch seconds up to the end of year 9999 (beyond, no Date can carry it).
+  ts: opt(z.number().int().nonnegative().max(253_402_300_799)),
 }).transform((v, ctx): KalshiFill => {
   const r = v as Record<string, unknown>;
   const tradeId = v.trade_id ?? v.fill_id ?? null;
@@ -331,7 +380,7 @@ export const Fill = z.looseObject({
     isTaker: v.is_taker ?? null,
     feeCostDollars: v.fee_cost ?? null,
     createdTime: createdTime!,
-    raw: r,
+    raw: raw(r),
   };
 });
 
@@ -351,9 +400,9 @@ export interface KalshiSettlement {
 
 /** `Settlement` of `GET /portfolio/settlements` (`revenue` stays integer cents even today). */
 export const Settlement = z.looseObject({
-  ticker: z.string().min(1),
+  ticker: RequiredKey,
   settled_time: Time,
-  market_result: opt(z.string()),
+  market_result: opt(Key),
   ...counted("yes_count"),
   ...counted("no_count"),
   ...amount("yes_total_cost"),
@@ -372,7 +421,7 @@ export const Settlement = z.looseObject({
     noTotalCostDollars: money(r, "no_total_cost"),
     revenueDollars: money(r, "revenue"),
     feeCostDollars: v.fee_cost ?? null,
-    raw: r,
+    raw: raw(r),
   };
 });
 
@@ -380,7 +429,8 @@ export const Settlement = z.looseObject({
 export function pageSchema(listKey: string) {
   return z.looseObject({
     [listKey]: z.array(z.unknown()).nullish(),
-    cursor: z.string().nullish(),
+    // Stored as a sync cursor: refused like an identifier (but longer).
+    cursor: storableText(4_000).nullish(),
   }).transform((v) => ({
     items: (v[listKey] as unknown[] | null | undefined) ?? [],
     cursor: (v.cursor as string | null | undefined) ?? "",

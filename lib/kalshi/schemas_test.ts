@@ -3,10 +3,13 @@ import {
   Balance,
   EventResponse,
   Fill,
+  KEY_CHARS,
   Market,
   MarketPosition,
   Order,
   Settlement,
+  textReason,
+  TITLE_CHARS,
 } from "./schemas.ts";
 
 const currentMarket = {
@@ -146,4 +149,45 @@ Deno.test("Order and Settlement read current and legacy amounts", () => {
   assert.equal(s.yesTotalCostDollars, "5.60");
   assert.equal(s.revenueDollars, "10.00");
   assert.equal(s.feeCostDollars, "0.0700");
+});
+
+Deno.test("Order refuses an identifier PostgreSQL could not store, naming the reason, and cleans the raw payload", () => {
+  const good = {
+    order_id: "o-1",
+    ticker: "KXBTCD-26JAN0112-T99999.99",
+    status: "resting",
+    note: "a\u0000b\uD800",
+  };
+  const ok = Order.parse(good);
+  assert.equal(ok.raw.note, "ab\uFFFD");
+  for (
+    const [field, value, reason] of [
+      ["status", "resting\u0000", "nul_character"],
+      ["ticker", "KX\uDFFF", "invalid_unicode"],
+      ["order_id", "o".repeat(KEY_CHARS + 1), "text_too_long"],
+    ] as const
+  ) {
+    const r = Order.safeParse({ ...good, [field]: value });
+    assert.equal(r.success, false, field);
+    assert.equal(textReason(r.error!), reason, field);
+  }
+  assert.equal(Order.safeParse({ ...good, yes_price_dollars: "1".repeat(65) }).success, false);
+});
+
+Deno.test("Market cleans and bounds its titles instead of refusing them", () => {
+  const m = Market.parse({
+    ticker: "KXBTCD-26JAN0112-T99999.99",
+    event_ticker: "KXBTCD-26JAN0112",
+    status: "active",
+    close_time: "2026-01-01T17:00:00Z",
+    title: "Bitcoin\u0000 price",
+    yes_sub_title: "x".repeat(5_000),
+    yes_bid_dollars: "0.5",
+    yes_ask_dollars: "0.6",
+    no_bid_dollars: "0.4",
+    no_ask_dollars: "0.5",
+    last_price_dollars: "0.5",
+  });
+  assert.equal(m.title, "Bitcoin price");
+  assert.equal(m.subtitle!.length, TITLE_CHARS + 1);
 });
