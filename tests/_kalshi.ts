@@ -67,3 +67,16 @@ export function testContext(
 
 // Fixture rows in Kalshi's wire format live with the fake, which the demo serves them from too.
 export { fillJson, orderJson, positionJson, settlementJson } from "./fakes/kalshi_records.ts";
+
+/** `text` as UTF-8 bytes with each `marker` replaced by the byte 0xFF (never valid UTF-8). */
+export function bytesWithFF(text: string, marker: string): Uint8Array<ArrayBuffer> {
+  const parts = text.split(marker).map((p) => new TextEncoder().encode(p));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0) + parts.length - 1);
+  let at = 0;
+  for (const [i, p] of parts.entries()) {
+    if (i > 0) out[at++] = 0xff;
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

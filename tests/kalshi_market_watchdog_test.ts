@@ -17,7 +17,7 @@ import { kalshiMarketWatchdogSpec } from "../supervisor/kalshi_children.ts";
 import { validateSnapshot } from "../actors/kalshi_market_watchdog/snapshot.ts";
 import { ChildSpec } from "../supervisor/child_spec.ts";
 import { createTestDb, eventually, type TestDb } from "./_db.ts";
-import { testContext } from "./_kalshi.ts";
+import { bytesWithFF, testContext } from "./_kalshi.ts";
 import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
 
 const keys = await generateTestKeys();
@@ -142,6 +142,91 @@ Deno.test("kalshi_market_watchdog rejects and counts malformed and incomplete sn
   const ok = await actor.cycle();
   assert.equal(ok.rejected, 0);
   assert.equal(await count(db, "kalshi_market_state", ticker), 75);
+});
+
+/** The body the fake sends for `ticker`, as bytes, with `marker` replaced by the byte 0xFF. */
+function bodyWithByte(fake: FakeKalshi, ticker: string, marker: string): Uint8Array<ArrayBuffer> {
+  const e = fake.events.get(ticker)!;
+  const text = JSON.stringify({ event: { ...e.event, markets: e.markets }, markets: e.markets });
+  return bytesWithFF(text, marker);
+}
+
+Deno.test("kalshi_market_watchdog cleans titles, refuses bad identifiers at the edge and leaves out only the markets PostgreSQL refuses, then keeps writing", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  const ticker = fake.addHourlyEvent("KXBTCD", NOW + H / 2);
+  fake.addHourlyEvent("KXBTCD", NOW + H / 2 + H);
+  const { t, actor, clock } = setup(db, fake);
+  const e = fake.events.get(ticker)!;
+  const pristine = structuredClone(e);
+  const m = e.markets;
+  const tickerOf = (i: number) => m[i]!.ticker as string;
+
+  // Text PostgreSQL refuses, in what is cleaned: titles and the raw payload.
+  m[0]!.yes_sub_title = "above\u0000 100k"; // a NUL
+  m[1]!.yes_sub_title = "above \uD800"; // an unpaired surrogate (invalid UTF-8)
+  m[2]!.yes_sub_title = "x".repeat(100_000); // over-long
+  (e.event as Record<string, unknown>).note = "a\u0000b\uDC00";
+  // Numbers and times PostgreSQL refuses: those markets alone are left out.
+  m[3]!.yes_bid_dollars = "1000000.0000"; // beyond numeric(10, 4)
+  m[4]!.close_time = "0000-01-01T00:00:00Z"; // there is no year 0
+  const first = await actor.cycle();
+  assert.equal(first.written, 2, "both hours' snapshots");
+  assert.equal(t.counters["rows.rejected"], 2);
+  assert.equal(await count(db, "kalshi_market_state", ticker), 73);
+  assert.equal(await count(db, "kalshi_market_history", ticker), 73);
+  const left = await db.sql`select 1 from live_data.kalshi_market_state
+    where market_ticker in ${db.sql([tickerOf(3), tickerOf(4)])}`;
+  assert.equal(left.length, 0, "a refused market is left out whole");
+  const titles = await db.sql<{ market_ticker: string; subtitle: string }[]>`
+    select market_ticker, subtitle from live_data.kalshi_market_state
+    where market_ticker in ${db.sql([tickerOf(0), tickerOf(1), tickerOf(2)])}
+    order by floor_strike`;
+  assert.deepEqual(titles.slice(0, 2).map((r) => r.subtitle), ["above 100k", "above \uFFFD"]);
+  assert.ok(titles[2]!.subtitle.length <= 2_001, "an over-long title is bounded");
+  const [event] = await db.sql<{ note: string }[]>`
+    select raw->>'note' as note from live_data.kalshi_events where event_ticker = ${ticker}`;
+  assert.equal(event!.note, "ab\uFFFD");
+
+  // Identifiers are refused at the edge, counted by reason: the snapshot is not written.
+  e.event = structuredClone(pristine.event);
+  e.markets = structuredClone(pristine.markets);
+  const cases: [string, () => void][] = [
+    ["nul_character", () => (e.markets[5]!.status = "active\u0000")],
+    ["invalid_unicode", () => (e.markets[6]!.strike_type = "greater\uD800")],
+    ["text_too_long", () => (e.event.series_ticker = "KXBTCD".repeat(100))],
+    ["invalid_unicode", () => {
+      // Raw bytes that are not UTF-8, in a market's status.
+      e.markets[7]!.status = "active@@BYTE@@";
+      fake.faults.push({
+        status: 200,
+        times: 1,
+        path: `/events/${ticker}`,
+        body: bodyWithByte(fake, ticker, "@@BYTE@@"),
+      });
+    }],
+  ];
+  for (const [reason, breakIt] of cases) {
+    breakIt();
+    clock.advance(1_000);
+    const before = t.counters[`rejected.${reason}`] ?? 0;
+    const r = await actor.cycle();
+    assert.equal(r.rejected, 1, reason);
+    assert.equal(t.counters[`rejected.${reason}`], before + 1, reason);
+    e.event = structuredClone(pristine.event);
+    e.markets = structuredClone(pristine.markets);
+  }
+  const [odd] = await db.sql`select 1 from live_data.kalshi_market_state
+    where status <> 'active' or strike_type <> 'greater' or series_ticker <> 'KXBTCD'`;
+  assert.equal(odd, undefined, "nothing refused was stored");
+
+  // And it keeps writing: the markets left out before are written now.
+  clock.advance(1_000);
+  const again = await actor.cycle();
+  assert.equal(again.written, 2);
+  assert.equal(await count(db, "kalshi_market_state", ticker), 75);
+  assert.equal(t.counters["rows.rejected"], 2);
+  assert.equal(t.counters["errors.write"], undefined);
 });
 
 Deno.test("kalshi_market_watchdog archives snapshots as gzip JSON, atomically, at most once per interval", async () => {

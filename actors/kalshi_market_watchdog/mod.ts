@@ -6,8 +6,11 @@
  * (upserted) and `kalshi_market_history` (a row when a quote changes). Optionally archives
  * snapshots as gzip JSON for cold storage.
  *
- * Bad snapshots are rejected and counted (`rejected.<reason>`), logged with a rate limit, never
- * written. An event that is not listed yet (404, usually the next hour's) counts as
+ * Bad snapshots are rejected and counted (`rejected.<reason>`, including `nul_character`,
+ * `invalid_unicode` and `text_too_long` for an identifier PostgreSQL could not store), logged
+ * with a rate limit, never written; titles and the raw payload are cleaned instead. A market
+ * PostgreSQL still refuses for its data is left out of its snapshot, the rest written, and
+ * counted (`rows.rejected`, logged with its reason, rate-limited; see `store.ts`). An event that is not listed yet (404, usually the next hour's) counts as
  * `events.missing`. The heartbeat carries the observed time of the newest written snapshot.
  *
  * Kalshi answering 429 slows the poll loop down instead of retrying at once: the 429 is not
@@ -228,6 +231,18 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     }
     const observedAt = new Date(observedMs);
     const w = await store.writeSnapshot(v.snapshot, observedAt, seriesSymbol(series));
+    for (const r of w.refused) {
+      ctx.count("rows.rejected");
+      warn.warn(
+        "refused",
+        "Kalshi {what} refused by PostgreSQL and left out of {event}: {reason}",
+        {
+          what: r.what,
+          event: eventTicker,
+          reason: r.reason,
+        },
+      );
+    }
     result.written++;
     result.historyRows += w.historyRows;
     ctx.count("snapshots.written");

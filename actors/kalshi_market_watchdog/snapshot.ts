@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { EventResponse, type KalshiMarket, Market } from "../../lib/kalshi/schemas.ts";
+import { cleanJson } from "../../lib/bad_rows.ts";
+import { EventResponse, type KalshiMarket, Market, textReason } from "../../lib/kalshi/schemas.ts";
 import { compareDecimal, decimalToScaled } from "../../lib/kalshi/money.ts";
 import { tickerMatchesStrikeDate } from "../../lib/kalshi/tickers.ts";
 
@@ -21,7 +22,11 @@ export type RejectReason =
   | "incomplete_market"
   | "ticker_strike_mismatch"
   | "duplicate_strike"
-  | "strike_gap";
+  | "strike_gap"
+  /** An identifier or code PostgreSQL could not store as sent (see `lib/kalshi/schemas.ts`). */
+  | "nul_character"
+  | "invalid_unicode"
+  | "text_too_long";
 
 /** A validated snapshot. */
 export interface EventSnapshot {
@@ -51,7 +56,12 @@ const reject = (reason: RejectReason, detail: string): Validation => ({
 /** Validates the body of `GET /events/{eventTicker}?with_nested_markets=true`. */
 export function validateSnapshot(body: unknown, eventTicker: string): Validation {
   const parsed = EventResponse.safeParse(body);
-  if (!parsed.success) return reject("schema", parsed.error.issues[0]?.message ?? "invalid");
+  if (!parsed.success) {
+    return reject(
+      textReason(parsed.error) ?? "schema",
+      parsed.error.issues[0]?.message ?? "invalid",
+    );
+  }
   const { event, markets: rawMarkets } = parsed.data;
   if (event.event_ticker !== eventTicker) {
     return reject("event_mismatch", `asked for ${eventTicker}, got ${event.event_ticker}`);
@@ -68,7 +78,7 @@ export function validateSnapshot(body: unknown, eventTicker: string): Validation
     if (!m.success) {
       const issue = m.error.issues[0];
       return reject(
-        "incomplete_market",
+        textReason(m.error) ?? "incomplete_market",
         `market #${i}: ${issue?.path.join(".") || ""} ${issue?.message ?? ""}`.trim(),
       );
     }
@@ -114,7 +124,7 @@ export function validateSnapshot(body: unknown, eventTicker: string): Validation
       strikeDate,
       markets,
       tier: tier === null ? null : scaled6(tier),
-      raw: { ...event, markets: undefined },
+      raw: cleanJson({ ...event, markets: undefined }),
     },
   };
 }

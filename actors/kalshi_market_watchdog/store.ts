@@ -5,15 +5,36 @@
  * `live_data.kalshi_market_state`. The change test runs in SQL against the stored state, so a
  * restarted watchdog does not append duplicates.
  *
+ * A snapshot PostgreSQL refuses for its data (a price beyond numeric(10, 4), a time it cannot
+ * store) is written again in one transaction with the event and each part of the markets in a
+ * savepoint, halved down to the markets it refuses (`lib/bad_rows.ts`). What "dropping the bad
+ * row" means here: a refused market is left out of this snapshot whole (neither its history row
+ * nor its state is written, so its stored state stays its last good one and the change test
+ * stays true), and the rest of the snapshot commits; a refused event row is left as stored and
+ * its markets are still written. Refusals come back in {@linkcode WriteResult.refused} for the
+ * actor to count and log. This path runs only after such a refusal.
+ *
  * @module
  */
+import { isDataError, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
 import type { EventSnapshot } from "./snapshot.ts";
 
+/** A row PostgreSQL refused for its data, left out of the write. */
+export interface RefusedRow {
+  /** `market <ticker>` or `event <ticker>`. */
+  what: string;
+  /** SQLSTATE and message. */
+  reason: string;
+}
+
 /** What one write did. */
 export interface WriteResult {
+  /** Markets written. */
   markets: number;
   historyRows: number;
+  /** Rows PostgreSQL refused, left out (empty when the snapshot was written whole). */
+  refused: RefusedRow[];
 }
 
 /** The watchdog's store. */
@@ -48,9 +69,10 @@ export function createMarketStore(sql: Sql): MarketStore {
         title: m.title,
         subtitle: m.subtitle,
       }));
-      const json = JSON.stringify(rows);
-      return await sql.begin(async (tx) => {
-        await tx`insert into live_data.kalshi_events (event_ticker, series_ticker, symbol, title,
+      type Row = (typeof rows)[number];
+
+      const upsertEvent = (tx: Sql) =>
+        tx`insert into live_data.kalshi_events (event_ticker, series_ticker, symbol, title,
             sub_title, strike_date, status, raw, updated_at)
           values (${snapshot.eventTicker}, ${snapshot.seriesTicker}, ${symbol}, ${snapshot.title},
             ${snapshot.subTitle}, ${snapshot.strikeDate}, ${eventStatus(snapshot)},
@@ -59,6 +81,10 @@ export function createMarketStore(sql: Sql): MarketStore {
             symbol = excluded.symbol, title = excluded.title, sub_title = excluded.sub_title,
             strike_date = excluded.strike_date, status = excluded.status, raw = excluded.raw,
             updated_at = excluded.updated_at`;
+
+      /** History rows and state of `part`, in that order (the change test reads the old state). */
+      async function writeMarkets(tx: Sql, part: readonly Row[]): Promise<number> {
+        const json = JSON.stringify(part);
         const history = await tx`
           with v as (
             select * from jsonb_to_recordset(${json}::text::jsonb) as x(market_ticker text,
@@ -97,7 +123,39 @@ export function createMarketStore(sql: Sql): MarketStore {
             expected_expiration_time = excluded.expected_expiration_time,
             title = excluded.title, subtitle = excluded.subtitle,
             observed_at = excluded.observed_at, updated_at = excluded.updated_at`;
-        return { markets: rows.length, historyRows: history.count };
+        return history.count;
+      }
+
+      try {
+        // The common case: the whole snapshot, three statements, one transaction.
+        return await sql.begin(async (tx) => {
+          await upsertEvent(tx as unknown as Sql);
+          const historyRows = await writeMarkets(tx as unknown as Sql, rows);
+          return { markets: rows.length, historyRows, refused: [] };
+        });
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+      }
+      return await sql.begin(async (tx) => {
+        const refused: RefusedRow[] = [];
+        let markets = 0;
+        let historyRows = 0;
+        const inSavepoint = <T>(write: (q: Sql) => Promise<T>) =>
+          tx.savepoint((sp) => write(sp as unknown as Sql)) as Promise<T>;
+        await writeSplitting([snapshot.eventTicker], {
+          write: () => inSavepoint(upsertEvent).then(() => {}),
+          onReject: (ticker, e) =>
+            refused.push({ what: `event ${ticker}`, reason: rejectionReason(e) }),
+        });
+        await writeSplitting(rows, {
+          write: async (part) => {
+            historyRows += await inSavepoint((q) => writeMarkets(q, part));
+            markets += part.length;
+          },
+          onReject: (row, e) =>
+            refused.push({ what: `market ${row.market_ticker}`, reason: rejectionReason(e) }),
+        });
+        return { markets, historyRows, refused };
       });
     },
   };

@@ -65,8 +65,8 @@ export interface FakeFault {
   path?: string | RegExp;
   /** Sent as `Retry-After` (seconds) with a 429. */
   retryAfterS?: number;
-  /** A 200 whose body is this text (malformed JSON), instead of an error status. */
-  body?: string;
+  /** A 200 whose body is this text (malformed JSON) or these bytes, instead of an error status. */
+  body?: string | Uint8Array<ArrayBuffer>;
 }
 
 /** Options of an hourly event. */
