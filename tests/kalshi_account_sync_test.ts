@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { type LogRecord, reset } from "@logtape/logtape";
 import { setupLogging } from "../lib/log.ts";
 import { createAccountStore } from "../lib/kalshi/account_store.ts";
+import { Fill } from "../lib/kalshi/schemas.ts";
 import { KalshiClient } from "../lib/kalshi/client.ts";
 import { createSigner, type KalshiSigner, signerFromFile } from "../lib/kalshi/signer.ts";
 import { openKalshiSocket } from "../lib/kalshi/ws.ts";
@@ -26,6 +27,7 @@ import { ChildSpec } from "../supervisor/child_spec.ts";
 import { createTestDb, eventually, type TestDb } from "./_db.ts";
 import { testUserLogins } from "./_db_users.ts";
 import {
+  bytesWithFF,
   fillJson,
   orderJson,
   positionJson,
@@ -141,6 +143,110 @@ Deno.test("kalshi_account_sync stores the same fills and settlements delivered t
   const [cursor] = await db.sql<{ last_time: Date }[]>`
     select last_time from user_0001.sync_cursors where stream = 'fills'`;
   assert.equal(cursor!.last_time.toISOString(), fillJson(1000).created_time);
+});
+
+Deno.test("kalshi_account_sync refuses bad identifiers at the edge, cleans raw payloads, leaves out only the rows PostgreSQL refuses and keeps syncing", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.positions = Array.from({ length: 10 }, (_, i) => positionJson(i));
+  const { actor, t } = setup(db, fake);
+  await actor.sync(true);
+  assert.equal(await rows(db, "positions"), 10);
+  assert.equal(await rows(db, "account_balance"), 1);
+
+  // A balance beyond numeric(18, 4).
+  fake.faults.push({
+    status: 200,
+    times: 1,
+    path: "/portfolio/balance",
+    body: JSON.stringify({ balance_dollars: `1${"0".repeat(20)}` }),
+  });
+  // Positions: a count beyond int (refused by PostgreSQL), a NUL in the raw payload (cleaned),
+  // one closed (9) and one new (10).
+  fake.positions = Array.from({ length: 11 }, (_, i) => positionJson(i, "4.00"));
+  fake.positions[3]!.resting_orders_count = 3e9;
+  fake.positions[4]!.note = "a\u0000b";
+  fake.positions.splice(9, 1);
+  fake.orders = Array.from({ length: 6 }, (_, i) => orderJson(i));
+  fake.orders[1]!.status = "resting\u0000"; // a NUL in a code: refused at the edge
+  fake.orders[2]!.note = "\uD800"; // an unpaired surrogate in the raw payload: cleaned
+  fake.orders[3]!.created_time = "0000-01-01T00:00:00Z"; // no year 0: refused by PostgreSQL
+  fake.orders[4]!.client_order_id = "c".repeat(100_000); // over-long: refused at the edge
+  fake.fills = Array.from({ length: 5 }, (_, i) => fillJson(i));
+  fake.fills[1]!.ticker = "KX\u0000";
+  fake.fills[2]!.count_fp = "1".repeat(100); // an over-long number
+  fake.fills[3]!.memo = "x\uDC00";
+  // Settlements: raw bytes that are not UTF-8 in a result code.
+  const settlements = [
+    settlementJson(0),
+    { ...settlementJson(1), market_result: "yes@@FF@@" },
+    settlementJson(2),
+  ];
+  fake.faults.push({
+    status: 200,
+    times: 1,
+    path: "/portfolio/settlements",
+    body: bytesWithFF(JSON.stringify({ settlements, cursor: "" }), "@@FF@@"),
+  });
+
+  const r = await actor.sync(true);
+  assert.equal(t.counters["rows.rejected"], 3, "the balance, position 3 and order 3");
+  assert.equal(t.counters["rejected.order"], 2);
+  assert.equal(t.counters["rejected.fill"], 2);
+  assert.equal(t.counters["rejected.settlement"], 1);
+  assert.equal(await rows(db, "account_balance"), 1, "the refused balance is left out");
+  assert.equal(r.positions, 9);
+  const positions = await db.sql<{ ticker: string; position_fp: string; note: string | null }[]>`
+    select ticker, position_fp::text, raw->>'note' as note from user_0001.positions`;
+  const byTicker = new Map(positions.map((p) => [p.ticker, p]));
+  assert.equal(positions.length, 10, "9 written, the refused one kept as stored, 9 deleted");
+  assert.equal(byTicker.get(positionJson(3).ticker as string)?.position_fp, "3.00");
+  assert.equal(byTicker.get(positionJson(4).ticker as string)?.position_fp, "4.00");
+  assert.equal(byTicker.get(positionJson(4).ticker as string)?.note, "ab");
+  assert.equal(byTicker.has(positionJson(9).ticker as string), false);
+  assert.equal(byTicker.has(positionJson(10).ticker as string), true);
+  const orders = await db.sql<{ order_id: string; note: string | null }[]>`
+    select order_id, raw->>'note' as note from user_0001.orders order by order_id`;
+  assert.deepEqual(orders.map((o) => o.order_id), ["order-0", "order-2", "order-5"]);
+  assert.equal(orders[1]!.note, "\uFFFD");
+  const fills = await db.sql<{ trade_id: string; memo: string | null }[]>`
+    select trade_id, raw->>'memo' as memo from user_0001.fills order by trade_id`;
+  assert.deepEqual(fills.map((f) => f.trade_id), ["trade-0", "trade-3", "trade-4"]);
+  assert.equal(fills[1]!.memo, "x\uFFFD");
+  const stored = await db.sql<{ market_result: string }[]>`
+    select market_result from user_0001.settlements order by settled_time`;
+  assert.deepEqual(stored.map((s) => s.market_result), ["no", "yes"], "settlements 0 and 2");
+
+  // And it keeps syncing: the rows refused before are written once they are good.
+  fake.positions[3]!.resting_orders_count = 1;
+  fake.orders = Array.from({ length: 6 }, (_, i) => orderJson(i));
+  await actor.sync(true);
+  assert.equal(t.counters["rows.rejected"], 3);
+  assert.equal(await rows(db, "account_balance"), 2);
+  assert.equal(await rows(db, "orders"), 6);
+  const [p3] = await db.sql<{ position_fp: string }[]>`
+    select position_fp::text from user_0001.positions
+    where ticker = ${positionJson(3).ticker as string}`;
+  assert.equal(p3!.position_fp, "4.00");
+});
+
+Deno.test("createAccountStore() inside a caller's transaction leaves out the rows PostgreSQL refuses and commits the rest with the caller's writes", async () => {
+  await using db = await createTestDb();
+  const store = createAccountStore(db.sql, "user_0001");
+  const fills = Array.from({ length: 5 }, (_, i) => Fill.parse(fillJson(i)));
+  fills[2] = { ...fills[2]!, countFp: `1${"0".repeat(200_000)}` }; // beyond numeric's range
+  const written = await store.transaction(async (tx) => {
+    const n = await store.insertFills(fills, tx);
+    await store.setCursor("fills", { cursor: "c1", lastTime: null }, tx);
+    return n;
+  });
+  assert.equal(written, 4);
+  assert.equal(await rows(db, "fills"), 4);
+  assert.equal((await store.getCursor("fills"))?.cursor, "c1", "the caller's write committed");
+  const refused = store.takeRefused();
+  assert.equal(refused.count, 1);
+  assert.deepEqual(refused.rows.map((r) => [r.table, r.key]), [["fills", "trade-2"]]);
+  assert.equal(store.takeRefused().count, 0, "taken once");
 });
 
 Deno.test("kalshi_account_sync stores orders whether or not other orders come back", async () => {

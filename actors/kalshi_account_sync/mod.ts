@@ -20,7 +20,11 @@
  *   Every transition is reported and logged once (`lib/kalshi/health.ts`), not per request.
  * - without credentials it reports degraded "no Kalshi credentials configured" and does nothing.
  *
- * Bad items are rejected and counted (`rejected.<kind>`), logged with a rate limit, never written.
+ * Bad items are rejected and counted (`rejected.<kind>`), logged with a rate limit, never written
+ * (an identifier with a NUL, invalid UTF-8 or over-long is a bad item; the raw payload is
+ * cleaned). A row PostgreSQL still refuses for its data is left out by the store, the others
+ * written, and counted here (`rows.rejected`, logged with its reason, rate-limited); a refused
+ * position keeps its stored row (see `lib/kalshi/account_store.ts`).
  *
  * @example
  * ```ts ignore
@@ -228,7 +232,29 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     await store.setCursor(stream, { cursor: null, lastTime: new Date(newest) });
   }
 
+  /** Rows PostgreSQL refused during a sync, left out by the store: counted and logged. */
+  function reportRefused(): void {
+    const refused = store.takeRefused();
+    if (refused.count === 0) return;
+    ctx.count("rows.rejected", refused.count);
+    for (const r of refused.rows) {
+      warn.warn(`refused:${r.table}`, "Kalshi {table} row {key} refused by PostgreSQL: {reason}", {
+        table: r.table,
+        key: r.key,
+        reason: r.reason,
+      });
+    }
+  }
+
   async function sync(full: boolean): Promise<SyncResult> {
+    try {
+      return await syncOnce(full);
+    } finally {
+      reportRefused();
+    }
+  }
+
+  async function syncOnce(full: boolean): Promise<SyncResult> {
     const result: SyncResult = {
       full,
       positions: null,
@@ -254,8 +280,7 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     const before = result.rejected;
     const positions = parseAll(rawPositions, MarketPosition, "position", result);
     if (result.rejected === before) {
-      await store.replacePositions(positions, observed);
-      result.positions = positions.length;
+      result.positions = await store.replacePositions(positions, observed);
     } else {
       ctx.count("rejected.positions_snapshot");
     }

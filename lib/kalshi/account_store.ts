@@ -9,8 +9,20 @@
  * as one snapshot in one transaction. Multi-row writes are one statement per batch, rows travel as
  * one JSON parameter (`jsonb_to_recordset`), amounts as decimal strings.
  *
+ * One row PostgreSQL refuses for its data (a number beyond its column, a time it cannot store)
+ * never stops the others: the batch is written again with each part in a savepoint, halved down
+ * to the refused rows (`lib/bad_rows.ts`), which are left out and kept for the caller to count
+ * and log ({@linkcode AccountStore.takeRefused}); every other row is written. Outside a caller's
+ * transaction this path runs only after a refusal (in a transaction of its own); inside one,
+ * every batch runs in a savepoint, since a refused statement would abort the caller's
+ * transaction. A refused balance is left out alone. For the positions snapshot, a refused
+ * position keeps the row stored for its ticker (with its older `synced_at`), if any, while every
+ * other position is replaced and the closed ones deleted: no real position is deleted because of
+ * one bad row, and none is half-written. A connection error is thrown as before.
+ *
  * @module
  */
+import { cleanText, isDataError, rejectionReason, writeSplitting } from "../bad_rows.ts";
 import type { Sql, TransactionSql } from "../db.ts";
 import type {
   Balance,
@@ -31,12 +43,27 @@ export interface SyncCursor {
 
 type Db = Sql | TransactionSql;
 
+/** A row PostgreSQL refused for its data and that was left out of its write. */
+export interface RefusedRow {
+  table: string;
+  /** Its natural key (e.g. the order id). */
+  key: string;
+  /** SQLSTATE and message. */
+  reason: string;
+}
+
+/** Refused rows kept for {@linkcode AccountStore.takeRefused} (the count covers the rest). */
+const REFUSED_KEPT = 100;
+
 /** The account store of one user schema. */
 export interface AccountStore {
   readonly user: string;
   insertBalance(balance: Balance, observedAt: Date): Promise<void>;
-  /** Replaces all positions with `positions` in one transaction. */
-  replacePositions(positions: readonly KalshiPosition[], syncedAt: Date): Promise<void>;
+  /**
+   * Replaces all positions with `positions` in one transaction; returns how many were written (a
+   * refused one keeps its stored row).
+   */
+  replacePositions(positions: readonly KalshiPosition[], syncedAt: Date): Promise<number>;
   /** Upserts orders; returns rows written. */
   upsertOrders(orders: readonly KalshiOrder[], db?: Db): Promise<number>;
   /** Inserts new fills; returns how many were new. */
@@ -48,6 +75,15 @@ export interface AccountStore {
   deleteCursor(stream: string, db?: Db): Promise<void>;
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
+  /**
+   * Rows PostgreSQL refused since the last call, left out of their writes: how many, and the
+   * first {@linkcode REFUSED_KEPT} of them.
+   */
+  takeRefused(): { count: number; rows: RefusedRow[] };
+}
+
+function inTransaction(db: Db): db is TransactionSql {
+  return typeof (db as { savepoint?: unknown }).savepoint === "function";
 }
 
 function chunks<T>(rows: readonly T[]): T[][] {
@@ -67,19 +103,120 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
     throw new RangeError(`Cannot use account schema "${user}": expected a name like user_0001`);
   }
   const t = (name: string) => sql(`${user}.${name}`);
+  let refusedCount = 0;
+  let refused: RefusedRow[] = [];
+
+  function refuse(rows: readonly RefusedRow[]): void {
+    refusedCount += rows.length;
+    for (const r of rows) if (refused.length < REFUSED_KEPT) refused.push(r);
+  }
+
+  /** `rows` through `insert` in savepoints of `tx`, halved down to the refused rows. */
+  async function splitting<R>(
+    tx: TransactionSql,
+    table: string,
+    rows: readonly R[],
+    key: (r: R) => string,
+    insert: (q: Db, batch: readonly R[]) => Promise<number>,
+  ): Promise<{ written: number; refused: RefusedRow[] }> {
+    let written = 0;
+    const out: RefusedRow[] = [];
+    await writeSplitting(rows, {
+      write: async (part) => {
+        written += await tx.savepoint((sp) => insert(sp as unknown as Db, part)) as number;
+      },
+      onReject: (r, e) =>
+        out.push({ table, key: cleanText(key(r), 200), reason: rejectionReason(e) }),
+    });
+    return { written, refused: out };
+  }
+
+  /**
+   * Writes `rows` in batches with `insert` (returns rows written), leaving out and recording the
+   * rows PostgreSQL refuses for their data.
+   */
+  async function writeRows<R>(
+    db: Db,
+    table: string,
+    rows: readonly R[],
+    key: (r: R) => string,
+    insert: (q: Db, batch: readonly R[]) => Promise<number>,
+  ): Promise<number> {
+    let n = 0;
+    for (const batch of chunks(rows)) {
+      if (inTransaction(db)) {
+        const r = await splitting(db, table, batch, key, insert);
+        refuse(r.refused);
+        n += r.written;
+        continue;
+      }
+      try {
+        n += await insert(db, batch);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        const r = await db.begin((tx) =>
+          splitting(tx as unknown as TransactionSql, table, batch, key, insert)
+        );
+        refuse(r.refused);
+        n += r.written;
+      }
+    }
+    return n;
+  }
+
+  type PositionRow = {
+    ticker: string;
+    position_fp: string;
+    total_traded_dollars: string | null;
+    market_exposure_dollars: string | null;
+    realized_pnl_dollars: string | null;
+    fees_paid_dollars: string | null;
+    resting_orders_count: number | null;
+    last_updated_ts: string | null;
+    raw: Record<string, unknown>;
+  };
+
+  const insertPositions = (syncedAt: Date) => async (q: Db, batch: readonly PositionRow[]) =>
+    (await q`insert into ${t("positions")} (ticker, position_fp, total_traded_dollars,
+        market_exposure_dollars, realized_pnl_dollars, fees_paid_dollars,
+        resting_orders_count, last_updated_ts, raw, synced_at)
+      select ticker, position_fp, total_traded_dollars, market_exposure_dollars,
+        realized_pnl_dollars, fees_paid_dollars, resting_orders_count, last_updated_ts,
+        raw, ${syncedAt}
+      from jsonb_to_recordset(${JSON.stringify(batch)}::text::jsonb) as x(ticker text,
+        position_fp numeric, total_traded_dollars numeric, market_exposure_dollars numeric,
+        realized_pnl_dollars numeric, fees_paid_dollars numeric, resting_orders_count int,
+        last_updated_ts timestamptz, raw jsonb)
+      on conflict (ticker) do update set position_fp = excluded.position_fp,
+        total_traded_dollars = excluded.total_traded_dollars,
+        market_exposure_dollars = excluded.market_exposure_dollars,
+        realized_pnl_dollars = excluded.realized_pnl_dollars,
+        fees_paid_dollars = excluded.fees_paid_dollars,
+        resting_orders_count = excluded.resting_orders_count,
+        last_updated_ts = excluded.last_updated_ts, raw = excluded.raw,
+        synced_at = excluded.synced_at`).count;
 
   return {
     user,
 
     async insertBalance(balance, observedAt) {
-      await sql`insert into ${t("account_balance")}
-          (balance_dollars, portfolio_value_dollars, observed_at)
-        values (${balance.balanceDollars}::numeric, ${balance.portfolioValueDollars}::numeric,
-          ${observedAt})`;
+      try {
+        await sql`insert into ${t("account_balance")}
+            (balance_dollars, portfolio_value_dollars, observed_at)
+          values (${balance.balanceDollars}::numeric, ${balance.portfolioValueDollars}::numeric,
+            ${observedAt})`;
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        refuse([{
+          table: "account_balance",
+          key: observedAt.toISOString(),
+          reason: rejectionReason(error),
+        }]);
+      }
     },
 
     async replacePositions(positions, syncedAt) {
-      const rows = lastByKey(positions, (p) => p.ticker).map((p) => ({
+      const rows: PositionRow[] = lastByKey(positions, (p) => p.ticker).map((p) => ({
         ticker: p.ticker,
         position_fp: p.positionFp,
         total_traded_dollars: p.totalTradedDollars,
@@ -90,25 +227,41 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
         last_updated_ts: p.lastUpdatedTs,
         raw: p.raw,
       }));
-      await sql.begin(async (tx) => {
-        await tx`delete from ${t("positions")}`;
+      const insert = insertPositions(syncedAt);
+      try {
+        return await sql.begin(async (tx) => {
+          await tx`delete from ${t("positions")}`;
+          let n = 0;
+          for (const batch of chunks(rows)) n += await insert(tx as unknown as Db, batch);
+          return n;
+        });
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+      }
+      // Refused: closed positions deleted, each other one upserted, a refused one left as stored.
+      const r = await sql.begin(async (tx) => {
+        const tickers = rows.map((p) => p.ticker);
+        await tx`delete from ${t("positions")} where not (ticker = any(${tickers}::text[]))`;
+        let written = 0;
+        const out: RefusedRow[] = [];
         for (const batch of chunks(rows)) {
-          await tx`insert into ${t("positions")} (ticker, position_fp, total_traded_dollars,
-              market_exposure_dollars, realized_pnl_dollars, fees_paid_dollars,
-              resting_orders_count, last_updated_ts, raw, synced_at)
-            select ticker, position_fp, total_traded_dollars, market_exposure_dollars,
-              realized_pnl_dollars, fees_paid_dollars, resting_orders_count, last_updated_ts,
-              raw, ${syncedAt}
-            from jsonb_to_recordset(${JSON.stringify(batch)}::text::jsonb) as x(ticker text,
-              position_fp numeric, total_traded_dollars numeric, market_exposure_dollars numeric,
-              realized_pnl_dollars numeric, fees_paid_dollars numeric, resting_orders_count int,
-              last_updated_ts timestamptz, raw jsonb)`;
+          const part = await splitting(
+            tx as unknown as TransactionSql,
+            "positions",
+            batch,
+            (p) => p.ticker,
+            insert,
+          );
+          written += part.written;
+          out.push(...part.refused);
         }
+        return { written, refused: out };
       });
+      refuse(r.refused);
+      return r.written;
     },
 
     async upsertOrders(orders, db = sql) {
-      let n = 0;
       const rows = lastByKey(orders, (o) => o.orderId).map((o) => ({
         order_id: o.orderId,
         client_order_id: o.clientOrderId,
@@ -127,8 +280,8 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
         last_update_time: o.lastUpdateTime,
         raw: o.raw,
       }));
-      for (const batch of chunks(rows)) {
-        const r = await db`insert into ${t("orders")} (order_id, client_order_id, ticker, status,
+      return await writeRows(db, "orders", rows, (o) => o.order_id, async (q, batch) => {
+        const r = await q`insert into ${t("orders")} (order_id, client_order_id, ticker, status,
             action, side, type, yes_price_dollars, no_price_dollars, initial_count_fp,
             remaining_count_fp, fill_count_fp, created_time, expiration_time, last_update_time,
             raw, synced_at)
@@ -150,13 +303,11 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
             last_update_time = excluded.last_update_time, raw = excluded.raw,
             synced_at = excluded.synced_at
           where ${t("orders")}.raw is distinct from excluded.raw`;
-        n += r.count;
-      }
-      return n;
+        return r.count;
+      });
     },
 
     async insertFills(fills, db = sql) {
-      let n = 0;
       const rows = fills.map((f) => ({
         trade_id: f.tradeId,
         order_id: f.orderId,
@@ -171,8 +322,8 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
         created_time: f.createdTime,
         raw: f.raw,
       }));
-      for (const batch of chunks(rows)) {
-        const r = await db`insert into ${t("fills")} (trade_id, order_id, ticker, side, action,
+      return await writeRows(db, "fills", rows, (f) => f.trade_id, async (q, batch) => {
+        const r = await q`insert into ${t("fills")} (trade_id, order_id, ticker, side, action,
             count_fp, yes_price_dollars, no_price_dollars, is_taker, fee_cost_dollars,
             created_time, raw)
           select * from jsonb_to_recordset(${
@@ -182,13 +333,11 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
             yes_price_dollars numeric, no_price_dollars numeric, is_taker boolean,
             fee_cost_dollars numeric, created_time timestamptz, raw jsonb)
           on conflict (trade_id) do nothing`;
-        n += r.count;
-      }
-      return n;
+        return r.count;
+      });
     },
 
     async insertSettlements(settlements, db = sql) {
-      let n = 0;
       const rows = settlements.map((s) => ({
         ticker: s.ticker,
         settled_time: s.settledTime,
@@ -201,8 +350,9 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
         fee_cost_dollars: s.feeCostDollars,
         raw: s.raw,
       }));
-      for (const batch of chunks(rows)) {
-        const r = await db`insert into ${t("settlements")} (ticker, settled_time, market_result,
+      const key = (s: (typeof rows)[number]) => `${s.ticker} at ${s.settled_time}`;
+      return await writeRows(db, "settlements", rows, key, async (q, batch) => {
+        const r = await q`insert into ${t("settlements")} (ticker, settled_time, market_result,
             yes_count_fp, yes_total_cost_dollars, no_count_fp, no_total_cost_dollars,
             revenue_dollars, fee_cost_dollars, raw)
           select * from jsonb_to_recordset(${JSON.stringify(batch)}::text::jsonb) as x(ticker text,
@@ -210,9 +360,8 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
             yes_total_cost_dollars numeric, no_count_fp numeric, no_total_cost_dollars numeric,
             revenue_dollars numeric, fee_cost_dollars numeric, raw jsonb)
           on conflict (ticker, settled_time) do nothing`;
-        n += r.count;
-      }
-      return n;
+        return r.count;
+      });
     },
 
     async getCursor(stream, db = sql) {
@@ -234,6 +383,13 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
 
     transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
       return sql.begin((tx) => fn(tx as unknown as TransactionSql)) as Promise<T>;
+    },
+
+    takeRefused() {
+      const out = { count: refusedCount, rows: refused };
+      refusedCount = 0;
+      refused = [];
+      return out;
     },
   };
 }
