@@ -13,7 +13,9 @@
  */
 import net from "node:net";
 import postgres from "postgres";
+import { backoffDelay } from "./backoff.ts";
 import { DatabaseError, DatabaseRefusedError } from "./errors.ts";
+import { sleep } from "./sleep.ts";
 
 /** A postgres.js pool. */
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -188,7 +190,6 @@ export interface RetryOptions extends SqlOptions {
  */
 export async function connectWithRetry(url: string, options: RetryOptions): Promise<Sql> {
   const deadline = performance.now() + options.timeoutMs;
-  let delay = 100;
   let attempt = 0;
   for (;;) {
     attempt++;
@@ -214,10 +215,9 @@ export async function connectWithRetry(url: string, options: RetryOptions): Prom
           } after ${attempt} attempt(s): ${why}`,
         );
       }
-      const wait = Math.min(delay * (0.8 + Math.random() * 0.4), left);
+      const wait = Math.min(backoffDelay(attempt, { baseMs: 100, maxMs: 5_000 }), left);
       options.onRetry?.(attempt, wait, error);
-      await new Promise((r) => setTimeout(r, wait));
-      delay = Math.min(delay * 2, 5000);
+      await sleep(wait);
     }
   }
 }

@@ -22,6 +22,7 @@ import {
   rejectionReason,
   writeSplitting,
 } from "../lib/bad_rows.ts";
+import { backoffDelay } from "../lib/backoff.ts";
 import type { Sql, TransactionSql } from "../lib/db.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { getLogger, RateLimitedLog } from "../lib/log.ts";
@@ -72,7 +73,8 @@ export class EventLog {
   #opts: Required<Omit<EventLogOptions, "onEvent">> & Pick<EventLogOptions, "onEvent">;
   #queue: QueuedEvent[] = [];
   #status = new Map<string, QueuedStatus>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the pending flush, when one is set. */
+  #timer: (() => void) | undefined;
   #flushing: Promise<void> | undefined;
   #failures = 0;
   #closed = false;
@@ -147,10 +149,11 @@ export class EventLog {
 
   #schedule(): void {
     if (this.#timer !== undefined || this.#closed) return;
+    // After failures, back off from twice the flush interval to 10 s (no jitter: one writer).
     const delay = this.#failures === 0
       ? this.#opts.flushMs
-      : Math.min(10_000, this.#opts.flushMs * 2 ** Math.min(this.#failures, 6));
-    this.#timer = setTimeout(() => {
+      : backoffDelay(this.#failures + 1, { baseMs: this.#opts.flushMs, maxMs: 10_000, jitter: 0 });
+    this.#timer = this.#opts.clock.setTimer(() => {
       this.#timer = undefined;
       this.#flushOnce().catch(() => {});
     }, delay);
@@ -283,7 +286,7 @@ export class EventLog {
     const deadline = performance.now() + timeoutMs;
     while (this.pending > 0 && performance.now() < deadline) {
       if (this.#timer !== undefined) {
-        clearTimeout(this.#timer);
+        this.#timer();
         this.#timer = undefined;
       }
       await this.#flushOnce();
@@ -297,7 +300,7 @@ export class EventLog {
   /** Stops the timer (after a final flush by the caller). */
   close(): void {
     this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
   }
 }

@@ -37,6 +37,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../lib/clock.ts";
+import { backoffDelay } from "../lib/backoff.ts";
 import type { Config } from "../lib/config.ts";
 import {
   type EmbeddedDb,
@@ -114,8 +115,7 @@ export function supervisorCommand(): string[] {
 
 /** Restart delay before the `n`-th restart (1-based) within the window, with ±20 % jitter. */
 export function heartBackoff(n: number, b: { minMs: number; maxMs: number }): number {
-  const base = Math.min(b.maxMs, b.minMs * 2 ** Math.min(Math.max(n - 1, 0), 20));
-  return base * (0.8 + Math.random() * 0.4);
+  return backoffDelay(n, { baseMs: b.minMs, maxMs: b.maxMs });
 }
 
 /** Where to ping a server bound to `host` (a wildcard address is reached on loopback). */
