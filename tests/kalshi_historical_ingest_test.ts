@@ -201,3 +201,26 @@ Deno.test("deno task kalshi:backfill writes as the user's own role, and without 
     await Deno.remove(empty, { recursive: true });
   }
 });
+
+Deno.test("runBackfill() leaves out a fill PostgreSQL refuses, writes the rest of its page and reports it", async () => {
+  await using db = await createTestDb();
+  await using fake = FakeKalshi.start(keys);
+  fake.fills = Array.from({ length: 250 }, (_, i) => fillJson(i));
+  // A time the zod edge lets through but PostgreSQL cannot store (there is no year 0).
+  fake.fills[120] = { ...fake.fills[120], created_time: "0000-01-01T00:00:00Z" };
+  const client = new KalshiClient({ baseUrl: fake.baseUrl, signer });
+  const store = createAccountStore(db.sql, "user_0001");
+  const reported: [string, number, string][] = [];
+  const summary = await runBackfill({
+    client,
+    store,
+    streams: ["fills"],
+    pageLimit: 100,
+    onRefused: (stream, r) => reported.push([stream, r.count, r.rows[0]?.key ?? ""]),
+  });
+  assert.equal(summary.fills.refused, 1);
+  assert.equal(summary.fills.written, 249);
+  assert.equal(summary.fills.finished, true, "the page after it was read too");
+  assert.deepEqual(reported, [["fills", 1, "trade-120"]]);
+  assert.equal(await rows(db, "fills"), 249);
+});

@@ -85,6 +85,12 @@ async function main(): Promise<number> {
       since: args.since,
       signal: abort.signal,
       onReject: (stream, issue) => log.warn("Rejected a {stream} item: {issue}", { stream, issue }),
+      onRefused: (stream, refused) =>
+        log.warn("{count} {stream} rows refused by PostgreSQL, first: {reason}", {
+          stream,
+          count: refused.count,
+          reason: refused.rows[0]?.reason,
+        }),
       onPage: (stream, items) => log.info("{stream}: {items} items", { stream, items }),
     });
     console.log(JSON.stringify({ user: args.user, ...summary }, null, 2));

@@ -14,7 +14,7 @@
  * @module
  */
 import type { z } from "zod";
-import type { AccountStore } from "../../lib/kalshi/account_store.ts";
+import type { AccountStore, RefusedRow } from "../../lib/kalshi/account_store.ts";
 import type { KalshiClient } from "../../lib/kalshi/client.ts";
 import { Fill, Order, Settlement } from "../../lib/kalshi/schemas.ts";
 
@@ -34,6 +34,8 @@ export interface StreamSummary {
   /** Rows that were new (or changed, for orders). */
   written: number;
   rejected: number;
+  /** Rows PostgreSQL refused for their data, left out alone (the rest of the page written). */
+  refused: number;
   resumed: boolean;
   finished: boolean;
 }
@@ -49,6 +51,8 @@ export interface BackfillOptions {
   /** Stop after this many pages in all (an interrupted run, for tests). */
   maxPages?: number;
   onReject?: (stream: Stream, issue: string) => void;
+  /** Rows PostgreSQL refused on a page, with their reasons (the store left them out). */
+  onRefused?: (stream: Stream, refused: { count: number; rows: readonly RefusedRow[] }) => void;
   onPage?: (stream: Stream, items: number) => void;
 }
 
@@ -69,6 +73,7 @@ export async function runBackfill(
       pages: 0,
       written: 0,
       rejected: 0,
+      refused: 0,
       resumed: false,
       finished: false,
     };
@@ -116,6 +121,11 @@ export async function runBackfill(
         else await store.deleteCursor(name, tx);
         return n;
       });
+      const refused = store.takeRefused();
+      if (refused.count > 0) {
+        summary.refused += refused.count;
+        options.onRefused?.(stream, refused);
+      }
       summary.pages++;
       options.onPage?.(stream, page.items.length);
       if (!page.cursor) summary.finished = true;

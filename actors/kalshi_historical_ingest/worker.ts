@@ -56,6 +56,16 @@ runActor(async (ctx) => {
         since: args.since ? new Date(`${args.since}T00:00:00Z`) : undefined,
         signal: ctx.signal,
         onReject: (stream) => ctx.count(`rejected.${stream}`),
+        onRefused: (stream, refused) => {
+          ctx.count("rows.rejected", refused.count);
+          for (const r of refused.rows.slice(0, 5)) {
+            ctx.log.warn("Kalshi {stream} row {key} refused by PostgreSQL: {reason}", {
+              stream,
+              key: r.key,
+              reason: r.reason,
+            });
+          }
+        },
         onPage: (stream, items) => {
           ctx.count(`rows.${stream}`, items);
           ctx.handled();
