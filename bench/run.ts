@@ -7,7 +7,7 @@
  * @module
  */
 import { taskArgs } from "../lib/cli.ts";
-import { type EmbeddedDb, startEmbeddedDb } from "../lib/embedded_db.ts";
+import { type EmbeddedDb, startEmbeddedDb } from "../lib/embedded_db/mod.ts";
 import type { BenchRow } from "./_stats.ts";
 
 const dir = new URL("./", import.meta.url);

@@ -8,7 +8,7 @@
 import { validateChildSpecs } from "../supervisor/child_spec.ts";
 import type { SupervisorEvent } from "../supervisor/event_log.ts";
 import { Supervisor } from "../supervisor/mod.ts";
-import { freePort } from "../lib/embedded_db.ts";
+import { freePort } from "../lib/embedded_db/mod.ts";
 import { type BenchRow, percentile, round } from "./_stats.ts";
 
 const ACTOR = new URL("../tests/fixtures/test_actor.ts", import.meta.url).href;

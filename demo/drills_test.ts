@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createSql } from "../lib/db.ts";
-import { OutageRefused, startEmbeddedDb } from "../lib/embedded_db.ts";
+import { embeddedLayout, OutageRefused, startEmbeddedDb } from "../lib/embedded_db/mod.ts";
 import { eventually } from "../tests/_eventually.ts";
 import { exists } from "../tests/_process.ts";
 import { createDrills, type DrillDeps } from "./drills.ts";
@@ -144,7 +144,7 @@ Deno.test({
       await db.stop();
       assert.ok(performance.now() - t0 < 30_000, "stop did not wait for the outage");
       assert.equal(await long, undefined);
-      assert.equal(exists(`${db.dir}/postmaster.pid`), false, "no server came back after stop");
+      assert.equal(exists(embeddedLayout(db.dir).pidFile), false, "no server came back after stop");
       await assert.rejects(db.outage(1_000), OutageRefused);
     } finally {
       await sql.end({ timeout: 1 });

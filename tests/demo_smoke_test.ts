@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { freePort, startEmbeddedDb } from "../lib/embedded_db.ts";
+import { freePort, runningEmbedded, startEmbeddedDb } from "../lib/embedded_db/mod.ts";
 import { eventually } from "./_eventually.ts";
 import { exists } from "./_process.ts";
 
@@ -45,10 +45,10 @@ async function demoRows(url: string) {
 }
 
 /** The URL of the embedded server running in `pgDir`, from its files. */
-async function embeddedUrl(pgDir: string): Promise<string> {
-  const password = (await Deno.readTextFile(`${pgDir}.password`)).trim();
-  const pgPort = (await Deno.readTextFile(`${pgDir}/postmaster.pid`)).split("\n")[3];
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`;
+function embeddedUrl(pgDir: string): string {
+  const found = runningEmbedded(pgDir);
+  if ("why" in found) throw new Error(found.why);
+  return found.url;
 }
 
 Deno.test({
@@ -106,7 +106,7 @@ Deno.test({
       assert.ok(actors.some((a: { id: string }) => a.id === "kalshi_account_sync:user_0001"));
 
       // The database the demo runs on: embedded, in the demo's own folder of the data folder.
-      sql = postgres(await embeddedUrl(`${dataDir}/demo/pg`), { max: 1, onnotice: () => {} });
+      sql = postgres(embeddedUrl(`${dataDir}/demo/pg`), { max: 1, onnotice: () => {} });
       const db = sql;
 
       for (const sym of ["btc", "eth"]) {
@@ -227,7 +227,7 @@ Deno.test({
           await r?.body?.cancel();
           return r?.ok === true;
         }, { timeoutMs: 60_000, message: "the live system answers" });
-        liveRows = await demoRows(await embeddedUrl(`${dataDir}/pg`));
+        liveRows = await demoRows(embeddedUrl(`${dataDir}/pg`));
       } finally {
         live.kill("SIGTERM");
         const liveStatus = await live.status;

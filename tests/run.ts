@@ -12,7 +12,12 @@
  */
 import { taskArgs } from "../lib/cli.ts";
 import postgres from "postgres";
-import { type EmbeddedDb, embeddedDbProblem, startEmbeddedDb } from "../lib/embedded_db.ts";
+import {
+  type EmbeddedDb,
+  embeddedDbProblem,
+  embeddedLayout,
+  startEmbeddedDb,
+} from "../lib/embedded_db/mod.ts";
 import { createSql, parseDatabaseUrl } from "../lib/db.ts";
 import { migrate } from "../schema/migrate.ts";
 import { withDatabase } from "./_db.ts";
@@ -37,7 +42,7 @@ if (!url) {
 // or in the temporary folder for a DATABASE_URL that other runs may share.
 const [server] = parseDatabaseUrl(url).hosts;
 const usersDir = embedded
-  ? `${embedded.dir}.users`
+  ? embeddedLayout(embedded.dir).users
   : `${tmp}/recio-test-roles/${server!.host.replace(/[^A-Za-z0-9.-]/g, "_")}_${server!.port}`;
 
 const template = `recio_tpl_${Deno.pid}`;

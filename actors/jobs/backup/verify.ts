@@ -11,7 +11,7 @@
  * @module
  */
 import { type Config, loadConfig } from "../../../lib/config.ts";
-import { runningEmbedded } from "../../../lib/embedded_running.ts";
+import { runningEmbedded } from "../../../lib/embedded_db/running.ts";
 import { createSql, describeTarget, type Sql } from "../../../lib/db.ts";
 import { schemaProblem } from "../../../lib/schema_check.ts";
 import { ConfigError } from "../../../lib/errors.ts";
