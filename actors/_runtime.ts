@@ -188,6 +188,7 @@ export function hostActor(
         if (!run) {
           post({
             type: "command_result",
+            id: m.id,
             name: m.name,
             ok: false,
             error: `unknown command "${m.name}"`,
@@ -196,10 +197,11 @@ export function hostActor(
         }
         // A command that throws synchronously is a failed command, not a crash.
         Promise.resolve().then(() => run.call(actor, m.name, m.payload)).then(
-          (result) => post({ type: "command_result", name: m.name, ok: true, result }),
+          (result) => post({ type: "command_result", id: m.id, name: m.name, ok: true, result }),
           (e) =>
             post({
               type: "command_result",
+              id: m.id,
               name: m.name,
               ok: false,
               error: errorInfo(e).message,

@@ -38,12 +38,23 @@ export const InitMessage = z.object({
 });
 export type InitMessage = z.infer<typeof InitMessage>;
 
+/** Identifies one command and its answer (unique per supervisor). */
+export const CommandId = z.number().int().positive();
+
 /** Supervisor → actor. */
 export const SupervisorMessage = z.discriminatedUnion("type", [
   InitMessage,
   z.object({ type: z.literal("stop"), reason: z.string() }),
-  /** An actor-specific command (drills, manual resync); unknown names are answered with an error. */
-  z.object({ type: z.literal("command"), name: z.string(), payload: z.unknown().optional() }),
+  /**
+   * An actor-specific command (drills, manual resync); unknown names are answered with an error.
+   * `id` is echoed in the `command_result`, which is matched by it (not by name).
+   */
+  z.object({
+    type: z.literal("command"),
+    id: CommandId,
+    name: z.string(),
+    payload: z.unknown().optional(),
+  }),
 ]);
 export type SupervisorMessage = z.infer<typeof SupervisorMessage>;
 
@@ -76,6 +87,8 @@ export const ActorMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("fatal"), error: ErrorPayload }),
   z.object({
     type: z.literal("command_result"),
+    /** The `id` of the command this answers. */
+    id: CommandId,
     name: z.string(),
     ok: z.boolean(),
     result: z.unknown().optional(),

@@ -133,6 +133,7 @@ export class Supervisor implements SupervisorView {
   #escalated = false;
   #log = getLogger("supervisor");
   #createWorker: WorkerFactory;
+  #nextCommandId = 1;
 
   constructor(specs: ChildSpec[], options: SupervisorOptions) {
     this.#opts = options;
@@ -281,13 +282,17 @@ export class Supervisor implements SupervisorView {
     return Promise.resolve();
   }
 
-  /** Sends a command to a running child and waits for its result. */
+  /**
+   * Sends a command to a running child and waits for its result (matched by a command id, so
+   * concurrent commands of one name get their own answers).
+   */
   command(id: string, name: string, payload?: unknown, timeoutMs = 5_000): Promise<unknown> {
     const c = this.#get(id);
     const w = c.worker;
     if (!w || !isAlive(c.state)) {
       return Promise.reject(new SupervisorError(`Cannot send "${name}" to "${id}": not running`));
     }
+    const commandId = this.#nextCommandId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         w.removeEventListener("message", onMessage);
@@ -297,14 +302,14 @@ export class Supervisor implements SupervisorView {
       }, timeoutMs);
       const onMessage = (e: MessageEvent) => {
         const m = ActorMessage.safeParse(e.data);
-        if (!m.success || m.data.type !== "command_result" || m.data.name !== name) return;
+        if (!m.success || m.data.type !== "command_result" || m.data.id !== commandId) return;
         clearTimeout(timer);
         w.removeEventListener("message", onMessage);
         if (m.data.ok) resolve(m.data.result);
         else reject(new SupervisorError(`Command "${name}" failed in "${id}": ${m.data.error}`));
       };
       w.addEventListener("message", onMessage);
-      w.postMessage({ type: "command", name, payload });
+      w.postMessage({ type: "command", id: commandId, name, payload });
     });
   }
 

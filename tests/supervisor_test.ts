@@ -344,3 +344,15 @@ Deno.test("supervisor - a child with autostart false waits until it is started",
     await eventually(running(sup, "job"));
   });
 });
+
+Deno.test("supervisor - two concurrent commands of one name, answered out of order, get their own answers", async () => {
+  await withSupervisor([spec("a")], async (sup) => {
+    await eventually(running(sup, "a"));
+    // The first echo is held until the second has been answered.
+    const answers = await Promise.all([
+      sup.command("a", "echo", { value: 1, hold: true }),
+      sup.command("a", "echo", { value: 2 }),
+    ]);
+    assert.deepEqual(answers, [1, 2]);
+  });
+});

@@ -90,7 +90,7 @@ Deno.test("system_monitor - an outage is recorded as down once the database is b
     await eventually(() =>
       posted.some((m) =>
         m.type === "heartbeat" && (m.progress.counters["health_rows.write_failed"] ?? 0) > 0
-      ) || (send({ type: "command", name: "check_now" }), false)
+      ) || (send({ type: "command", id: 1, name: "check_now" }), false)
     );
     await proxy.up();
     await eventually(async () =>
