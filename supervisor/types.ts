@@ -3,6 +3,11 @@
  *
  * @module
  */
+import type { Clock } from "../lib/clock.ts";
+import type { InitMessage } from "../schema/messages.ts";
+import type { EventLog } from "./event_log.ts";
+import type { Strategy } from "./restart_policy.ts";
+import type { WorkerFactory } from "./spawn.ts";
 
 /** Lifecycle states (the transition table is in `lifecycle.ts`). */
 export type LifecycleState =
@@ -67,4 +72,34 @@ export interface SupervisorView {
   startChild(id: string, reason: string): Promise<void>;
   /** Terminates a running child's worker as a crash (restarted by its policy). */
   terminateChild?(id: string, reason: string): void;
+}
+
+/** How a `Supervisor` (`mod.ts`) is set up. */
+export interface SupervisorOptions {
+  node: string;
+  strategy?: Strategy;
+  events: Pick<EventLog, "record" | "setStatus">;
+  /** Time and every timer of the supervisor (a `ManualClock` in tests). */
+  clock?: Clock;
+  databaseUrl?: string;
+  /**
+   * Each user's own connection URL (secrets), for the children with `database: { user }`; they
+   * never get `databaseUrl`.
+   */
+  userDatabaseUrls?: ReadonlyMap<string, string>;
+  log?: InitMessage["log"];
+  /** Restart times per child read back from the database. */
+  restartHistory?: Map<string, number[]>;
+  /** Watch interval for heartbeats, freshness and timers. */
+  tickMs?: number;
+  /** How long a zombie thread may burn CPU before `onEscalate`. */
+  zombieCpuBoundMs?: number;
+  /** A critical child failed. */
+  onCriticalFailure?: (id: string, reason: string) => void;
+  /** A zombie worker still burns CPU: the process should restart. */
+  onEscalate?: (reason: string) => void;
+  /** Creates the workers (a fake one in unit tests). */
+  workerFactory?: WorkerFactory;
+  /** Reads the worker threads' CPU ticks for the zombie check (injectable for tests). */
+  readThreadTicks?: () => Map<string, number>;
 }
