@@ -3,6 +3,7 @@
  * to a recording sink here; `event_log_test.ts` covers writing them to PostgreSQL.
  */
 import assert from "node:assert/strict";
+import { ManualClock } from "../lib/clock.ts";
 import { type ChildSpecInput, validateChildSpecs } from "../supervisor/child_spec.ts";
 import type { ActorStatusRow, SupervisorEvent } from "../supervisor/event_log.ts";
 import { Supervisor, type SupervisorOptions } from "../supervisor/mod.ts";
@@ -114,15 +115,16 @@ Deno.test("supervisor - transient child: normal exit not restarted, crash restar
 });
 
 Deno.test("supervisor - temporary child is never restarted", async () => {
+  const clock = new ManualClock();
   await withSupervisor([spec("t", { restart: "temporary" })], async (sup) => {
     await eventually(running(sup, "t"));
     await sup.command("t", "crash");
     await eventually(() => sup.child("t")?.state === "stopped");
-    // Give a restart the chance it must not take.
-    await new Promise((r) => setTimeout(r, 300));
+    // Give a restart the chance it must not take: far past any backoff, on the supervisor's clock.
+    await clock.tick(10_000);
     assert.equal(sup.child("t")?.incarnation, 1);
     assert.equal(sup.child("t")?.state, "stopped");
-  });
+  }, { clock });
 });
 
 Deno.test("supervisor - intensity spent → failed, not ready, critical reported, siblings unaffected", async () => {
@@ -306,11 +308,12 @@ Deno.test("supervisor - stop waits shutdownMs for stopped, then terminates", asy
 });
 
 Deno.test("supervisor - manual stop, start and restart through the view", async () => {
+  const clock = new ManualClock();
   await withSupervisor([spec("m")], async (sup) => {
     await eventually(running(sup, "m"));
     await sup.stopChild("m", "manual");
     assert.equal(sup.child("m")?.state, "stopped");
-    await new Promise((r) => setTimeout(r, 200));
+    await clock.tick(10_000);
     assert.equal(sup.child("m")?.state, "stopped", "a manually stopped child stays stopped");
     await sup.startChild("m", "manual");
     await eventually(running(sup, "m", 2));
@@ -318,7 +321,7 @@ Deno.test("supervisor - manual stop, start and restart through the view", async 
     await eventually(running(sup, "m", 3));
     assert.equal(sup.child("m")?.restartsByCause.manual, 1);
     await assert.rejects(sup.restartChild("nope", "x"), /unknown child id/);
-  });
+  }, { clock });
 });
 
 Deno.test("supervisor - restart history read back from the database counts toward intensity", async () => {
@@ -336,13 +339,14 @@ Deno.test("supervisor - restart history read back from the database counts towar
 });
 
 Deno.test("supervisor - a child with autostart false waits until it is started", async () => {
+  const clock = new ManualClock();
   await withSupervisor([spec("job", { autostart: false, restart: "transient" })], async (sup) => {
-    await new Promise((r) => setTimeout(r, 200));
+    await clock.tick(10_000);
     assert.equal(sup.child("job")?.state, "stopped");
     assert.equal(sup.child("job")?.incarnation, 0);
     await sup.startChild("job", "schedule");
     await eventually(running(sup, "job"));
-  });
+  }, { clock });
 });
 
 Deno.test("supervisor - two concurrent commands of one name, answered out of order, get their own answers", async () => {
