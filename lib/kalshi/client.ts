@@ -18,7 +18,9 @@ import { type Clock, systemClock } from "../clock.ts";
 import { decodeUtf8 } from "../bad_rows.ts";
 import { InputError } from "../errors.ts";
 import { KalshiAuthError, KalshiRateLimitError, KalshiRequestError } from "./errors.ts";
-import { RateLimiter, sleep as realSleep } from "./rate_limiter.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import { backoffDelay } from "../backoff.ts";
+import { sleep } from "../sleep.ts";
 import { pageSchema, textReason } from "./schemas.ts";
 import type { KalshiSigner } from "./signer.ts";
 
@@ -91,8 +93,14 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 
 /** Exponential backoff with jitter: `base·2^(attempt-1)` capped at `max`, times 0.5…1.0. */
 export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number): number {
-  const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exp * (0.5 + random() * 0.5));
+  // `random` = 1 is the full delay here (as the client has always drawn it); lib/backoff takes
+  // that much off instead.
+  return backoffDelay(attempt, {
+    baseMs: policy.baseMs,
+    maxMs: policy.maxMs,
+    jitter: 0.5,
+    mode: "down",
+  }, () => 1 - random());
 }
 
 /** The Kalshi REST client. */
@@ -120,7 +128,7 @@ export class KalshiClient {
     this.#read = new RateLimiter(options.readPerSecond ?? 20);
     this.#write = new RateLimiter(options.writePerSecond ?? 10);
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.#sleep = options.sleep ?? realSleep;
+    this.#sleep = options.sleep ?? ((ms, signal) => sleep(ms, { signal }));
     this.#random = options.random ?? Math.random;
     this.#fetch = options.fetch ?? fetch;
   }

@@ -19,22 +19,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-
-/** Sleeps `ms`, rejecting with the signal's reason when it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
+import { sleep } from "../sleep.ts";
 
 /** Options of a {@linkcode RateLimiter}: its time source and its way of waiting (tests inject both). */
 export interface RateLimiterOptions {
@@ -69,7 +54,7 @@ export class RateLimiter {
     this.windowMs = ratePerSecond >= 1 ? 1_000 : 1_000 / ratePerSecond;
     this.#grants = new Float64Array(this.perWindow);
     this.#clock = options.clock ?? systemClock;
-    this.#sleep = options.sleep ?? sleep;
+    this.#sleep = options.sleep ?? ((ms, signal) => sleep(ms, { signal }));
   }
 
   #prune(now: number): void {
