@@ -34,6 +34,7 @@
  *
  * @module
  */
+import { backoffDelay } from "../../lib/backoff.ts";
 import { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
@@ -86,7 +87,9 @@ export const AccountSyncArgs = z.object({
 export type AccountSyncSettings = z.output<typeof AccountSyncArgs>;
 
 /** Validates the actor's args. */
-export function resolveArgs(args: Record<string, unknown>): AccountSyncSettings {
+export function resolveArgs(
+  args: Record<string, unknown>,
+): AccountSyncSettings {
   return AccountSyncArgs.parse(args);
 }
 
@@ -129,10 +132,17 @@ const RATE_LIMIT_BACKOFF_MAX_MS = 300_000;
  * after retries), or `undefined` for a failure that says nothing about Kalshi (a bad body).
  */
 export function syncFailureCondition(error: unknown): Condition | undefined {
-  if (error instanceof KalshiAuthError) return { key: "auth", reason: authReason(error.status) };
-  if (error instanceof KalshiRateLimitError) return { key: "rate_limited", reason: RATE_LIMITED };
+  if (error instanceof KalshiAuthError) {
+    return { key: "auth", reason: authReason(error.status) };
+  }
+  if (error instanceof KalshiRateLimitError) {
+    return { key: "rate_limited", reason: RATE_LIMITED };
+  }
   if (error instanceof KalshiRequestError) {
-    return { key: "unreachable", reason: `kalshi unreachable: ${error.message}` };
+    return {
+      key: "unreachable",
+      reason: `kalshi unreachable: ${error.message}`,
+    };
   }
   return undefined;
 }
@@ -144,7 +154,10 @@ function laterIso(a: string | null, b: string | null): string | null {
 }
 
 /** Creates the actor. */
-export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): AccountSync {
+export function createAccountSync(
+  ctx: ActorContext,
+  deps: AccountSyncDeps,
+): AccountSync {
   const { settings, client, store } = deps;
   const warn = new RateLimitedLog(ctx.log, {
     perWindow: 5,
@@ -206,7 +219,11 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     return out;
   }
 
-  async function all(path: string, key: string, query: Record<string, string | number> = {}) {
+  async function all(
+    path: string,
+    key: string,
+    query: Record<string, string | number> = {},
+  ) {
     const items: unknown[] = [];
     for await (
       const page of client.pages(path, key, {
@@ -218,11 +235,16 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     return items;
   }
 
-  async function since(stream: string, full: boolean): Promise<Record<string, number>> {
+  async function since(
+    stream: string,
+    full: boolean,
+  ): Promise<Record<string, number>> {
     if (full) return {};
     const c = await store.getCursor(stream);
     if (!c?.lastTime) return {};
-    return { min_ts: Math.floor((c.lastTime.getTime() - settings.overlapMs) / 1000) };
+    return {
+      min_ts: Math.floor((c.lastTime.getTime() - settings.overlapMs) / 1000),
+    };
   }
 
   async function advance(stream: string, newest: string | null): Promise<void> {
@@ -238,11 +260,15 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     if (refused.count === 0) return;
     ctx.count("rows.rejected", refused.count);
     for (const r of refused.rows) {
-      warn.warn(`refused:${r.table}`, "Kalshi {table} row {key} refused by PostgreSQL: {reason}", {
-        table: r.table,
-        key: r.key,
-        reason: r.reason,
-      });
+      warn.warn(
+        `refused:${r.table}`,
+        "Kalshi {table} row {key} refused by PostgreSQL: {reason}",
+        {
+          table: r.table,
+          key: r.key,
+          reason: r.reason,
+        },
+      );
     }
   }
 
@@ -266,7 +292,9 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     const observedMs = ctx.clock.now();
     const observed = new Date(observedMs);
 
-    const balance = await client.get("/portfolio/balance", Balance, { signal: ctx.signal });
+    const balance = await client.get("/portfolio/balance", Balance, {
+      signal: ctx.signal,
+    });
     if (
       !lastBalance || lastBalance.value !== balance.balanceDollars ||
       observedMs - lastBalance.at >= settings.balanceEveryMs
@@ -278,7 +306,12 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     // Positions: the whole list or nothing (a partial snapshot would delete real positions).
     const rawPositions = await all("/portfolio/positions", "market_positions");
     const before = result.rejected;
-    const positions = parseAll(rawPositions, MarketPosition, "position", result);
+    const positions = parseAll(
+      rawPositions,
+      MarketPosition,
+      "position",
+      result,
+    );
     if (result.rejected === before) {
       result.positions = await store.replacePositions(positions, observed);
     } else {
@@ -295,7 +328,10 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     result.orders = await store.upsertOrders(orders);
     await advance(
       "orders",
-      orders.reduce<string | null>((m, o) => laterIso(m, o.lastUpdateTime ?? o.createdTime), null),
+      orders.reduce<string | null>(
+        (m, o) => laterIso(m, o.lastUpdateTime ?? o.createdTime),
+        null,
+      ),
     );
 
     const fills: KalshiFill[] = parseAll(
@@ -305,10 +341,17 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
       result,
     );
     result.fills = await store.insertFills(fills);
-    await advance("fills", fills.reduce<string | null>((m, f) => laterIso(m, f.createdTime), null));
+    await advance(
+      "fills",
+      fills.reduce<string | null>((m, f) => laterIso(m, f.createdTime), null),
+    );
 
     const settlements: KalshiSettlement[] = parseAll(
-      await all("/portfolio/settlements", "settlements", await since("settlements", full)),
+      await all(
+        "/portfolio/settlements",
+        "settlements",
+        await since("settlements", full),
+      ),
       Settlement,
       "settlement",
       result,
@@ -316,7 +359,10 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     result.settlements = await store.insertSettlements(settlements);
     await advance(
       "settlements",
-      settlements.reduce<string | null>((m, s) => laterIso(m, s.settledTime), null),
+      settlements.reduce<string | null>(
+        (m, s) => laterIso(m, s.settledTime),
+        null,
+      ),
     );
 
     ctx.count("rows.orders", result.orders);
@@ -358,7 +404,9 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     }
     switch (env.data.type) {
       case "subscribed":
-        if (!wsUp) ctx.log.info("Kalshi WebSocket up: fills and positions stream in");
+        if (!wsUp) {
+          ctx.log.info("Kalshi WebSocket up: fills and positions stream in");
+        }
         wsUp = true;
         break;
       case "fill":
@@ -375,8 +423,15 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     }
   }
 
-  async function followSocket(open: (signal: AbortSignal) => Promise<WebSocket>): Promise<void> {
-    let delay = settings.wsReconnectMinMs;
+  async function followSocket(
+    open: (signal: AbortSignal) => Promise<WebSocket>,
+  ): Promise<void> {
+    /** Reconnects in a row without a session; a refused key jumps to the longest wait. */
+    let failures = 0;
+    const reconnect = {
+      baseMs: settings.wsReconnectMinMs,
+      maxMs: settings.wsReconnectMaxMs,
+    };
     while (!ctx.signal.aborted) {
       if (authRefused()) {
         // The REST loop owns recovery; check back without touching Kalshi.
@@ -397,12 +452,12 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
             params: { channels: ["market_positions", "fill"] },
           }));
         });
-        delay = settings.wsReconnectMinMs;
+        failures = 0;
       } catch (error) {
         if (ctx.signal.aborted) return;
         if (error instanceof KalshiAuthError) {
           ctx.count("ws.auth_refused");
-          delay = settings.wsReconnectMaxMs;
+          failures = Number.MAX_SAFE_INTEGER;
         } else ctx.count("ws.errors");
       }
       const wasUp = wsUp;
@@ -412,13 +467,16 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
       ctx.count("ws.disconnects");
       // Polling takes over at once (a sync now, then every pollMs).
       if (wasUp) {
-        ctx.log.warn("Kalshi WebSocket down: polling every {pollMs} ms until it is back", {
-          pollMs: settings.pollMs,
-        });
+        ctx.log.warn(
+          "Kalshi WebSocket down: polling every {pollMs} ms until it is back",
+          {
+            pollMs: settings.pollMs,
+          },
+        );
         wake();
       }
-      await pause(delay * (0.8 + Math.random() * 0.4), true);
-      delay = Math.min(delay * 2, settings.wsReconnectMaxMs);
+      failures = Math.min(failures + 1, Number.MAX_SAFE_INTEGER);
+      await pause(backoffDelay(failures, reconnect), true);
     }
   }
 
@@ -436,7 +494,9 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
         authFailures = 0;
         rateLimited = 0;
         // The socket starts after the first sync that works (never with a refused key).
-        if (deps.openSocket && !socketLoop) socketLoop = followSocket(deps.openSocket);
+        if (deps.openSocket && !socketLoop) {
+          socketLoop = followSocket(deps.openSocket);
+        }
         health.observe(null);
         delay = wsUp ? settings.idlePollMs : settings.pollMs;
       } catch (error) {
@@ -446,10 +506,11 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
           authFailures++;
           ctx.count("auth.refused");
           closeSocket();
-          delay = Math.min(
-            settings.authBackoffMs * 2 ** (authFailures - 1),
-            settings.authBackoffMaxMs,
-          );
+          delay = backoffDelay(authFailures, {
+            baseMs: settings.authBackoffMs,
+            maxMs: settings.authBackoffMaxMs,
+            jitter: 0,
+          });
           await pause(delay, true);
           continue;
         }
@@ -457,11 +518,16 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
           rateLimited++;
           ctx.count("errors.rate_limited");
           delay = Math.max(
-            Math.min(settings.pollMs * 2 ** rateLimited, RATE_LIMIT_BACKOFF_MAX_MS),
+            backoffDelay(rateLimited + 1, {
+              baseMs: settings.pollMs,
+              maxMs: RATE_LIMIT_BACKOFF_MAX_MS,
+              jitter: 0,
+            }),
             Math.min(error.retryAfterMs ?? 0, 900_000),
           );
-        } else if (error instanceof InputError) ctx.count(`rejected.${error.reason}`);
-        else ctx.count("errors.sync");
+        } else if (error instanceof InputError) {
+          ctx.count(`rejected.${error.reason}`);
+        } else ctx.count("errors.sync");
         warn.warn("sync", "Cannot sync Kalshi account {user}: {why}", {
           user: settings.user,
           why: error instanceof Error ? error.message : String(error),
@@ -477,7 +543,10 @@ export function createAccountSync(ctx: ActorContext, deps: AccountSyncDeps): Acc
     start() {
       if (!client.authenticated) {
         // Reported after `ready`, so the supervisor sees running → degraded.
-        setTimeout(() => health.observe({ key: "credentials", reason: NO_CREDENTIALS }), 0);
+        setTimeout(
+          () => health.observe({ key: "credentials", reason: NO_CREDENTIALS }),
+          0,
+        );
         ctx.setDetails({ user: settings.user, credentials: "none" });
         return Promise.resolve();
       }

@@ -33,9 +33,13 @@ import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
-import { KalshiRateLimitError, KalshiRequestError } from "../../lib/kalshi/errors.ts";
+import {
+  KalshiRateLimitError,
+  KalshiRequestError,
+} from "../../lib/kalshi/errors.ts";
 import { type Condition, HealthReporter } from "../../lib/kalshi/health.ts";
-import { sleep } from "../../lib/kalshi/rate_limiter.ts";
+import { backoffDelay } from "../../lib/backoff.ts";
+import { sleep } from "../../lib/sleep.ts";
 import { hourlyEvents } from "../../lib/kalshi/tickers.ts";
 import { writeArchive } from "./archive.ts";
 import { validateSnapshot } from "./snapshot.ts";
@@ -46,7 +50,10 @@ export type { MarketStore } from "./store.ts";
 /** Arguments of the actor (the child spec's `args`). */
 export const MarketWatchdogArgs = z.object({
   baseUrl: z.string().url(),
-  series: z.array(z.string().regex(/^[A-Z0-9]+$/)).min(1).default(["KXBTCD", "KXETHD"]),
+  series: z.array(z.string().regex(/^[A-Z0-9]+$/)).min(1).default([
+    "KXBTCD",
+    "KXETHD",
+  ]),
   pollMs: z.number().int().min(10).default(1_000),
   readPerSecond: z.number().positive().default(20),
   timeoutMs: z.number().int().positive().default(10_000),
@@ -59,7 +66,9 @@ export const MarketWatchdogArgs = z.object({
 export type MarketWatchdogSettings = z.output<typeof MarketWatchdogArgs>;
 
 /** Validates the actor's args. */
-export function resolveArgs(args: Record<string, unknown>): MarketWatchdogSettings {
+export function resolveArgs(
+  args: Record<string, unknown>,
+): MarketWatchdogSettings {
   return MarketWatchdogArgs.parse(args);
 }
 
@@ -99,8 +108,14 @@ export function nextPollDelay(
 ): { level: number; delayMs: number; fromEnd: boolean } {
   const cap = Math.max(settings.pollMs, settings.rateLimitBackoffMaxMs);
   const maxLevel = Math.ceil(Math.log2(cap / settings.pollMs));
-  const next = poll.rateLimited > 0 ? Math.min(level + 1, maxLevel) : Math.max(level - 1, 0);
-  const backoff = Math.min(cap, settings.pollMs * 2 ** next);
+  const next = poll.rateLimited > 0
+    ? Math.min(level + 1, maxLevel)
+    : Math.max(level - 1, 0);
+  const backoff = backoffDelay(next + 1, {
+    baseMs: settings.pollMs,
+    maxMs: cap,
+    jitter: 0,
+  });
   const asked = Math.min(poll.retryAfterMs ?? 0, 900_000);
   return {
     level: next,
@@ -121,7 +136,10 @@ export function pollCondition(
 ): Condition | null | undefined {
   if (r.rateLimited > 0) return { key: "rate_limited", reason: RATE_LIMITED };
   if (r.failed > 0 && r.written === 0 && r.failed + r.missing === wanted) {
-    return { key: "unreachable", reason: `kalshi unreachable: ${lastError ?? "no answer"}` };
+    return {
+      key: "unreachable",
+      reason: `kalshi unreachable: ${lastError ?? "no answer"}`,
+    };
   }
   return r.written > 0 ? null : undefined;
 }
@@ -160,7 +178,10 @@ export interface MarketWatchdogDeps {
 }
 
 /** Creates the watchdog. */
-export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps): MarketWatchdog {
+export function createMarketWatchdog(
+  ctx: ActorContext,
+  deps: MarketWatchdogDeps,
+): MarketWatchdog {
   const { settings, client, store } = deps;
   const warn = new RateLimitedLog(ctx.log, {
     perWindow: 5,
@@ -168,7 +189,10 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     now: () => ctx.clock.now(),
   });
   const lastArchive = new Map<string, number>();
-  const status = new Map<string, { at: string; markets: number } | { error: string }>();
+  const status = new Map<
+    string,
+    { at: string; markets: number } | { error: string }
+  >();
   let loop: Promise<void> | undefined;
 
   async function one(
@@ -189,7 +213,10 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
         result.rateLimited++;
         ctx.count("errors.rate_limited");
         if (error.retryAfterMs !== undefined) {
-          result.retryAfterMs = Math.max(result.retryAfterMs ?? 0, error.retryAfterMs);
+          result.retryAfterMs = Math.max(
+            result.retryAfterMs ?? 0,
+            error.retryAfterMs,
+          );
         }
         status.set(eventTicker, { error: "rate limited (HTTP 429)" });
         return;
@@ -203,10 +230,14 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
       if (error instanceof InputError) {
         result.rejected++;
         ctx.count(`rejected.${error.reason}`);
-        warn.warn(`reject:${error.reason}`, "Rejected Kalshi snapshot {event}: {why}", {
-          event: eventTicker,
-          why: error.message,
-        });
+        warn.warn(
+          `reject:${error.reason}`,
+          "Rejected Kalshi snapshot {event}: {why}",
+          {
+            event: eventTicker,
+            why: error.message,
+          },
+        );
         return;
       }
       ctx.count("errors.fetch");
@@ -214,7 +245,10 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
       const why = error instanceof Error ? error.message : String(error);
       result.lastError ??= why;
       status.set(eventTicker, { error: why });
-      warn.warn("fetch", "Cannot fetch Kalshi event {event}: {why}", { event: eventTicker, why });
+      warn.warn("fetch", "Cannot fetch Kalshi event {event}: {why}", {
+        event: eventTicker,
+        why,
+      });
       return;
     }
     const v = validateSnapshot(body, eventTicker);
@@ -222,15 +256,23 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
       result.rejected++;
       ctx.count(`rejected.${v.reason}`);
       status.set(eventTicker, { error: `rejected: ${v.reason}` });
-      warn.warn(`reject:${v.reason}`, "Rejected Kalshi snapshot {event} ({reason}): {detail}", {
-        event: eventTicker,
-        reason: v.reason,
-        detail: v.detail,
-      });
+      warn.warn(
+        `reject:${v.reason}`,
+        "Rejected Kalshi snapshot {event} ({reason}): {detail}",
+        {
+          event: eventTicker,
+          reason: v.reason,
+          detail: v.detail,
+        },
+      );
       return;
     }
     const observedAt = new Date(observedMs);
-    const w = await store.writeSnapshot(v.snapshot, observedAt, seriesSymbol(series));
+    const w = await store.writeSnapshot(
+      v.snapshot,
+      observedAt,
+      seriesSymbol(series),
+    );
     for (const r of w.refused) {
       ctx.count("rows.rejected");
       warn.warn(
@@ -248,20 +290,33 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     ctx.count("snapshots.written");
     ctx.count("rows.history", w.historyRows);
     ctx.dataAt(observedMs);
-    status.set(eventTicker, { at: observedAt.toISOString(), markets: w.markets });
+    status.set(eventTicker, {
+      at: observedAt.toISOString(),
+      markets: w.markets,
+    });
     if (settings.archiveDir) {
       const last = lastArchive.get(eventTicker);
       if (last === undefined || observedMs - last >= settings.archiveEveryMs) {
         lastArchive.set(eventTicker, observedMs);
         try {
-          await writeArchive(settings.archiveDir, series, eventTicker, observedAt, body);
+          await writeArchive(
+            settings.archiveDir,
+            series,
+            eventTicker,
+            observedAt,
+            body,
+          );
           ctx.count("archive.files");
         } catch (error) {
           ctx.count("errors.archive");
-          warn.warn("archive", "Cannot archive Kalshi snapshot {event}: {why}", {
-            event: eventTicker,
-            why: error instanceof Error ? error.message : String(error),
-          });
+          warn.warn(
+            "archive",
+            "Cannot archive Kalshi snapshot {event}: {why}",
+            {
+              event: eventTicker,
+              why: error instanceof Error ? error.message : String(error),
+            },
+          );
         }
       }
     }
@@ -308,7 +363,9 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
     ctx.setDetails({
       events: Object.fromEntries(status),
       ...(health.current ? { problem: health.current.reason } : {}),
-      ...(backoffLevel > 0 || result.rateLimited > 0 ? { backoffMs: nextPollMs } : {}),
+      ...(backoffLevel > 0 || result.rateLimited > 0
+        ? { backoffMs: nextPollMs }
+        : {}),
     });
     const { lastError: _, ...out } = result;
     return out;
@@ -328,8 +385,11 @@ export function createMarketWatchdog(ctx: ActorContext, deps: MarketWatchdogDeps
         });
       }
       // On schedule normally; while backing off, the whole wait after the poll ends.
-      const wait = waitFromEnd ? nextPollMs : nextPollMs - (ctx.clock.monotonic() - started);
-      await sleep(Math.max(0, wait), ctx.signal).catch(() => {});
+      const wait = waitFromEnd
+        ? nextPollMs
+        : nextPollMs - (ctx.clock.monotonic() - started);
+      await sleep(Math.max(0, wait), { signal: ctx.signal, clock: ctx.clock })
+        .catch(() => {});
     }
   }
 
