@@ -55,6 +55,7 @@ export interface Hosted {
 export async function hostWatchdog(options: {
   sql: Sql;
   args: Record<string, unknown>;
+  /** The actor's clock (the store keeps real time). */
   clock?: Clock;
   endSql?: boolean;
   /** The store's bulk pool factory (as the worker passes it). */
@@ -70,7 +71,9 @@ export async function hostWatchdog(options: {
     const store = createPriceStore({
       sql: options.sql,
       symbol: settings.symbol.toLowerCase(),
-      clock: ctx.clock,
+      // Real time for the store, whose flush timers run on its clock: a test's manual `clock`
+      // sets the actor's time (frames ahead of it are rejected), not when rows are written.
+      clock: systemClock,
       log: ctx.log,
       count: ctx.count,
       gauge: ctx.gauge,

@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { checkPrice } from "../../lib/coinbase/price.ts";
 
 /** Reasons a frame (or one ticker in it) is rejected; each is a counter `rejected.<reason>`. */
 export type RejectReason =
@@ -103,16 +104,6 @@ export function parseTime(text: string): number | null {
     offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
   }
   return base - offset + micros / 1000;
-}
-
-const DECIMAL = /^\d{1,12}(\.\d{1,12})?$/;
-
-/** A positive, finite decimal price (as a string), or a rejection detail. */
-export function checkPrice(raw: string | number): { price: string } | { bad: string } {
-  const text = typeof raw === "number" ? (Number.isFinite(raw) ? String(raw) : "") : raw;
-  if (!DECIMAL.test(text)) return { bad: `price ${JSON.stringify(raw)} is not a decimal` };
-  if (!(Number(text) > 0)) return { bad: `price ${text} is not positive` };
-  return { price: text };
 }
 
 function tick(productId: string, want: string, price: string | number, timeMs: number): FrameItem {

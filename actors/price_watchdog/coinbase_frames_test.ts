@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  checkPrice,
   parseAdvancedFrame,
   parseExchangeFrame,
   parseTime,
@@ -23,14 +22,6 @@ Deno.test("parseTime() reads RFC 3339 with nanoseconds and offsets, refuses othe
   assert.equal(parseTime("2026-04-07T16:30:03+02:00"), Date.UTC(2026, 3, 7, 14, 30, 3));
   assert.equal(parseTime("2026-02-30T00:00:00Z"), null);
   assert.equal(parseTime("2026-04-07 14:30:10.000000000 +0000 UTC"), null);
-});
-
-Deno.test("checkPrice() accepts positive decimals and rejects the rest", () => {
-  assert.deepEqual(checkPrice("68900.5"), { price: "68900.5" });
-  assert.deepEqual(checkPrice(12.5), { price: "12.5" });
-  for (const bad of ["0", "0.000", "-1", "NaN", "Infinity", "1e5", "", " 1", Number.NaN]) {
-    assert.ok("bad" in checkPrice(bad), `rejects ${bad}`);
-  }
 });
 
 Deno.test("parseAdvancedFrame() turns ticker snapshot/update events into ticks at the envelope time", () => {

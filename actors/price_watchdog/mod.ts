@@ -34,8 +34,8 @@
  */
 import { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
+import { type CandleFetch, fetchCandles } from "../../lib/coinbase/candles.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
-import { type CandleFetch, fetchCandles } from "./candles.ts";
 import {
   createCoinbaseFeed,
   type Discontinuity,

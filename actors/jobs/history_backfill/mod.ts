@@ -1,9 +1,11 @@
 /**
  * `history_backfill`: keeps `historical_data.<sym>_ohlc_1m` complete for the last `days` days of
  * every configured symbol, from Coinbase's public 1-minute candles (the same code as
- * `deno task history:backfill`). Resumable: a day that already holds every finished minute
- * costs no request, and existing minutes are never overwritten. A symbol that fails (no table,
- * the venue refusing) does not stop the others; the run is then `failed`, naming it.
+ * `deno task history:backfill`, `main.ts` here), one day per request series (300 candles per
+ * request), paced under the public rate limit. Resumable: a day that already holds every finished
+ * minute costs no request, and existing minutes are never overwritten (the candle client and
+ * store are the price watchdog's, in `lib/`). A symbol that fails (no table, the venue refusing)
+ * does not stop the others; the run is then `failed`, naming it.
  *
  * @example
  * ```ts ignore
@@ -19,11 +21,77 @@
  *
  * @module
  */
+import { createCandleStore } from "../../../lib/candle_store.ts";
+import { systemClock } from "../../../lib/clock.ts";
+import { fetchCandles } from "../../../lib/coinbase/candles.ts";
 import type { Sql } from "../../../lib/db.ts";
 import { errorInfo } from "../../../lib/errors.ts";
-import { redactText } from "../../../lib/log.ts";
-import { backfillHistory } from "../../price_watchdog/history_backfill.ts";
+import { getLogger, RateLimitedLog, redactText } from "../../../lib/log.ts";
+import { sleep } from "../../../lib/sleep.ts";
 import type { JobOutcome } from "../_job.ts";
+
+const DAY = 86_400_000;
+
+/** Options of {@linkcode backfillHistory}. */
+export interface BackfillOptions {
+  symbol: string;
+  days: number;
+  restUrl: string;
+  now?: number;
+  /** Pause between requests (public endpoints allow about 10/s). */
+  pauseMs?: number;
+  fetch?: typeof fetch;
+  /** Stops between requests (the job's stop request). */
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+/** Backfills `days` days of one symbol; returns how many candles were new and days skipped. */
+export async function backfillHistory(
+  sql: Sql,
+  o: BackfillOptions,
+): Promise<{ inserted: number; skippedDays: number; requests: number }> {
+  const symbol = o.symbol.toUpperCase();
+  const now = o.now ?? Date.now();
+  const candles = createCandleStore({
+    sql,
+    symbol: symbol.toLowerCase(),
+    warn: new RateLimitedLog(getLogger("history_backfill"), {
+      perWindow: 3,
+      windowMs: 60_000,
+      now: () => systemClock.now(),
+    }),
+  });
+  const table = sql(`historical_data.${symbol.toLowerCase()}_ohlc_1m`);
+  let inserted = 0;
+  let skippedDays = 0;
+  let requests = 0;
+  const end = Math.floor(now / 60_000) * 60_000;
+  for (let from = end - o.days * DAY; from < end; from += DAY) {
+    o.signal?.throwIfAborted();
+    const to = Math.min(end - 60_000, from + DAY - 60_000);
+    const expected = Math.floor((to - from) / 60_000) + 1;
+    const [{ n }] = await sql`select count(*)::int as n from ${table}
+      where "timestamp" between ${new Date(from)} and ${new Date(to)}` as unknown as [
+      { n: number },
+    ];
+    if (n >= expected) {
+      skippedDays++;
+      continue;
+    }
+    const r = await fetchCandles(
+      { restUrl: o.restUrl, productId: `${symbol}-USD`, now, fetch: o.fetch, signal: o.signal },
+      from,
+      to,
+    );
+    requests += r.requests;
+    inserted += await candles.insert(r.candles);
+    o.log?.(`${new Date(from).toISOString().slice(0, 10)}: ${r.candles.length} candles`);
+    // A stop ends the pause at once (and the backfill with the signal's reason).
+    if (o.pauseMs) await sleep(o.pauseMs * r.requests, { signal: o.signal });
+  }
+  return { inserted, skippedDays, requests };
+}
 
 /** Options of {@linkcode runHistoryBackfill}. */
 export interface HistoryBackfillOptions {

@@ -1,14 +1,15 @@
 /**
- * Backfill of feed gaps from Coinbase's public 1-minute candles (Exchange REST,
- * exchange-protocols.md §A3): `GET /products/{id}/candles?granularity=60&start&end`, at most 300
- * candles per request, `[time, low, high, open, close, volume]` newest first. Only finished
- * minutes are kept, so a candle's close is final.
+ * The client of Coinbase's public 1-minute candles (Exchange REST, exchange-protocols.md §A3),
+ * used by the price watchdog's gap backfill and the `history_backfill` job:
+ * `GET /products/{id}/candles?granularity=60&start&end`, at most 300 candles per request,
+ * `[time, low, high, open, close, volume]` newest first. Only finished minutes are kept, so a
+ * candle's close is final.
  *
  * @module
  */
 import { z } from "zod";
-import { checkPrice } from "./coinbase_frames.ts";
-import type { CandleRow } from "./store.ts";
+import { checkPrice } from "./price.ts";
+import type { CandleRow } from "../candle_store.ts";
 
 /** Most candles the endpoint returns per request. */
 export const MAX_CANDLES_PER_REQUEST = 300;
