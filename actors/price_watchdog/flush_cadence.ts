@@ -3,7 +3,8 @@
  * next pass is due `flushMs` after the last one started, aimed 2 % early so timer lateness never
  * makes a row wait longer), at once when a full batch or a gap record arrives or when a row
  * arrives after a quiet spell of `flushMs`, pass after pass while full batches wait, and backing
- * off (`flushMs`·2^failures, at most 2 s) while writes fail. Its timers run on the clock seam, so
+ * off (`flushMs`·2^failures, at most 2 s) while writes fail. With nothing waiting it wakes once
+ * per `flushMs`. Its timers run on the clock seam, so
  * `flush_cadence_test.ts` drives it on a `ManualClock` with no sleeps.
  *
  * @example
@@ -124,11 +125,20 @@ export class FlushCadence {
   async #tick(): Promise<void> {
     this.#cancel = undefined;
     this.#immediate = false;
+    const idle = !this.#flushing && this.#o.empty();
     let ok = await this.flushOnce();
     // Keep writing full batches while they come; back off while the database fails.
     while (ok && this.#running && this.#o.full()) ok = await this.flushOnce();
     const flushMs = this.#o.flushMs;
-    const due = Math.max(0, flushMs * 0.98 - (this.#o.clock.monotonic() - this.#lastFlushStart));
+    const since = this.#o.clock.monotonic() - this.#lastFlushStart;
+    if (idle) {
+      // Nothing waited: no cadence to keep (rescheduling at its due time would spin on zero-delay
+      // timers until something arrives). A row arriving flushMs or more after the last pass is
+      // written at once (arrived()); one arriving before waits for this timer, due by then.
+      this.#schedule(since < flushMs ? flushMs - since : flushMs);
+      return;
+    }
+    const due = Math.max(0, flushMs * 0.98 - since);
     // flushMs·2^failures exactly (no jitter: one store per symbol, nothing to spread out).
     const retry = backoffDelay(this.#failures, {
       baseMs: 2 * flushMs,

@@ -6,7 +6,7 @@ import { FlushCadence } from "./flush_cadence.ts";
 function fake(options: { flushMs?: number; writeMs?: number } = {}) {
   const clock = new ManualClock();
   const starts: number[] = [];
-  const state = { waiting: true, full: 0, fail: 0 };
+  const state = { waiting: true, full: 0, fail: 0, checks: 0 };
   const cadence = new FlushCadence({
     clock,
     flushMs: options.flushMs ?? 250,
@@ -17,7 +17,11 @@ function fake(options: { flushMs?: number; writeMs?: number } = {}) {
       if (!options.writeMs) return Promise.resolve(ok);
       return new Promise((resolve) => clock.setTimer(() => resolve(ok), options.writeMs!));
     },
-    empty: () => !state.waiting,
+    empty: () => {
+      // A cadence spinning on zero-delay timers would never let ManualClock.tick() return.
+      if (++state.checks > 1_000) throw new Error("the cadence spins");
+      return !state.waiting;
+    },
     full: () => state.full > 0,
   });
   return { clock, starts, state, cadence };
@@ -118,4 +122,22 @@ Deno.test("FlushCadence.stop() cancels the pending pass", async () => {
   assert.equal(clock.pendingTimers, 0);
   await clock.tick(1_000);
   assert.deepEqual(starts, []);
+});
+
+Deno.test("FlushCadence - with nothing waiting it wakes at most once per flushMs, and a row after the quiet spell is written at once", async () => {
+  const { clock, starts, state, cadence } = fake();
+  cadence.start();
+  await clock.tick(250);
+  state.waiting = false; // the pass at 250 wrote everything
+  state.checks = 0;
+  await clock.tick(245); // the cadence's next pass, at 495, finds nothing
+  assert.equal(clock.nextTimerAt, 500, "the rest of flushMs, for a row arriving until then");
+  await clock.tick(10_000 - 495);
+  // 38 wake-ups of flushMs in 9.5 s, each looking at the buffer at most twice.
+  assert.ok(state.checks <= 2 * 40, `${state.checks} looks at the buffer in 9.5 s`);
+  state.waiting = true;
+  cadence.arrived(false); // the last pass started flushMs ago or more
+  await clock.tick(0);
+  assert.deepEqual(starts, [250, 10_000]);
+  cadence.stop();
 });
