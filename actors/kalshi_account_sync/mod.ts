@@ -35,7 +35,7 @@
  * @module
  */
 import { backoffDelay } from "../../lib/backoff.ts";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
@@ -58,39 +58,17 @@ import {
   Settlement,
   WsEnvelope,
 } from "../../lib/kalshi/schemas.ts";
+import { type ActorArgs, parseActorArgs } from "../../schema/actor_args.ts";
 
-const ms = (min: number) => z.number().int().min(min);
-
-/** Arguments of the actor (the child spec's `args`). Never the key itself: its file's path. */
-export const AccountSyncArgs = z.object({
-  user: z.string().regex(/^user_[0-9]{4}$/, "a name like user_0001"),
-  baseUrl: z.string().url(),
-  wsUrl: z.string().url().optional(),
-  keyId: z.string().min(1).optional(),
-  keyPath: z.string().min(1).optional(),
-  pollMs: ms(10).default(5_000),
-  idlePollMs: ms(10).default(60_000),
-  reconcileMs: ms(10).default(900_000),
-  authBackoffMs: ms(10).default(300_000),
-  authBackoffMaxMs: ms(10).default(1_800_000),
-  wsReconnectMinMs: ms(10).default(1_000),
-  wsReconnectMaxMs: ms(10).default(60_000),
-  readPerSecond: z.number().positive().default(20),
-  writePerSecond: z.number().positive().default(10),
-  timeoutMs: ms(1).default(10_000),
-  pageLimit: z.number().int().min(1).max(1000).default(1000),
-  /** Incremental reads start this long before the newest stored time. */
-  overlapMs: ms(0).default(60_000),
-  /** A balance row at least this often, and whenever it changes. */
-  balanceEveryMs: ms(0).default(60_000),
-}).strict();
-export type AccountSyncSettings = z.output<typeof AccountSyncArgs>;
+/**
+ * Settings of the actor: its args (`schema/actor_args.ts`), defaults filled in. Never the key
+ * itself: its file's path.
+ */
+export type AccountSyncSettings = ActorArgs<"kalshi_account_sync">;
 
 /** Validates the actor's args. */
-export function resolveArgs(
-  args: Record<string, unknown>,
-): AccountSyncSettings {
-  return AccountSyncArgs.parse(args);
+export function resolveArgs(args: Record<string, unknown>): AccountSyncSettings {
+  return parseActorArgs("kalshi_account_sync", args);
 }
 
 /** What one sync wrote. */

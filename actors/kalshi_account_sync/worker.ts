@@ -17,8 +17,8 @@ import { openKalshiSocket } from "../../lib/kalshi/ws.ts";
 import { createAccountSync, resolveArgs } from "./mod.ts";
 
 runActor(async (ctx) => {
-  if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_account_sync: no database URL");
   const settings = resolveArgs(ctx.args);
+  if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_account_sync: no database URL");
   const signer = settings.keyId && settings.keyPath
     ? await signerFromFile(settings.keyId, settings.keyPath)
     : undefined;

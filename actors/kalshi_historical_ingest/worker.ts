@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import { runActor } from "../_runtime.ts";
 import { finishJobRun, startJobRun } from "../jobs/_job.ts";
 import { createSql } from "../../lib/db.ts";
@@ -17,21 +16,12 @@ import { createAccountStore } from "../../lib/kalshi/account_store.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
 import { KalshiAuthError } from "../../lib/kalshi/errors.ts";
 import { signerFromFile } from "../../lib/kalshi/signer.ts";
-import { runBackfill, STREAMS } from "./mod.ts";
-
-const Args = z.object({
-  user: z.string().regex(/^user_[0-9]{4}$/),
-  baseUrl: z.string().url(),
-  keyId: z.string().min(1),
-  keyPath: z.string().min(1),
-  since: z.iso.date().optional(),
-  streams: z.array(z.enum(STREAMS)).default([...STREAMS]),
-  readPerSecond: z.number().positive().default(20),
-}).strict();
+import { parseActorArgs } from "../../schema/actor_args.ts";
+import { runBackfill } from "./mod.ts";
 
 runActor(async (ctx) => {
+  const args = parseActorArgs("kalshi_historical_ingest", ctx.args);
   if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_historical_ingest: no database URL");
-  const args = Args.parse(ctx.args);
   const signer = await signerFromFile(args.keyId, args.keyPath);
   const sql = createSql(ctx.databaseUrl, { max: 2, applicationName: "recio-kalshi_backfill" });
   const client = new KalshiClient({

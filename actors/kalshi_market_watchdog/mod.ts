@@ -28,15 +28,11 @@
  *
  * @module
  */
-import { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
-import {
-  KalshiRateLimitError,
-  KalshiRequestError,
-} from "../../lib/kalshi/errors.ts";
+import { KalshiRateLimitError, KalshiRequestError } from "../../lib/kalshi/errors.ts";
 import { type Condition, HealthReporter } from "../../lib/kalshi/health.ts";
 import { backoffDelay } from "../../lib/backoff.ts";
 import { sleep } from "../../lib/sleep.ts";
@@ -44,32 +40,16 @@ import { hourlyEvents } from "../../lib/kalshi/tickers.ts";
 import { writeArchive } from "./archive.ts";
 import { validateSnapshot } from "./snapshot.ts";
 import type { MarketStore } from "./store.ts";
+import { type ActorArgs, parseActorArgs } from "../../schema/actor_args.ts";
 
 export type { MarketStore } from "./store.ts";
 
-/** Arguments of the actor (the child spec's `args`). */
-export const MarketWatchdogArgs = z.object({
-  baseUrl: z.string().url(),
-  series: z.array(z.string().regex(/^[A-Z0-9]+$/)).min(1).default([
-    "KXBTCD",
-    "KXETHD",
-  ]),
-  pollMs: z.number().int().min(10).default(1_000),
-  readPerSecond: z.number().positive().default(20),
-  timeoutMs: z.number().int().positive().default(10_000),
-  archiveDir: z.string().min(1).optional(),
-  /** At most one archive file per event per this long. */
-  archiveEveryMs: z.number().int().nonnegative().default(60_000),
-  /** Longest wait between polls while Kalshi answers 429 (a `Retry-After` may ask for more). */
-  rateLimitBackoffMaxMs: z.number().int().min(10).default(60_000),
-}).strict();
-export type MarketWatchdogSettings = z.output<typeof MarketWatchdogArgs>;
+/** Settings of the actor: its args (`schema/actor_args.ts`), defaults filled in. */
+export type MarketWatchdogSettings = ActorArgs<"kalshi_market_watchdog">;
 
 /** Validates the actor's args. */
-export function resolveArgs(
-  args: Record<string, unknown>,
-): MarketWatchdogSettings {
-  return MarketWatchdogArgs.parse(args);
+export function resolveArgs(args: Record<string, unknown>): MarketWatchdogSettings {
+  return parseActorArgs("kalshi_market_watchdog", args);
 }
 
 /**
@@ -108,9 +88,7 @@ export function nextPollDelay(
 ): { level: number; delayMs: number; fromEnd: boolean } {
   const cap = Math.max(settings.pollMs, settings.rateLimitBackoffMaxMs);
   const maxLevel = Math.ceil(Math.log2(cap / settings.pollMs));
-  const next = poll.rateLimited > 0
-    ? Math.min(level + 1, maxLevel)
-    : Math.max(level - 1, 0);
+  const next = poll.rateLimited > 0 ? Math.min(level + 1, maxLevel) : Math.max(level - 1, 0);
   const backoff = backoffDelay(next + 1, {
     baseMs: settings.pollMs,
     maxMs: cap,
@@ -363,9 +341,7 @@ export function createMarketWatchdog(
     ctx.setDetails({
       events: Object.fromEntries(status),
       ...(health.current ? { problem: health.current.reason } : {}),
-      ...(backoffLevel > 0 || result.rateLimited > 0
-        ? { backoffMs: nextPollMs }
-        : {}),
+      ...(backoffLevel > 0 || result.rateLimited > 0 ? { backoffMs: nextPollMs } : {}),
     });
     const { lastError: _, ...out } = result;
     return out;
@@ -385,9 +361,7 @@ export function createMarketWatchdog(
         });
       }
       // On schedule normally; while backing off, the whole wait after the poll ends.
-      const wait = waitFromEnd
-        ? nextPollMs
-        : nextPollMs - (ctx.clock.monotonic() - started);
+      const wait = waitFromEnd ? nextPollMs : nextPollMs - (ctx.clock.monotonic() - started);
       await sleep(Math.max(0, wait), { signal: ctx.signal, clock: ctx.clock })
         .catch(() => {});
     }

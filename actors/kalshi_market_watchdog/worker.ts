@@ -10,8 +10,8 @@ import { createMarketClient, createMarketWatchdog, resolveArgs } from "./mod.ts"
 import { createMarketStore } from "./store.ts";
 
 runActor((ctx) => {
-  if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_market_watchdog: no database URL");
   const settings = resolveArgs(ctx.args);
+  if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_market_watchdog: no database URL");
   const sql = createSql(ctx.databaseUrl, { max: 2, applicationName: "recio-kalshi_market" });
   const client = createMarketClient(settings, ctx);
   const actor = createMarketWatchdog(ctx, { settings, client, store: createMarketStore(sql) });

@@ -32,7 +32,6 @@
  *
  * @module
  */
-import { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { type CandleFetch, fetchCandles } from "../../lib/coinbase/candles.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
@@ -46,16 +45,10 @@ import type { FrameItem, ParsedFrame, RejectReason } from "./coinbase_frames.ts"
 import { momentum, PriceHistory } from "./momentum.ts";
 import { SecondBucket, type SecondRow } from "./second_bucket.ts";
 import type { PriceStore } from "./store.ts";
+import { type ActorArgs, COINBASE_URLS, parseActorArgs } from "../../schema/actor_args.ts";
 
 export type { Discontinuity, PriceFeed, Transport } from "./coinbase_feed.ts";
 export type { PriceStore } from "./store.ts";
-
-/** Default endpoints (exchange-protocols.md §A1-A3). */
-export const COINBASE_URLS = {
-  advanced: "wss://advanced-trade-ws.coinbase.com",
-  exchange: "wss://ws-feed.exchange.coinbase.com",
-  rest: "https://api.exchange.coinbase.com",
-} as const;
 
 /** A gap longer than this is recorded (and backfilled). */
 export const GAP_MS = 5_000;
@@ -64,29 +57,9 @@ export const FUTURE_TOLERANCE_MS = 5_000;
 /** A price beyond this factor of the last accepted one is absurd. */
 export const ABSURD_FACTOR = 10;
 
-const int = (min: number) => z.number().int().min(min);
-
-/** Arguments of the actor (the child spec's `args`). */
-export const PriceWatchdogArgs = z.object({
-  symbol: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,15}$/, "letters and digits"),
-  productId: z.string().regex(/^[A-Z0-9]+-[A-Z0-9]+$/, "like BTC-USD").optional(),
-  feed: z.enum(["advanced", "exchange"]).default("advanced"),
-  wsUrl: z.string().url().optional(),
-  restUrl: z.string().url().default(COINBASE_URLS.rest),
-  flushMs: int(10).default(250),
-  maxBatch: int(1).default(500),
-  bufferRows: int(3600).default(7200),
-  silenceMs: int(100).default(5_000),
-  maxReconnectAttempts: int(1).default(10),
-  /** Emit the open second after this long without a frame (a quiet feed). */
-  idleEmitMs: int(100).default(2_000),
-  /** Longest wait for a gap's candles before rows after the gap are computed anyway. */
-  backfillTimeoutMs: int(100).default(10_000),
-}).strict();
-
 /** Resolved settings. */
 export type PriceWatchdogSettings =
-  & Omit<z.output<typeof PriceWatchdogArgs>, "wsUrl" | "productId">
+  & Omit<ActorArgs<"price_watchdog">, "wsUrl" | "productId">
   & {
     productId: string;
     wsUrl: string;
@@ -94,12 +67,7 @@ export type PriceWatchdogSettings =
 
 /** Validates the actor's arguments and fills in defaults (URLs follow the feed format). */
 export function resolveArgs(raw: unknown): PriceWatchdogSettings {
-  const parsed = PriceWatchdogArgs.safeParse(raw);
-  if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.join(".") || "args"}: ${i.message}`);
-    throw new Error(`Cannot start price_watchdog: invalid args (${why.join("; ")})`);
-  }
-  const a = parsed.data;
+  const a = parseActorArgs("price_watchdog", raw);
   return {
     ...a,
     productId: a.productId ?? `${a.symbol.toUpperCase()}-USD`,

@@ -9,8 +9,8 @@ import { createPriceWatchdog, resolveArgs } from "./mod.ts";
 import { createPriceStore } from "./store.ts";
 
 runActor((ctx) => {
-  if (!ctx.databaseUrl) throw new Error("Cannot start price_watchdog: no database URL");
   const settings = resolveArgs(ctx.args);
+  if (!ctx.databaseUrl) throw new Error("Cannot start price_watchdog: no database URL");
   const symbol = settings.symbol.toLowerCase();
   const url = ctx.databaseUrl;
   const store = createPriceStore({

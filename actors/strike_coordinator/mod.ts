@@ -28,25 +28,11 @@ import {
   type StrikeRow,
   strikeTier,
   watchlist,
-  type WatchlistSettings,
 } from "./strike_table.ts";
+import type { ActorArgs } from "../../schema/actor_args.ts";
 
-/** Settings of one coordinator. */
-export interface CoordinatorSettings {
-  symbol: string;
-  mode: "closed_form" | "empirical";
-  cycleMs: number;
-  strikeCount: number;
-  volWindowS: number;
-  volFloorAnnual: number;
-  /** μ per second = coefficient × momentum (as a fraction) per minute. 0 = driftless. */
-  momentumDrift: number;
-  priceMaxAgeMs: number;
-  marketMaxAgeMs: number;
-  /** Directory of the JSON files; null = no files. */
-  outputDir: string | null;
-  watchlist: WatchlistSettings;
-}
+/** Settings of one coordinator: its args (`schema/actor_args.ts`). */
+export type CoordinatorSettings = ActorArgs<"strike_coordinator">;
 
 export interface CoordinatorDeps {
   store: CoordinatorStore;

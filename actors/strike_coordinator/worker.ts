@@ -6,12 +6,13 @@
 import { runActor } from "../_runtime.ts";
 import { createSql } from "../../lib/db.ts";
 import { writeJsonAtomic } from "./files.ts";
-import { type CoordinatorSettings, createStrikeCoordinator } from "./mod.ts";
+import { parseActorArgs } from "../../schema/actor_args.ts";
+import { createStrikeCoordinator } from "./mod.ts";
 import { createCoordinatorStore } from "./store.ts";
 
 runActor((ctx) => {
+  const settings = parseActorArgs("strike_coordinator", ctx.args);
   if (!ctx.databaseUrl) throw new Error("Cannot start strike_coordinator: no database URL");
-  const settings = ctx.args as unknown as CoordinatorSettings;
   const sql = createSql(ctx.databaseUrl, { max: 2, applicationName: `recio-${ctx.id}` });
   return createStrikeCoordinator(ctx, {
     store: createCoordinatorStore(sql, settings.symbol),

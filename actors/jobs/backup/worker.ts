@@ -6,19 +6,13 @@
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
 import { createJobActor } from "../_job.ts";
+import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { runBackup } from "./mod.ts";
 
 runActor((ctx) => {
+  const args = parseActorArgs("backup", ctx.args);
   const url = ctx.databaseUrl;
   if (!url) throw new Error("Cannot start backup: no database URL");
-  const args = ctx.args as {
-    dir?: string;
-    pgBinDirs?: string[];
-    keepDaily?: number;
-    keepWeekly?: number;
-  };
-  if (!args.dir) throw new Error("Cannot start backup: no backup folder (args.dir)");
-  const dir = args.dir;
   // Two connections: one holds the dump's snapshot while the other records the backup.
   const sql = createSql(url, { max: 2, applicationName: "recio-backup" });
   return createJobActor(ctx, {
@@ -28,10 +22,10 @@ runActor((ctx) => {
       const r = await runBackup({
         sql,
         databaseUrl: url,
-        dir,
-        pgBinDirs: args.pgBinDirs ?? [],
-        keepDaily: args.keepDaily ?? 7,
-        keepWeekly: args.keepWeekly ?? 4,
+        dir: args.dir,
+        pgBinDirs: args.pgBinDirs,
+        keepDaily: args.keepDaily,
+        keepWeekly: args.keepWeekly,
         now: () => ctx.clock.now(),
         signal,
       });

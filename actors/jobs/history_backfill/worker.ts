@@ -3,22 +3,15 @@
  *
  * @module
  */
-import { z } from "zod";
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
 import { createJobActor } from "../_job.ts";
+import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { runHistoryBackfill } from "./mod.ts";
 
-const Args = z.object({
-  symbols: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,15}$/)).min(1),
-  days: z.number().int().min(1).max(3650),
-  restUrl: z.string().url(),
-  pauseMs: z.number().int().min(0).default(150),
-}).strict();
-
 runActor((ctx) => {
+  const args = parseActorArgs("history_backfill", ctx.args);
   if (!ctx.databaseUrl) throw new Error("Cannot start history_backfill: no database URL");
-  const args = Args.parse(ctx.args);
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-history_backfill" });
   return createJobActor(ctx, {
     job: "history_backfill",

@@ -6,11 +6,12 @@
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
 import { createJobActor } from "../_job.ts";
+import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { maintainPartitions } from "./mod.ts";
 
 runActor((ctx) => {
+  const args = parseActorArgs("partition_maintenance", ctx.args);
   if (!ctx.databaseUrl) throw new Error("Cannot start partition_maintenance: no database URL");
-  const args = ctx.args as { monthsAhead?: number; retentionMonths?: number };
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-partitions" });
   return createJobActor(ctx, {
     job: "partition_maintenance",
@@ -19,8 +20,8 @@ runActor((ctx) => {
       const r = await maintainPartitions({
         sql,
         now: ctx.clock.now(),
-        monthsAhead: args.monthsAhead ?? 3,
-        retentionMonths: args.retentionMonths ?? 36,
+        monthsAhead: args.monthsAhead,
+        retentionMonths: args.retentionMonths,
       });
       ctx.count("partitions.created", r.created);
       return { status: "ok", details: { ...r } };

@@ -6,11 +6,12 @@
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
 import { createJobActor } from "../_job.ts";
+import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { applyRetention } from "./mod.ts";
 
 runActor((ctx) => {
+  const args = parseActorArgs("retention", ctx.args);
   if (!ctx.databaseUrl) throw new Error("Cannot start retention: no database URL");
-  const args = ctx.args as { retentionMonths?: number };
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-retention" });
   return createJobActor(ctx, {
     job: "retention",
@@ -19,7 +20,7 @@ runActor((ctx) => {
       const r = await applyRetention({
         sql,
         now: ctx.clock.now(),
-        retentionMonths: args.retentionMonths ?? 36,
+        retentionMonths: args.retentionMonths,
       });
       ctx.count("partitions.dropped", r.dropped.length);
       for (const d of r.defaultExpired) {
