@@ -8,6 +8,7 @@
 import type { Config } from "../lib/config.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
 import { pgBinDirs } from "../lib/pg_tools.ts";
+import { type ActorArgsInput, COINBASE_URLS } from "../schema/actor_args.ts";
 import { type ChildSpec, type ChildSpecInput, hostPort } from "./child_spec.ts";
 import {
   kalshiAccountSyncSpecs,
@@ -18,24 +19,24 @@ import type { JobDefinition } from "./jobs.ts";
 
 const actor = (name: string) => new URL(`../actors/${name}/worker.ts`, import.meta.url).href;
 
-const FEED_WS = {
-  advanced: "wss://advanced-trade-ws.coinbase.com",
-  exchange: "wss://ws-feed.exchange.coinbase.com",
-} as const;
-const FEED_REST = "https://api.exchange.coinbase.com";
-
 /** One `price_watchdog:<sym>` per configured symbol; network only to its feed hosts. */
 export function priceWatchdogChildren(config: Config): ChildSpecInput[] {
   const feed = config.coinbase.feed;
-  const wsUrl = config.coinbase.wsUrl ?? FEED_WS[feed];
-  const restUrl = config.coinbase.restUrl ?? FEED_REST;
+  const wsUrl = config.coinbase.wsUrl ?? COINBASE_URLS[feed];
+  const restUrl = config.coinbase.restUrl ?? COINBASE_URLS.rest;
   const net = [...new Set([hostPort(wsUrl), hostPort(restUrl)])];
   return config.symbols.map((raw) => {
     const symbol = raw.trim().toUpperCase();
     return {
       id: `price_watchdog:${symbol.toLowerCase()}`,
       module: actor("price_watchdog"),
-      args: { symbol, productId: `${symbol}-USD`, feed, wsUrl, restUrl },
+      args: {
+        symbol,
+        productId: `${symbol}-USD`,
+        feed,
+        wsUrl,
+        restUrl,
+      } satisfies ActorArgsInput<"price_watchdog">,
       heartbeatMs: 1_000,
       hangAfterMs: 10_000,
       // A feed that is connected but not advancing is restarted.
@@ -67,7 +68,7 @@ export function coordinatorChildren(config: Config, after: readonly string[]): C
         marketMaxAgeMs: c.marketMaxAgeMs,
         outputDir: c.outputDir,
         watchlist: c.watchlist,
-      },
+      } satisfies ActorArgsInput<"strike_coordinator">,
       dependsOn: after.filter((id) => id === feed || id.startsWith("kalshi_market_watchdog")),
       heartbeatMs: 1_000,
       hangAfterMs: 15_000,
@@ -116,7 +117,7 @@ export function jobChildren(config: Config): ChildSpecInput[] {
     ...retry,
   });
   const backupDir = absolutePath(config.backup.dir);
-  const restUrl = config.coinbase.restUrl ?? FEED_REST;
+  const restUrl = config.coinbase.restUrl ?? COINBASE_URLS.rest;
   const pgDumps = pgToolPaths("pg_dump", config.backup.pgBinDir);
   return [
     {
@@ -124,11 +125,13 @@ export function jobChildren(config: Config): ChildSpecInput[] {
       args: {
         monthsAhead: config.jobs.monthsAhead,
         retentionMonths: config.jobs.retentionMonths,
-      },
+      } satisfies ActorArgsInput<"partition_maintenance">,
     },
     {
       ...job("retention", 60 * 60_000),
-      args: { retentionMonths: config.jobs.retentionMonths },
+      args: {
+        retentionMonths: config.jobs.retentionMonths,
+      } satisfies ActorArgsInput<"retention">,
     },
     {
       ...job("backup", 6 * 60 * 60_000),
@@ -137,7 +140,7 @@ export function jobChildren(config: Config): ChildSpecInput[] {
         pgBinDirs: pgDumps.map((p) => p.slice(0, p.lastIndexOf("/"))),
         keepDaily: config.backup.keepDaily,
         keepWeekly: config.backup.keepWeekly,
-      },
+      } satisfies ActorArgsInput<"backup">,
       // pg_dump itself (every candidate; the job picks the one that fits the server) and the
       // backup folder; nothing else.
       permissions: { run: pgDumps, read: [backupDir], write: [backupDir] },
@@ -149,7 +152,7 @@ export function jobChildren(config: Config): ChildSpecInput[] {
         symbols: config.symbols.map((s) => s.trim().toUpperCase()),
         days: config.jobs.historyBackfillDays,
         restUrl,
-      },
+      } satisfies ActorArgsInput<"history_backfill">,
       // Coinbase's public REST host only (the supervisor adds the database).
       permissions: { net: [hostPort(restUrl)] },
     },
@@ -205,7 +208,10 @@ export function defaultChildren(config: Config): ChildSpecInput[] {
     {
       id: "system_monitor",
       module: actor("system_monitor"),
-      args: { intervalMs: config.monitorIntervalMs, dataDir: config.dataDir },
+      args: {
+        intervalMs: config.monitorIntervalMs,
+        dataDir: config.dataDir,
+      } satisfies ActorArgsInput<"system_monitor">,
       heartbeatMs: 1_000,
       hangAfterMs: 15_000,
       // A check run every intervalMs is the monitor's data.

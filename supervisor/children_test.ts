@@ -1,8 +1,27 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
+import { ACTOR_ARGS, type ActorName, parseActorArgs } from "../schema/actor_args.ts";
+import { eventually } from "../tests/_eventually.ts";
 import { validateChildSpecs } from "./child_spec.ts";
-import { assertModulesExist, defaultChildren, jobDefinitions } from "./children.ts";
+import {
+  assertModulesExist,
+  defaultChildren,
+  jobDefinitions,
+  readChildrenFile,
+} from "./children.ts";
 import { cronName } from "./jobs.ts";
+import { Supervisor } from "./mod.ts";
+
+/** A configuration whose default tree holds every actor (Kalshi credentials, an archive). */
+const everyActor = () =>
+  loadConfig({
+    KALSHI_API_KEY_ID: "key-id",
+    KALSHI_PRIVATE_KEY_PATH: "/etc/recio/kalshi.pem",
+    KALSHI_ARCHIVE_DIR: "/srv/recio/kalshi",
+    RECIO_COORDINATOR_SYMBOLS: "BTC,ETH",
+  });
+/** The actor a child id names (`price_watchdog:btc` → `price_watchdog`). */
+const actorOf = (id: string) => id.split(":")[0] as ActorName;
 
 Deno.test("defaultChildren() is a valid tree: monitor, one watchdog per symbol, coordinator after its feed", () => {
   const specs = validateChildSpecs(defaultChildren(loadConfig({})));
@@ -126,4 +145,79 @@ Deno.test("defaultChildren() schedules one kalshi_historical_ingest job per user
   assert.deepEqual(defs, jobs.map((s) => ({ name: s.id, childId: s.id, schedule: "20 5 * * *" })));
   // Deno.cron refuses ":" in a name.
   assert.equal(cronName(defs[0]!.name), "recio_kalshi_historical_ingest_user_0001");
+});
+
+Deno.test("defaultChildren() builds args that each actor's own schema accepts, for every actor", () => {
+  const specs = validateChildSpecs(defaultChildren(everyActor()));
+  const actors = new Set(specs.map((s) => actorOf(s.id)));
+  assert.deepEqual([...actors].sort(), Object.keys(ACTOR_ARGS).sort());
+  for (const spec of specs) {
+    const actor = actorOf(spec.id);
+    assert.ok(spec.module.endsWith(`/${actor}/worker.ts`), spec.module);
+    const args = parseActorArgs(actor, spec.args);
+    // Parsing only adds defaults: every key the supervisor sent arrives unchanged.
+    assert.deepEqual(
+      Object.fromEntries(Object.keys(spec.args).map((k) => [k, (args as never)[k]])),
+      spec.args,
+      spec.id,
+    );
+  }
+});
+
+Deno.test("readChildrenFile() with args an actor's schema refuses: that actor fails to start, naming itself and the key", async () => {
+  const modules = new Map(defaultChildren(everyActor()).map((s) => [actorOf(s.id), s.module]));
+  const k = { user: "user_0001", baseUrl: "https://k.test/trade-api/v2" };
+  const cases: { [A in ActorName]: [Record<string, unknown>, RegExp] } = {
+    price_watchdog: [{ symbol: "BTC", flushMS: 250 }, /Unrecognized key: "flushMS"/],
+    kalshi_market_watchdog: [{ baseUrl: k.baseUrl, pollMs: "1s" }, /\(pollMs: /],
+    kalshi_account_sync: [{ baseUrl: k.baseUrl }, /\(user: /],
+    kalshi_historical_ingest: [
+      { ...k, keyId: "key-id", keyPath: "/k.pem", streams: ["trades"] },
+      /\(streams\.0: /,
+    ],
+    strike_coordinator: [{ symbol: "BTC", mode: "closed_form" }, /\(cycleMs: /],
+    system_monitor: [{ intervalMs: "fast" }, /\(intervalMs: /],
+    partition_maintenance: [{ monthsAhed: 3 }, /Unrecognized key: "monthsAhed"/],
+    retention: [{ retentionMonths: "36" }, /\(retentionMonths: /],
+    backup: [{ keepDaily: 7 }, /\(dir: /],
+    history_backfill: [{ symbols: ["BTC"], days: 0, restUrl: "https://c.test" }, /\(days: /],
+  };
+  const names = Object.keys(cases) as ActorName[];
+  const file = await Deno.makeTempFile({ suffix: ".json" });
+  try {
+    // As a deployment writes it: each actor's module, no database, no permissions.
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify(names.map((id) => ({
+        id,
+        module: modules.get(id),
+        args: cases[id][0],
+        restart: "temporary",
+        database: false,
+        heartbeatMs: 100,
+      }))),
+    );
+    const sup = new Supervisor(validateChildSpecs(readChildrenFile(file)), {
+      node: "test",
+      events: { record: () => {}, setStatus: () => {} },
+      tickMs: 50,
+      log: { format: "text", level: "fatal" },
+    });
+    sup.start();
+    try {
+      await eventually(() => names.every((id) => sup.child(id)?.state === "stopped"), {
+        timeoutMs: 60_000,
+      });
+      for (const id of names) {
+        const c = sup.child(id)!;
+        assert.equal(c.readyAt, null, `${id} never got ready`);
+        assert.match(c.lastError ?? "", new RegExp(`Cannot start ${id}: invalid args \\(`), id);
+        assert.match(c.lastError ?? "", cases[id][1], id);
+      }
+    } finally {
+      await sup.stop("test over");
+    }
+  } finally {
+    await Deno.remove(file);
+  }
 });

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ActorArgsInput } from "../schema/actor_args.ts";
 import type { ChildSpecInput } from "./child_spec.ts";
 import { hostPort } from "./child_spec.ts";
 
@@ -25,7 +26,7 @@ export interface MarketWatchdogSpecConfig {
 export function kalshiMarketWatchdogSpec(config: MarketWatchdogSpecConfig): ChildSpecInput {
   const net = [hostPort(config.baseUrl)];
   if (config.databaseUrl) net.push(hostPort(config.databaseUrl));
-  const args: Record<string, unknown> = {
+  const args: ActorArgsInput<"kalshi_market_watchdog"> = {
     baseUrl: config.baseUrl,
     series: config.series,
     pollMs: config.pollMs,
@@ -90,7 +91,7 @@ export function kalshiAccountSyncSpecs(config: AccountSyncSpecConfig): ChildSpec
       ...(config.pollMs !== undefined ? { pollMs: config.pollMs } : {}),
       ...(config.authBackoffMs !== undefined ? { authBackoffMs: config.authBackoffMs } : {}),
       ...credentials,
-    },
+    } satisfies ActorArgsInput<"kalshi_account_sync">,
     restart: "permanent",
     heartbeatMs: 1_000,
     hangAfterMs: 15_000,
@@ -135,7 +136,7 @@ export function kalshiHistoricalIngestSpec(config: HistoricalIngestSpecConfig): 
       keyPath: config.privateKeyPath,
       readPerSecond: config.readPerSecond,
       ...(config.since ? { since: config.since } : {}),
-    },
+    } satisfies ActorArgsInput<"kalshi_historical_ingest">,
     // A scheduled job: started by its schedule (or by hand), finishes, is not restarted then.
     restart: "transient",
     autostart: false,
