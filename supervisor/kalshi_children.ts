@@ -128,7 +128,7 @@ export function kalshiHistoricalIngestSpec(config: HistoricalIngestSpecConfig): 
   if (config.databaseUrl) net.push(hostPort(config.databaseUrl));
   return {
     id: `kalshi_historical_ingest:${config.user}`,
-    module: new URL("../actors/kalshi_historical_ingest/worker.ts", import.meta.url).href,
+    module: new URL("../actors/jobs/kalshi_historical_ingest/worker.ts", import.meta.url).href,
     args: {
       user: config.user,
       baseUrl: config.baseUrl,

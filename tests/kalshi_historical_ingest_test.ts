@@ -10,7 +10,7 @@ import {
   cursorStream,
   parseBackfillArgs,
   runBackfill,
-} from "../actors/kalshi_historical_ingest/mod.ts";
+} from "../actors/jobs/kalshi_historical_ingest/mod.ts";
 import { createAccountSync, resolveArgs } from "../actors/kalshi_account_sync/mod.ts";
 import { migrate } from "../schema/migrate.ts";
 import { getLogger } from "../lib/log.ts";

@@ -7,16 +7,16 @@
  *
  * @module
  */
-import { runActor } from "../_runtime.ts";
-import { finishJobRun, startJobRun } from "../jobs/_job.ts";
-import { createSql } from "../../lib/db.ts";
-import { errorInfo } from "../../lib/errors.ts";
-import { redactText } from "../../lib/log.ts";
-import { createAccountStore } from "../../lib/kalshi/account_store.ts";
-import { KalshiClient } from "../../lib/kalshi/client.ts";
-import { KalshiAuthError } from "../../lib/kalshi/errors.ts";
-import { signerFromFile } from "../../lib/kalshi/signer.ts";
-import { parseActorArgs } from "../../schema/actor_args.ts";
+import { runActor } from "../../_runtime.ts";
+import { finishJobRun, startJobRun } from "../_job.ts";
+import { createSql } from "../../../lib/db.ts";
+import { errorInfo } from "../../../lib/errors.ts";
+import { redactText } from "../../../lib/log.ts";
+import { createAccountStore } from "../../../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../../../lib/kalshi/client.ts";
+import { KalshiAuthError } from "../../../lib/kalshi/errors.ts";
+import { signerFromFile } from "../../../lib/kalshi/signer.ts";
+import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { runBackfill } from "./mod.ts";
 
 runActor(async (ctx) => {

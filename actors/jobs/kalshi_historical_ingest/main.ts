@@ -11,16 +11,16 @@
  *
  * @module
  */
-import { taskArgs } from "../../lib/cli.ts";
-import { loadConfig } from "../../lib/config.ts";
-import { connectWithRetry, createSql, describeTarget } from "../../lib/db.ts";
-import { provisionUserLogins } from "../../lib/db_users.ts";
-import { ConfigError } from "../../lib/errors.ts";
-import { schemaProblem } from "../../lib/schema_check.ts";
-import { getLogger, setupLogging } from "../../lib/log.ts";
-import { createAccountStore } from "../../lib/kalshi/account_store.ts";
-import { KalshiClient } from "../../lib/kalshi/client.ts";
-import { signerFromFile } from "../../lib/kalshi/signer.ts";
+import { taskArgs } from "../../../lib/cli.ts";
+import { loadConfig } from "../../../lib/config.ts";
+import { connectWithRetry, createSql, describeTarget } from "../../../lib/db.ts";
+import { provisionUserLogins } from "../../../lib/db_users.ts";
+import { ConfigError } from "../../../lib/errors.ts";
+import { schemaProblem } from "../../../lib/schema_check.ts";
+import { getLogger, setupLogging } from "../../../lib/log.ts";
+import { createAccountStore } from "../../../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../../../lib/kalshi/client.ts";
+import { signerFromFile } from "../../../lib/kalshi/signer.ts";
 import { parseBackfillArgs, runBackfill } from "./mod.ts";
 
 async function main(): Promise<number> {

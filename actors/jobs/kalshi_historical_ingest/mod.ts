@@ -14,10 +14,10 @@
  * @module
  */
 import type { z } from "zod";
-import type { AccountStore, RefusedRow } from "../../lib/kalshi/account_store.ts";
-import type { KalshiClient } from "../../lib/kalshi/client.ts";
-import { Fill, Order, Settlement } from "../../lib/kalshi/schemas.ts";
-import { INGEST_STREAMS } from "../../schema/actor_args.ts";
+import type { AccountStore, RefusedRow } from "../../../lib/kalshi/account_store.ts";
+import type { KalshiClient } from "../../../lib/kalshi/client.ts";
+import { Fill, Order, Settlement } from "../../../lib/kalshi/schemas.ts";
+import { INGEST_STREAMS } from "../../../schema/actor_args.ts";
 
 /** The streams a backfill can page through. */
 export const STREAMS = INGEST_STREAMS;
