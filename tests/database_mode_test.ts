@@ -14,6 +14,7 @@ import {
   readModeFacts,
 } from "../schema/database_mode.ts";
 import { createTestDb, eventually } from "./_db.ts";
+import { ensureTestPasswords } from "./_db_users.ts";
 
 const START = new URL("../main.ts", import.meta.url).pathname;
 const DEMO = new URL("../demo/main.ts", import.meta.url).pathname;
@@ -100,6 +101,8 @@ async function run(
       RECIO_HTTP_PORT: "0",
       RECIO_LOG_LEVEL: "fatal",
       RECIO_JOBS_ENABLED: "0",
+      // The default tree's account sync logs in as user_0001's own role.
+      RECIO_DB_USERS_DIR: ensureTestPasswords(["user_0001"]),
     },
     stdin: "null",
     stdout: "null",
