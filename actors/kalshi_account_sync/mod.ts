@@ -32,54 +32,38 @@
  * await actor.start();
  * ```
  *
+ * Parts: `settings.ts` (args, health reasons), `sync.ts` (one REST sync), `socket.ts` (the
+ * WebSocket loop), `wake.ts` (the wake-up and pause both loops share); here, the poll loop.
+ *
  * @module
  */
 import { backoffDelay } from "../../lib/backoff.ts";
-import type { z } from "zod";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import type { AccountStore } from "../../lib/kalshi/account_store.ts";
 import type { KalshiClient } from "../../lib/kalshi/client.ts";
+import { KalshiAuthError, KalshiRateLimitError } from "../../lib/kalshi/errors.ts";
+import { HealthReporter } from "../../lib/kalshi/health.ts";
 import {
-  KalshiAuthError,
-  KalshiRateLimitError,
-  KalshiRequestError,
-} from "../../lib/kalshi/errors.ts";
-import { type Condition, HealthReporter } from "../../lib/kalshi/health.ts";
-import {
-  Balance,
-  Fill,
-  type KalshiFill,
-  type KalshiOrder,
-  type KalshiSettlement,
-  MarketPosition,
-  Order,
-  Settlement,
-  WsEnvelope,
-} from "../../lib/kalshi/schemas.ts";
-import { type ActorArgs, parseActorArgs } from "../../schema/actor_args.ts";
+  type AccountSyncSettings,
+  NO_CREDENTIALS,
+  RATE_LIMIT_BACKOFF_MAX_MS,
+  syncFailureCondition,
+} from "./settings.ts";
+import { createAccountSocket } from "./socket.ts";
+import { createSync, type SyncResult } from "./sync.ts";
+import { createWaker } from "./wake.ts";
 
-/**
- * Settings of the actor: its args (`schema/actor_args.ts`), defaults filled in. Never the key
- * itself: its file's path.
- */
-export type AccountSyncSettings = ActorArgs<"kalshi_account_sync">;
-
-/** Validates the actor's args. */
-export function resolveArgs(args: Record<string, unknown>): AccountSyncSettings {
-  return parseActorArgs("kalshi_account_sync", args);
-}
-
-/** What one sync wrote. */
-export interface SyncResult {
-  full: boolean;
-  positions: number | null;
-  orders: number;
-  fills: number;
-  settlements: number;
-  rejected: number;
-}
+export {
+  type AccountSyncSettings,
+  authReason,
+  NO_CREDENTIALS,
+  RATE_LIMITED,
+  resolveArgs,
+  syncFailureCondition,
+} from "./settings.ts";
+export type { SyncResult } from "./sync.ts";
 
 export interface AccountSyncDeps {
   settings: AccountSyncSettings;
@@ -92,43 +76,6 @@ export interface AccountSyncDeps {
 /** The actor, with `sync()` for tests and benchmarks. */
 export interface AccountSync extends Actor {
   sync(full: boolean): Promise<SyncResult>;
-}
-
-/** The reason shown while Kalshi refuses the key. */
-export function authReason(status: number): string {
-  return `kalshi authentication refused (${status || 401})`;
-}
-/** The reason shown without credentials. */
-export const NO_CREDENTIALS = "no Kalshi credentials configured";
-/** The reason shown while Kalshi answers 429 after the client's retries. */
-export const RATE_LIMITED = "kalshi rate limited (HTTP 429)";
-/** Longest wait between syncs while rate limited (a `Retry-After` may ask for more). */
-const RATE_LIMIT_BACKOFF_MAX_MS = 300_000;
-
-/**
- * The health a failed sync shows: refused key, rate limited, unreachable (network, timeout, 5xx
- * after retries), or `undefined` for a failure that says nothing about Kalshi (a bad body).
- */
-export function syncFailureCondition(error: unknown): Condition | undefined {
-  if (error instanceof KalshiAuthError) {
-    return { key: "auth", reason: authReason(error.status) };
-  }
-  if (error instanceof KalshiRateLimitError) {
-    return { key: "rate_limited", reason: RATE_LIMITED };
-  }
-  if (error instanceof KalshiRequestError) {
-    return {
-      key: "unreachable",
-      reason: `kalshi unreachable: ${error.message}`,
-    };
-  }
-  return undefined;
-}
-
-function laterIso(a: string | null, b: string | null): string | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return Date.parse(a) >= Date.parse(b) ? a : b;
 }
 
 /** Creates the actor. */
@@ -145,325 +92,18 @@ export function createAccountSync(
   const health = new HealthReporter(ctx);
   /** The REST loop owns recovery from a refused key; the socket waits meanwhile. */
   const authRefused = () => health.current?.key === "auth";
-  let wsUp = false;
-  let socket: WebSocket | undefined;
-  let pending = false;
-  let wakeUp: (() => void) | undefined;
-  let lastBalance: { value: string; at: number } | undefined;
+  const waker = createWaker(ctx.signal);
+  const ws = createAccountSocket(ctx, { settings, warn, waker, authRefused });
+  const sync = createSync(ctx, { settings, client, store, warn, socketUp: ws.isUp });
   let mainLoop: Promise<void> | undefined;
   let socketLoop: Promise<void> | undefined;
-
-  function wake(): void {
-    pending = true;
-    wakeUp?.();
-  }
-
-  /** Waits `delayMs`, or less when woken (unless `ignoreWake`) or stopped. */
-  async function pause(delayMs: number, ignoreWake = false): Promise<void> {
-    if (pending && !ignoreWake) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delayMs);
-      const onAbort = () => done();
-      ctx.signal.addEventListener("abort", onAbort, { once: true });
-      if (!ignoreWake) wakeUp = done;
-      function done() {
-        clearTimeout(timer);
-        ctx.signal.removeEventListener("abort", onAbort);
-        if (wakeUp === done) wakeUp = undefined;
-        resolve();
-      }
-    });
-  }
-
-  function parseAll<S extends z.ZodType>(
-    items: unknown[],
-    schema: S,
-    kind: string,
-    result: SyncResult,
-  ): z.output<S>[] {
-    const out: z.output<S>[] = [];
-    for (const item of items) {
-      const r = schema.safeParse(item);
-      if (r.success) out.push(r.data);
-      else {
-        result.rejected++;
-        ctx.count(`rejected.${kind}`);
-        warn.warn(`reject:${kind}`, "Rejected a Kalshi {kind}: {why}", {
-          kind,
-          why: r.error.issues[0]?.message ?? "invalid",
-        });
-      }
-    }
-    return out;
-  }
-
-  async function all(
-    path: string,
-    key: string,
-    query: Record<string, string | number> = {},
-  ) {
-    const items: unknown[] = [];
-    for await (
-      const page of client.pages(path, key, {
-        query,
-        limit: settings.pageLimit,
-        signal: ctx.signal,
-      })
-    ) items.push(...page.items);
-    return items;
-  }
-
-  async function since(
-    stream: string,
-    full: boolean,
-  ): Promise<Record<string, number>> {
-    if (full) return {};
-    const c = await store.getCursor(stream);
-    if (!c?.lastTime) return {};
-    return {
-      min_ts: Math.floor((c.lastTime.getTime() - settings.overlapMs) / 1000),
-    };
-  }
-
-  async function advance(stream: string, newest: string | null): Promise<void> {
-    if (newest === null) return;
-    const c = await store.getCursor(stream);
-    if (c?.lastTime && c.lastTime.getTime() >= Date.parse(newest)) return;
-    await store.setCursor(stream, { cursor: null, lastTime: new Date(newest) });
-  }
-
-  /** Rows PostgreSQL refused during a sync, left out by the store: counted and logged. */
-  function reportRefused(): void {
-    const refused = store.takeRefused();
-    if (refused.count === 0) return;
-    ctx.count("rows.rejected", refused.count);
-    for (const r of refused.rows) {
-      warn.warn(
-        `refused:${r.table}`,
-        "Kalshi {table} row {key} refused by PostgreSQL: {reason}",
-        {
-          table: r.table,
-          key: r.key,
-          reason: r.reason,
-        },
-      );
-    }
-  }
-
-  async function sync(full: boolean): Promise<SyncResult> {
-    try {
-      return await syncOnce(full);
-    } finally {
-      reportRefused();
-    }
-  }
-
-  async function syncOnce(full: boolean): Promise<SyncResult> {
-    const result: SyncResult = {
-      full,
-      positions: null,
-      orders: 0,
-      fills: 0,
-      settlements: 0,
-      rejected: 0,
-    };
-    const observedMs = ctx.clock.now();
-    const observed = new Date(observedMs);
-
-    const balance = await client.get("/portfolio/balance", Balance, {
-      signal: ctx.signal,
-    });
-    if (
-      !lastBalance || lastBalance.value !== balance.balanceDollars ||
-      observedMs - lastBalance.at >= settings.balanceEveryMs
-    ) {
-      await store.insertBalance(balance, observed);
-      lastBalance = { value: balance.balanceDollars, at: observedMs };
-    }
-
-    // Positions: the whole list or nothing (a partial snapshot would delete real positions).
-    const rawPositions = await all("/portfolio/positions", "market_positions");
-    const before = result.rejected;
-    const positions = parseAll(
-      rawPositions,
-      MarketPosition,
-      "position",
-      result,
-    );
-    if (result.rejected === before) {
-      result.positions = await store.replacePositions(positions, observed);
-    } else {
-      ctx.count("rejected.positions_snapshot");
-    }
-
-    // Orders: resting ones always (their state changes), the rest since the cursor time.
-    const orderQuery = await since("orders", full);
-    const rawOrders = full ? await all("/portfolio/orders", "orders") : [
-      ...await all("/portfolio/orders", "orders", { status: "resting" }),
-      ...await all("/portfolio/orders", "orders", orderQuery),
-    ];
-    const orders: KalshiOrder[] = parseAll(rawOrders, Order, "order", result);
-    result.orders = await store.upsertOrders(orders);
-    await advance(
-      "orders",
-      orders.reduce<string | null>(
-        (m, o) => laterIso(m, o.lastUpdateTime ?? o.createdTime),
-        null,
-      ),
-    );
-
-    const fills: KalshiFill[] = parseAll(
-      await all("/portfolio/fills", "fills", await since("fills", full)),
-      Fill,
-      "fill",
-      result,
-    );
-    result.fills = await store.insertFills(fills);
-    await advance(
-      "fills",
-      fills.reduce<string | null>((m, f) => laterIso(m, f.createdTime), null),
-    );
-
-    const settlements: KalshiSettlement[] = parseAll(
-      await all(
-        "/portfolio/settlements",
-        "settlements",
-        await since("settlements", full),
-      ),
-      Settlement,
-      "settlement",
-      result,
-    );
-    result.settlements = await store.insertSettlements(settlements);
-    await advance(
-      "settlements",
-      settlements.reduce<string | null>(
-        (m, s) => laterIso(m, s.settledTime),
-        null,
-      ),
-    );
-
-    ctx.count("rows.orders", result.orders);
-    ctx.count("rows.fills", result.fills);
-    ctx.count("rows.settlements", result.settlements);
-    ctx.count(full ? "syncs.full" : "syncs.incremental");
-    ctx.handled();
-    ctx.dataAt(observedMs);
-    ctx.setDetails({
-      user: settings.user,
-      lastSyncAt: observed.toISOString(),
-      lastSyncFull: full,
-      socket: wsUp ? "up" : "down",
-      positions: result.positions,
-    });
-    return result;
-  }
-
-  function closeSocket(): void {
-    wsUp = false;
-    try {
-      socket?.close();
-    } catch { /* already closed */ }
-    socket = undefined;
-  }
-
-  function onFrame(data: unknown): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(String(data));
-    } catch {
-      ctx.count("rejected.ws_malformed_json");
-      return;
-    }
-    const env = WsEnvelope.safeParse(json);
-    if (!env.success) {
-      ctx.count("rejected.ws_schema");
-      return;
-    }
-    switch (env.data.type) {
-      case "subscribed":
-        if (!wsUp) {
-          ctx.log.info("Kalshi WebSocket up: fills and positions stream in");
-        }
-        wsUp = true;
-        break;
-      case "fill":
-      case "market_position":
-        ctx.count(`ws.${env.data.type}`);
-        wake();
-        break;
-      case "error":
-        ctx.count("ws.error");
-        warn.warn("ws-error", "Kalshi WebSocket error: {msg}", {
-          msg: JSON.stringify(env.data.msg),
-        });
-        break;
-    }
-  }
-
-  async function followSocket(
-    open: (signal: AbortSignal) => Promise<WebSocket>,
-  ): Promise<void> {
-    /** Reconnects in a row without a session; a refused key jumps to the longest wait. */
-    let failures = 0;
-    const reconnect = {
-      baseMs: settings.wsReconnectMinMs,
-      maxMs: settings.wsReconnectMaxMs,
-    };
-    while (!ctx.signal.aborted) {
-      if (authRefused()) {
-        // The REST loop owns recovery; check back without touching Kalshi.
-        await pause(Math.min(1_000, settings.wsReconnectMaxMs), true);
-        continue;
-      }
-      try {
-        const ws = await open(ctx.signal);
-        socket = ws;
-        ctx.count("ws.connects");
-        await new Promise<void>((resolve) => {
-          ws.onmessage = (e) => onFrame(e.data);
-          ws.onclose = () => resolve();
-          ws.onerror = () => {};
-          ws.send(JSON.stringify({
-            id: 1,
-            cmd: "subscribe",
-            params: { channels: ["market_positions", "fill"] },
-          }));
-        });
-        failures = 0;
-      } catch (error) {
-        if (ctx.signal.aborted) return;
-        if (error instanceof KalshiAuthError) {
-          ctx.count("ws.auth_refused");
-          failures = Number.MAX_SAFE_INTEGER;
-        } else ctx.count("ws.errors");
-      }
-      const wasUp = wsUp;
-      wsUp = false;
-      socket = undefined;
-      if (ctx.signal.aborted) return;
-      ctx.count("ws.disconnects");
-      // Polling takes over at once (a sync now, then every pollMs).
-      if (wasUp) {
-        ctx.log.warn(
-          "Kalshi WebSocket down: polling every {pollMs} ms until it is back",
-          {
-            pollMs: settings.pollMs,
-          },
-        );
-        wake();
-      }
-      failures = Math.min(failures + 1, Number.MAX_SAFE_INTEGER);
-      await pause(backoffDelay(failures, reconnect), true);
-    }
-  }
 
   async function run(): Promise<void> {
     let lastFull = -Infinity;
     let authFailures = 0;
     let rateLimited = 0;
     while (!ctx.signal.aborted) {
-      pending = false;
+      waker.clear();
       const full = ctx.clock.monotonic() - lastFull >= settings.reconcileMs;
       let delay = settings.pollMs;
       try {
@@ -473,23 +113,23 @@ export function createAccountSync(
         rateLimited = 0;
         // The socket starts after the first sync that works (never with a refused key).
         if (deps.openSocket && !socketLoop) {
-          socketLoop = followSocket(deps.openSocket);
+          socketLoop = ws.follow(deps.openSocket);
         }
         health.observe(null);
-        delay = wsUp ? settings.idlePollMs : settings.pollMs;
+        delay = ws.isUp() ? settings.idlePollMs : settings.pollMs;
       } catch (error) {
         if (ctx.signal.aborted) return;
         health.observe(syncFailureCondition(error));
         if (error instanceof KalshiAuthError) {
           authFailures++;
           ctx.count("auth.refused");
-          closeSocket();
+          ws.close();
           delay = backoffDelay(authFailures, {
             baseMs: settings.authBackoffMs,
             maxMs: settings.authBackoffMaxMs,
             jitter: 0,
           });
-          await pause(delay, true);
+          await waker.pause(delay, true);
           continue;
         }
         if (error instanceof KalshiRateLimitError) {
@@ -512,7 +152,7 @@ export function createAccountSync(
         });
       }
       // While rate limited, a socket frame must not cut the backoff short.
-      await pause(delay, rateLimited > 0);
+      await waker.pause(delay, rateLimited > 0);
     }
   }
 
@@ -532,8 +172,8 @@ export function createAccountSync(
       return Promise.resolve();
     },
     async stop() {
-      closeSocket();
-      wakeUp?.();
+      ws.close();
+      waker.interrupt();
       await mainLoop;
       await socketLoop;
     },
