@@ -340,7 +340,7 @@ export class Supervisor implements SupervisorView {
         this.#count(s, "sibling");
         s.restartCause = reason;
       }
-      // They start again once `c` is ready (dependency order is list order).
+      // They start again now, or, those that depend on `c`, once it is ready (mod_test.ts).
       this.#startEligible();
     })();
   }
