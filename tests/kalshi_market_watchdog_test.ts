@@ -410,7 +410,12 @@ Deno.test("kalshi_market_watchdog under 429 stays within the read rate and backs
   const inSecond = (n: number) =>
     calls.filter((c) => c.at >= t0 + n * 1_000 && c.at < t0 + (n + 1) * 1_000).length;
   assert.ok(inSecond(2) < inSecond(0), `fewer requests later (${inSecond(0)} → ${inSecond(2)})`);
-  assert.equal(t.counters["errors.rate_limited"], calls.length);
+  // Every 429 is counted, except those of the one poll (two requests) the stop cut short.
+  const counted = t.counters["errors.rate_limited"] ?? 0;
+  assert.ok(
+    counted <= calls.length && counted >= calls.length - 2,
+    `${counted} of ${calls.length}`,
+  );
   assert.equal(t.counters["retries.429"], undefined, "a 429 is never retried at once");
   assert.deepEqual(t.health, [`degraded:${RATE_LIMITED}`], "reported once, as rate limited");
   assert.equal(t.details()?.problem, RATE_LIMITED);
