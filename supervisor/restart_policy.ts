@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { backoffDelay as libBackoffDelay } from "../lib/backoff.ts";
 import type { Backoff, ChildSpec } from "./child_spec.ts";
 
 /** How a child ended. `normal` = it finished by itself; everything else is abnormal. */
@@ -48,9 +49,8 @@ export function shouldRestart(
  * `±jitter` spread. `random` is injectable for tests.
  */
 export function backoffDelay(step: number, b: Backoff, random: () => number = Math.random): number {
-  const base = Math.min(b.maxMs, b.minMs * Math.pow(b.factor, Math.max(0, step)));
-  const spread = base * b.jitter * (random() * 2 - 1);
-  return Math.max(0, Math.round(Math.min(b.maxMs, base + spread)));
+  const policy = { baseMs: b.minMs, maxMs: b.maxMs, factor: b.factor, jitter: b.jitter };
+  return libBackoffDelay(Math.max(0, step) + 1, policy, random);
 }
 
 /** The backoff step after a run of `ranMs`: a stable run resets it. */
