@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
+import { backoffDelay } from "../../lib/backoff.ts";
 import { ManualClock } from "../../lib/clock.ts";
 import {
-  backoffDelay,
   createCoinbaseFeed,
   DEFAULT_BACKOFF,
   type Discontinuity,
