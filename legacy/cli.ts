@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { taskArgs } from "../lib/cli.ts";
+import { commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
 import { connectWithRetry, describeTarget } from "../lib/db.ts";
 import { redactText } from "../lib/log.ts";
 import { migrate } from "../schema/migrate.ts";
@@ -40,11 +40,9 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
   }
-  const url = Deno.env.get("DATABASE_URL");
-  if (!url) {
-    console.error("Cannot import legacy data: set DATABASE_URL to the target database");
-    return 2;
-  }
+  // The same checked configuration as every command (a malformed DATABASE_URL is refused).
+  const url =
+    commandDatabaseConfig(`${command}-legacy`, "set it to the target database").databaseUrl;
   let sql;
   try {
     sql = await connectWithRetry(url, { timeoutMs: 10_000, applicationName: "recio-legacy" });

@@ -19,10 +19,10 @@
  *
  * @module
  */
+import { commandDatabaseConfig } from "../lib/cli.ts";
 import type { Logger } from "@logtape/logtape";
-import { type Config, loadConfig } from "../lib/config.ts";
 import { connectWithRetry, type Sql, type TransactionSql } from "../lib/db.ts";
-import { ConfigError, DatabaseError } from "../lib/errors.ts";
+import { DatabaseError } from "../lib/errors.ts";
 import { getLogger, setupLogging } from "../lib/log.ts";
 
 /** Key of the advisory lock held while migrating ("recio" as a number). */
@@ -204,23 +204,12 @@ export async function migrate(
 }
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
+  const config = commandDatabaseConfig(
+    "migrate",
+    "set it to the database to migrate, or use `deno task start`, which owns " +
+      "the embedded database and migrates it at start-up",
+  );
   await setupLogging({ format: config.log.format, level: config.log.level });
-  if (!config.databaseUrl) {
-    console.error(
-      new ConfigError(
-        "Cannot migrate: DATABASE_URL is not set. Set DATABASE_URL to the database to migrate, " +
-          "or use `deno task start`, which owns the embedded database and migrates it at start-up",
-      ).message,
-    );
-    return 2;
-  }
   let sql: Sql | undefined;
   try {
     sql = await connectWithRetry(config.databaseUrl, {

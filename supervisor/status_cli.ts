@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { type Config, loadConfig } from "../lib/config.ts";
+import { commandConfig } from "../lib/cli.ts";
+import type { Config } from "../lib/config.ts";
 import { runningEmbedded } from "../lib/embedded_db/running.ts";
 import { createSql, describeTarget } from "../lib/db.ts";
 import { redactText } from "../lib/log.ts";
@@ -194,13 +195,7 @@ export async function readStatus(
 }
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
+  const config = commandConfig("status");
   const report = await readStatus(config);
   console.log(report.summary);
   if (report.actors.length > 0) console.log(formatTable(report.actors));

@@ -6,8 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { taskArgs } from "../../lib/cli.ts";
-import { loadConfig } from "../../lib/config.ts";
+import { commandDatabaseConfig, taskArgs } from "../../lib/cli.ts";
 import { connectWithRetry, describeTarget, type Sql } from "../../lib/db.ts";
 import { schemaProblem } from "../../lib/schema_check.ts";
 import { buildLookup, type Candle } from "./empirical.ts";
@@ -62,11 +61,10 @@ if (import.meta.main) {
       years: { type: "string", default: "5" },
     },
   });
-  const config = loadConfig();
-  if (!config.databaseUrl) {
-    console.error("DATABASE_URL: not set (point it at the database to build the model in)");
-    Deno.exit(2);
-  }
+  const config = commandDatabaseConfig(
+    "model:build",
+    "point it at the database to build the model in",
+  );
   const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
   const problem = await schemaProblem(sql, {
     command: "model:build",

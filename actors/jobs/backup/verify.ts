@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Config, loadConfig } from "../../../lib/config.ts";
+import { commandConfig } from "../../../lib/cli.ts";
 import { runningEmbedded } from "../../../lib/embedded_db/running.ts";
 import { createSql, describeTarget, type Sql } from "../../../lib/db.ts";
 import { schemaProblem } from "../../../lib/schema_check.ts";
@@ -142,13 +142,7 @@ export function formatVerifyTable(rows: readonly VerifyRow[]): string {
 }
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 2;
-  }
+  const config = commandConfig("backup:verify");
   const found = config.databaseUrl ? { url: config.databaseUrl } : runningEmbedded(config.pgDir);
   if (!("url" in found)) {
     console.error(`Cannot verify a backup: DATABASE_URL is not set and ${found.why}`);

@@ -7,8 +7,8 @@
  *
  * @module
  */
+import { commandDatabaseConfig } from "../../../lib/cli.ts";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../../lib/config.ts";
 import { connectWithRetry, describeTarget } from "../../../lib/db.ts";
 import { schemaProblem } from "../../../lib/schema_check.ts";
 import { backfillHistory } from "./mod.ts";
@@ -26,11 +26,7 @@ if (import.meta.main) {
     console.error("--days: expected a whole number of days between 1 and 3650");
     Deno.exit(2);
   }
-  const config = loadConfig();
-  if (!config.databaseUrl) {
-    console.error("DATABASE_URL: not set (point it at the database to fill)");
-    Deno.exit(2);
-  }
+  const config = commandDatabaseConfig("history:backfill", "point it at the database to fill");
   const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
   const problem = await schemaProblem(sql, {
     command: "history:backfill",

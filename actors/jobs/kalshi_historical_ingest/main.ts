@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { taskArgs } from "../../../lib/cli.ts";
-import { loadConfig } from "../../../lib/config.ts";
+import { commandDatabaseConfig, taskArgs } from "../../../lib/cli.ts";
 import { connectWithRetry, createSql, describeTarget } from "../../../lib/db.ts";
 import { provisionUserLogins } from "../../../lib/db_users.ts";
 import { ConfigError } from "../../../lib/errors.ts";
@@ -24,14 +23,13 @@ import { signerFromFile } from "../../../lib/kalshi/signer.ts";
 import { parseBackfillArgs, runBackfill } from "./mod.ts";
 
 async function main(): Promise<number> {
-  const config = loadConfig();
+  const config = commandDatabaseConfig(
+    "kalshi:backfill",
+    "the embedded database is owned by main.ts: point it at the database",
+  );
   await setupLogging({ format: config.log.format, level: config.log.level });
   const log = getLogger("kalshi_historical_ingest");
   const args = parseBackfillArgs(taskArgs());
-  if (!config.databaseUrl) {
-    console.error("Cannot backfill: set DATABASE_URL (the embedded database is owned by main.ts)");
-    return 2;
-  }
   if (!config.kalshi.apiKeyId || !config.kalshi.privateKeyPath) {
     console.error("Cannot backfill: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH");
     return 2;
