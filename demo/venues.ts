@@ -121,19 +121,19 @@ export async function startDemo(ctx: PrepareContext, config: Config): Promise<De
     : await demoToken(dir);
   const venues = await startSimulator(dir, prices, token);
   try {
-    return await withDrills(ctx, config, venues, { token, file });
+    return withDrills(ctx, config, venues, { token, file });
   } catch (e) {
     await venues.stop();
     throw e;
   }
 }
 
-async function withDrills(
+function withDrills(
   ctx: PrepareContext,
   config: Config,
   venues: Awaited<ReturnType<typeof startSimulator>>,
   { token, file }: { token: string; file: string | undefined },
-): Promise<DemoServices> {
+): DemoServices {
   const log = getLogger("demo");
 
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-demo-drills" });
