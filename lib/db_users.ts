@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { sleep } from "./sleep.ts";
 import type { Logger } from "@logtape/logtape";
 import { createSql, describeTarget, type Sql } from "./db.ts";
 import { ConfigError, DatabaseError } from "./errors.ts";
@@ -116,7 +117,7 @@ async function setPassword(sql: Sql, role: string, password: string): Promise<vo
       // Roles are shared by every database of the server: another one (a second instance, a
       // concurrent test run) may be updating the same role at this moment.
       if (attempt >= 5 || !/tuple concurrently updated/.test(why(e))) throw e;
-      await new Promise((r) => setTimeout(r, 20 * attempt));
+      await sleep(20 * attempt);
     }
   }
 }

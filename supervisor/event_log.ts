@@ -23,6 +23,7 @@ import {
   writeSplitting,
 } from "../lib/bad_rows.ts";
 import { backoffDelay } from "../lib/backoff.ts";
+import { sleep } from "../lib/sleep.ts";
 import type { Sql, TransactionSql } from "../lib/db.ts";
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { getLogger, RateLimitedLog } from "../lib/log.ts";
@@ -291,7 +292,7 @@ export class EventLog {
       }
       await this.#flushOnce();
       if (this.pending > 0 && this.degraded) {
-        await new Promise((r) => setTimeout(r, Math.min(250, deadline - performance.now())));
+        await sleep(Math.min(250, deadline - performance.now()), { clock: this.#opts.clock });
       }
     }
     return this.pending === 0;

@@ -38,6 +38,7 @@
  */
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { backoffDelay } from "../lib/backoff.ts";
+import { sleep } from "../lib/sleep.ts";
 import type { Config } from "../lib/config.ts";
 import {
   type EmbeddedDb,
@@ -172,11 +173,11 @@ export async function stopOrphan(
       signal("SIGKILL");
       break;
     }
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   const killedBy = performance.now() + 5_000;
   while (running(orphan) && performance.now() < killedBy) {
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   return orphan.pid;
 }

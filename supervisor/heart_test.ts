@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { exists, pidAlive } from "../tests/_process.ts";
 import { loadConfig } from "../lib/config.ts";
 import { eventually } from "../tests/_eventually.ts";
+import { tempDir } from "../tests/_temp.ts";
 import { healthzUrl, heartBackoff, type HeartOptions, runHeart } from "./heart.ts";
 import { startSdNotify } from "./sd_notify.ts";
 
@@ -20,15 +21,6 @@ const FAST = {
 
 function config(env: Record<string, string> = {}) {
   return loadConfig({ DATABASE_URL, ...FAST, ...env });
-}
-
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "recio-heart-" });
-  await Deno.chmod(path, 0o755);
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
-  };
 }
 
 /** Runs the heart in this process over `heart_child.ts <mode> <n> <dir>`, recording its children. */

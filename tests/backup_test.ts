@@ -15,6 +15,7 @@ import { fileSha256, runBackup } from "../actors/jobs/backup/mod.ts";
 import { backupFileName } from "../actors/jobs/backup/rotation.ts";
 import { newestBackup } from "../actors/jobs/backup/store.ts";
 import { formatVerifyTable, verifyBackup } from "../actors/jobs/backup/verify.ts";
+import { tempDir } from "./_temp.ts";
 import { createTestDb } from "./_db.ts";
 import { NO_PG_TOOLS } from "./_pg_tools.ts";
 
@@ -78,46 +79,43 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
-  try {
-    await seed(db.sql, 500);
-    const r = await runBackup(options(db.sql, db.url, dir));
-    assert.equal(r.status, "ok", r.error);
-    const [row] = await backupRows(db.sql);
-    assert.equal(row?.status, "ok");
-    const path = row.path ?? "";
-    assert.ok(path.startsWith(`${dir}/recio_`) && path.endsWith(".dump"), path);
-    const file = await fileSha256(path);
-    assert.equal(row.sha256, file.sha256);
-    assert.equal(Number(row.size_bytes), file.sizeBytes);
-    assert.ok(file.sizeBytes > 0);
-    // Custom format starts with "PGDMP".
-    const head = new Uint8Array(5);
-    using f = await Deno.open(path);
-    await f.read(head);
-    assert.equal(new TextDecoder().decode(head), "PGDMP");
-    // The counts of the dump's snapshot: 500 price rows, all in the seeded month's partition.
-    assert.equal(row.row_counts?.[SEED_PARTITION], 500);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [path.slice(dir.length + 1)]);
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await seed(db.sql, 500);
+  const r = await runBackup(options(db.sql, db.url, dir));
+  assert.equal(r.status, "ok", r.error);
+  const [row] = await backupRows(db.sql);
+  assert.equal(row?.status, "ok");
+  const path = row.path ?? "";
+  assert.ok(path.startsWith(`${dir}/recio_`) && path.endsWith(".dump"), path);
+  const file = await fileSha256(path);
+  assert.equal(row.sha256, file.sha256);
+  assert.equal(Number(row.size_bytes), file.sizeBytes);
+  assert.ok(file.sizeBytes > 0);
+  // Custom format starts with "PGDMP".
+  const head = new Uint8Array(5);
+  using f = await Deno.open(path);
+  await f.read(head);
+  assert.equal(new TextDecoder().decode(head), "PGDMP");
+  // The counts of the dump's snapshot: 500 price rows, all in the seeded month's partition.
+  assert.equal(row.row_counts?.[SEED_PARTITION], 500);
+  assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [path.slice(dir.length + 1)]);
 
-    // The live database keeps growing after the dump: still a match with the dump's snapshot.
-    await seed(db.sql, 20, new Date(Date.parse(SEED_FROM) + 86_400_000).toISOString());
-    const v = await verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() });
-    assert.equal(v.ok, true, formatVerifyTable(v.rows));
-    const btc = v.rows.filter((x) => x.table.startsWith("live_data.btc_price_log"));
-    assert.equal(btc.reduce((a, x) => a + (x.restored ?? 0), 0), 500);
-    assert.equal(btc.reduce((a, x) => a + (x.liveNow ?? 0), 0), 520);
-    assert.ok(v.rows.some((x) => x.table === "system.schema_migrations" && (x.restored ?? 0) > 0));
-    const scratch = await db.sql`select 1 from pg_database where datname like 'recio_verify_%'`;
-    assert.equal(scratch.length, 0, "the scratch database is dropped");
+  // The live database keeps growing after the dump: still a match with the dump's snapshot.
+  await seed(db.sql, 20, new Date(Date.parse(SEED_FROM) + 86_400_000).toISOString());
+  const v = await verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() });
+  assert.equal(v.ok, true, formatVerifyTable(v.rows));
+  const btc = v.rows.filter((x) => x.table.startsWith("live_data.btc_price_log"));
+  assert.equal(btc.reduce((a, x) => a + (x.restored ?? 0), 0), 500);
+  assert.equal(btc.reduce((a, x) => a + (x.liveNow ?? 0), 0), 520);
+  assert.ok(v.rows.some((x) => x.table === "system.schema_migrations" && (x.restored ?? 0) > 0));
+  const scratch = await db.sql`select 1 from pg_database where datname like 'recio_verify_%'`;
+  assert.equal(scratch.length, 0, "the scratch database is dropped");
 
-    const cli = await runVerifyCli(db.url);
-    assert.equal(cli.code, 0, cli.err + cli.out);
-    assert.match(cli.out, /^table\s+at backup\s+restored\s+live now/m);
-    assert.match(cli.out, /Verified: \d+ tables match/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const cli = await runVerifyCli(db.url);
+  assert.equal(cli.code, 0, cli.err + cli.out);
+  assert.match(cli.out, /^table\s+at backup\s+restored\s+live now/m);
+  assert.match(cli.out, /Verified: \d+ tables match/);
 });
 
 Deno.test({
@@ -125,23 +123,20 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
-  try {
-    await seed(db.sql, 50);
-    assert.equal((await runBackup(options(db.sql, db.url, dir))).status, "ok");
-    // Pretend the snapshot held one more row than the dump restores.
-    await db.sql`
-      update system.backups
-         set row_counts = jsonb_set(row_counts, ${[SEED_PARTITION]},
-                                    to_jsonb((row_counts->>${SEED_PARTITION})::int + 1))`;
-    const cli = await runVerifyCli(db.url);
-    assert.equal(cli.code, 1, cli.err + cli.out);
-    const name = SEED_PARTITION.replaceAll(".", "\\.");
-    assert.match(cli.out, new RegExp(`${name}\\s+51\\s+50\\s+50\\s+MISMATCH`));
-    assert.match(cli.out, /MISMATCH: 1 of \d+ tables differ/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await seed(db.sql, 50);
+  assert.equal((await runBackup(options(db.sql, db.url, dir))).status, "ok");
+  // Pretend the snapshot held one more row than the dump restores.
+  await db.sql`
+    update system.backups
+       set row_counts = jsonb_set(row_counts, ${[SEED_PARTITION]},
+                                  to_jsonb((row_counts->>${SEED_PARTITION})::int + 1))`;
+  const cli = await runVerifyCli(db.url);
+  assert.equal(cli.code, 1, cli.err + cli.out);
+  const name = SEED_PARTITION.replaceAll(".", "\\.");
+  assert.match(cli.out, new RegExp(`${name}\\s+51\\s+50\\s+50\\s+MISMATCH`));
+  assert.match(cli.out, /MISMATCH: 1 of \d+ tables differ/);
 });
 
 Deno.test({
@@ -149,18 +144,15 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
-  try {
-    assert.equal((await runBackup(options(db.sql, db.url, dir))).status, "ok");
-    const b = await newestBackup(db.sql);
-    await Deno.writeFile(b!.path, new Uint8Array([0]), { append: true });
-    await assert.rejects(
-      () => verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() }),
-      /does not match system\.backups/,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  assert.equal((await runBackup(options(db.sql, db.url, dir))).status, "ok");
+  const b = await newestBackup(db.sql);
+  await Deno.writeFile(b!.path, new Uint8Array([0]), { append: true });
+  await assert.rejects(
+    () => verifyBackup({ sql: db.sql, url: db.url, pgBinDirs: pgBinDirs() }),
+    /does not match system\.backups/,
+  );
 });
 
 Deno.test("backup:verify exits 2 when there is no backup", async () => {
@@ -175,36 +167,30 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const parent = await Deno.makeTempDir();
-  try {
-    // A folder below a regular file cannot be created, not even by root.
-    await Deno.writeTextFile(`${parent}/file`, "x");
-    const r = await runBackup(options(db.sql, db.url, `${parent}/file/backups`));
-    assert.equal(r.status, "failed");
-    const [row] = await backupRows(db.sql);
-    assert.equal(row?.status, "failed");
-    assert.match(row?.error ?? "", /Not a directory|NotADirectory|not a directory/i);
-    assert.equal(row?.sha256, null);
-    assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["file"]);
-  } finally {
-    await Deno.remove(parent, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const parent = tmp.path;
+  // A folder below a regular file cannot be created, not even by root.
+  await Deno.writeTextFile(`${parent}/file`, "x");
+  const r = await runBackup(options(db.sql, db.url, `${parent}/file/backups`));
+  assert.equal(r.status, "failed");
+  const [row] = await backupRows(db.sql);
+  assert.equal(row?.status, "failed");
+  assert.match(row?.error ?? "", /Not a directory|NotADirectory|not a directory/i);
+  assert.equal(row?.sha256, null);
+  assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["file"]);
 });
 
 Deno.test("runBackup() fails with the major version needed when no pg_dump fits the server", async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
-  try {
-    const { major } = await serverVersion(db.sql);
-    const r = await runBackup({ ...options(db.sql, db.url, dir), pgBinDirs: [] });
-    assert.equal(r.status, "failed");
-    const [row] = await backupRows(db.sql);
-    assert.equal(row?.status, "failed");
-    assert.match(row?.error ?? "", new RegExp(`needs pg_dump ${major} or newer`));
-    assert.deepEqual([...Deno.readDirSync(dir)], [], "no partial file left");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const { major } = await serverVersion(db.sql);
+  const r = await runBackup({ ...options(db.sql, db.url, dir), pgBinDirs: [] });
+  assert.equal(r.status, "failed");
+  const [row] = await backupRows(db.sql);
+  assert.equal(row?.status, "failed");
+  assert.match(row?.error ?? "", new RegExp(`needs pg_dump ${major} or newer`));
+  assert.deepEqual([...Deno.readDirSync(dir)], [], "no partial file left");
 });
 
 Deno.test({
@@ -212,35 +198,32 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
-  try {
-    const now = Date.UTC(2026, 10, 24, 4);
-    const old = [1, 2, 9].map((days) => `${dir}/${backupFileName(now - days * 86_400_000)}`);
-    for (const p of old) {
-      await Deno.writeTextFile(p, "old");
-      await db
-        .sql`insert into system.backups (started_at, path, status) values (now(), ${p}, 'ok')`;
-    }
-    await Deno.writeTextFile(`${dir}/keep-me.txt`, "not a backup");
-    const r = await runBackup({
-      ...options(db.sql, db.url, dir, () => now),
-      keepDaily: 2,
-      keepWeekly: 0,
-    });
-    assert.equal(r.status, "ok", r.error);
-    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, [
-      "keep-me.txt",
-      backupFileName(now - 86_400_000),
-      backupFileName(now),
-    ]);
-    const rows = await backupRows(db.sql);
-    const deleted = rows.filter((x) => x.deleted_at !== null).map((x) => x.path).sort();
-    assert.deepEqual(deleted, [old[1], old[2]].sort());
-    assert.deepEqual((r.details.deleted as string[]).sort(), [old[1], old[2]].sort());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const now = Date.UTC(2026, 10, 24, 4);
+  const old = [1, 2, 9].map((days) => `${dir}/${backupFileName(now - days * 86_400_000)}`);
+  for (const p of old) {
+    await Deno.writeTextFile(p, "old");
+    await db
+      .sql`insert into system.backups (started_at, path, status) values (now(), ${p}, 'ok')`;
   }
+  await Deno.writeTextFile(`${dir}/keep-me.txt`, "not a backup");
+  const r = await runBackup({
+    ...options(db.sql, db.url, dir, () => now),
+    keepDaily: 2,
+    keepWeekly: 0,
+  });
+  assert.equal(r.status, "ok", r.error);
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  assert.deepEqual(names, [
+    "keep-me.txt",
+    backupFileName(now - 86_400_000),
+    backupFileName(now),
+  ]);
+  const rows = await backupRows(db.sql);
+  const deleted = rows.filter((x) => x.deleted_at !== null).map((x) => x.path).sort();
+  assert.deepEqual(deleted, [old[1], old[2]].sort());
+  assert.deepEqual((r.details.deleted as string[]).sort(), [old[1], old[2]].sort());
 });
 
 Deno.test({

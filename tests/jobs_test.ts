@@ -10,6 +10,7 @@ import type { ChildSpecInput } from "../supervisor/child_spec.ts";
 import { jobChildren, jobDefinitions } from "../supervisor/children.ts";
 import { createStatusApp } from "../supervisor/http.ts";
 import { startSystem } from "../supervisor/main.ts";
+import { tempDir } from "./_temp.ts";
 import { createTestDb, eventually } from "./_db.ts";
 import { done, jobConfig as config, lastRun, runJobInProcess, withJobs } from "./_jobs.ts";
 import { ManualClock } from "../lib/clock.ts";
@@ -96,53 +97,50 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const parent = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${parent}/file`, "x");
-    const cfg = config({ DATABASE_URL: db.url, RECIO_BACKUP_DIR: `${parent}/file/backups` });
-    const specs = jobChildren(cfg).filter((s) => s.id === "backup");
-    await withJobs(db, specs, async ({ sup, jobs, events }) => {
-      const app = createStatusApp({
-        view: sup,
-        sql: db.sql,
-        extra: { jobs: () => jobs.jobs(), degraded: () => jobs.degradedReasons() },
-      });
-      const before = await (await app.request("/readyz")).json();
-      assert.equal(before.status, undefined);
+  await using tmp = await tempDir();
+  const parent = tmp.path;
+  await Deno.writeTextFile(`${parent}/file`, "x");
+  const cfg = config({ DATABASE_URL: db.url, RECIO_BACKUP_DIR: `${parent}/file/backups` });
+  const specs = jobChildren(cfg).filter((s) => s.id === "backup");
+  await withJobs(db, specs, async ({ sup, jobs, events }) => {
+    const app = createStatusApp({
+      view: sup,
+      sql: db.sql,
+      extra: { jobs: () => jobs.jobs(), degraded: () => jobs.degradedReasons() },
+    });
+    const before = await (await app.request("/readyz")).json();
+    assert.equal(before.status, undefined);
 
-      assert.equal(await jobs.tick("backup"), "started");
-      const run = await eventually(done(jobs, "backup"), { timeoutMs: 30_000 });
-      assert.equal(run.status, "failed");
-      assert.match(run.error ?? "", /not a directory/i);
-      assert.equal(sup.child("backup")?.incarnation, 1, "a failed backup is not retried at once");
+    assert.equal(await jobs.tick("backup"), "started");
+    const run = await eventually(done(jobs, "backup"), { timeoutMs: 30_000 });
+    assert.equal(run.status, "failed");
+    assert.match(run.error ?? "", /not a directory/i);
+    assert.equal(sup.child("backup")?.incarnation, 1, "a failed backup is not retried at once");
 
-      const ready = await app.request("/readyz");
-      const body = await ready.json();
-      assert.equal(ready.status, 200);
-      assert.equal(body.status, "degraded");
-      assert.match(body.degraded[0], /^job backup failed/);
-      const status = await (await app.request("/status")).json();
-      const job = status.jobs.find((j: { name: string }) => j.name === "backup");
-      assert.equal(job.lastRun.status, "failed");
-      assert.equal(job.nextRunAt, jobs.jobs()[0]?.nextRunAt);
+    const ready = await app.request("/readyz");
+    const body = await ready.json();
+    assert.equal(ready.status, 200);
+    assert.equal(body.status, "degraded");
+    assert.match(body.degraded[0], /^job backup failed/);
+    const status = await (await app.request("/status")).json();
+    const job = status.jobs.find((j: { name: string }) => j.name === "backup");
+    assert.equal(job.lastRun.status, "failed");
+    assert.equal(job.nextRunAt, jobs.jobs()[0]?.nextRunAt);
 
-      await events.flush();
-      const failed = await db.sql<{ reason: string }[]>`
-        select reason from system.supervisor_events
-         where actor_id = 'backup' and event = 'job_failed'`;
-      assert.equal(failed.length, 1);
-      assert.match(failed[0]!.reason, /not a directory/i);
-    }, jobDefinitions(cfg).filter((d) => d.name === "backup"));
-    const [b] = await db.sql<{ status: string; error: string }[]>`
-      select status, error from system.backups`;
-    assert.equal(b?.status, "failed");
-    assert.match(b?.error ?? "", /not a directory/i);
-    const [j] = await db.sql<{ status: string }[]>`
-      select status from system.job_runs where job = 'backup'`;
-    assert.equal(j?.status, "failed");
-  } finally {
-    await Deno.remove(parent, { recursive: true });
-  }
+    await events.flush();
+    const failed = await db.sql<{ reason: string }[]>`
+      select reason from system.supervisor_events
+       where actor_id = 'backup' and event = 'job_failed'`;
+    assert.equal(failed.length, 1);
+    assert.match(failed[0]!.reason, /not a directory/i);
+  }, jobDefinitions(cfg).filter((d) => d.name === "backup"));
+  const [b] = await db.sql<{ status: string; error: string }[]>`
+    select status, error from system.backups`;
+  assert.equal(b?.status, "failed");
+  assert.match(b?.error ?? "", /not a directory/i);
+  const [j] = await db.sql<{ status: string }[]>`
+    select status from system.job_runs where job = 'backup'`;
+  assert.equal(j?.status, "failed");
 });
 
 Deno.test({
@@ -150,74 +148,68 @@ Deno.test({
   ignore: NO_PG_TOOLS !== undefined,
 }, async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
-  try {
-    const cfg = config({ DATABASE_URL: db.url, RECIO_BACKUP_DIR: dir });
-    const specs = jobChildren(cfg).filter((s) => s.id === "backup");
-    const perms = specs[0]?.permissions;
-    assert.deepEqual(perms?.write, [dir]);
-    assert.ok(Array.isArray(perms?.run) && perms.run.every((p) => p.endsWith("/pg_dump")));
-    await withJobs(db, specs, async ({ jobs }) => {
-      assert.equal(await jobs.tick("backup"), "started");
-      const run = await eventually(done(jobs, "backup"), { timeoutMs: 60_000 });
-      assert.equal(run.status, "ok", run.error ?? "");
-      assert.deepEqual(jobs.degradedReasons(), []);
-    });
-    const [b] = await db.sql<{ status: string; path: string; sha256: string }[]>`
-      select status, path, sha256 from system.backups`;
-    assert.equal(b?.status, "ok");
-    assert.ok(b?.path.startsWith(`${dir}/recio_`));
-    assert.equal(b?.sha256.length, 64);
-    assert.ok((await Deno.stat(b!.path)).size > 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const cfg = config({ DATABASE_URL: db.url, RECIO_BACKUP_DIR: dir });
+  const specs = jobChildren(cfg).filter((s) => s.id === "backup");
+  const perms = specs[0]?.permissions;
+  assert.deepEqual(perms?.write, [dir]);
+  assert.ok(Array.isArray(perms?.run) && perms.run.every((p) => p.endsWith("/pg_dump")));
+  await withJobs(db, specs, async ({ jobs }) => {
+    assert.equal(await jobs.tick("backup"), "started");
+    const run = await eventually(done(jobs, "backup"), { timeoutMs: 60_000 });
+    assert.equal(run.status, "ok", run.error ?? "");
+    assert.deepEqual(jobs.degradedReasons(), []);
+  });
+  const [b] = await db.sql<{ status: string; path: string; sha256: string }[]>`
+    select status, path, sha256 from system.backups`;
+  assert.equal(b?.status, "ok");
+  assert.ok(b?.path.startsWith(`${dir}/recio_`));
+  assert.equal(b?.sha256.length, 64);
+  assert.ok((await Deno.stat(b!.path)).size > 0);
 });
 
 Deno.test("startSystem() schedules the jobs with Deno.cron and shows them in /status", async () => {
   await using db = await createTestDb();
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const cfg = config({
+    DATABASE_URL: db.url,
+    RECIO_HTTP_PORT: "0",
+    RECIO_BACKUP_DIR: dir,
+    RECIO_JOB_RETENTION: "off",
+    RECIO_LOG_LEVEL: "fatal",
+  });
+  const system = await startSystem(cfg, { children: jobChildren(cfg) });
   try {
-    const cfg = config({
-      DATABASE_URL: db.url,
-      RECIO_HTTP_PORT: "0",
-      RECIO_BACKUP_DIR: dir,
-      RECIO_JOB_RETENTION: "off",
-      RECIO_LOG_LEVEL: "fatal",
+    const status = await (await fetch(`${system.url}/status`)).json();
+    const byName = Object.fromEntries(
+      status.jobs.map((j: { name: string }) => [j.name, j]),
+    );
+    assert.deepEqual(Object.keys(byName).sort(), [
+      "backup",
+      "history_backfill",
+      "partition_maintenance",
+      "retention",
+    ]);
+    assert.equal(byName.backup.schedule, "0 4 * * *");
+    assert.equal(byName.backup.state, "stopped");
+    assert.equal(byName.backup.running, false);
+    assert.equal(byName.retention.schedule, null);
+    assert.equal(byName.retention.nextRunAt, null);
+    const next = Date.parse(byName.partition_maintenance.nextRunAt);
+    assert.ok(next > Date.now() && next <= Date.now() + 86_400_000);
+    assert.equal(new Date(next).getUTCHours(), 3);
+    // A run started by hand (as a tick would) is tracked like a scheduled one.
+    assert.equal(await system.jobs.tick("partition_maintenance"), "started");
+    const run = await eventually(done(system.jobs, "partition_maintenance"), {
+      timeoutMs: 30_000,
     });
-    const system = await startSystem(cfg, { children: jobChildren(cfg) });
-    try {
-      const status = await (await fetch(`${system.url}/status`)).json();
-      const byName = Object.fromEntries(
-        status.jobs.map((j: { name: string }) => [j.name, j]),
-      );
-      assert.deepEqual(Object.keys(byName).sort(), [
-        "backup",
-        "history_backfill",
-        "partition_maintenance",
-        "retention",
-      ]);
-      assert.equal(byName.backup.schedule, "0 4 * * *");
-      assert.equal(byName.backup.state, "stopped");
-      assert.equal(byName.backup.running, false);
-      assert.equal(byName.retention.schedule, null);
-      assert.equal(byName.retention.nextRunAt, null);
-      const next = Date.parse(byName.partition_maintenance.nextRunAt);
-      assert.ok(next > Date.now() && next <= Date.now() + 86_400_000);
-      assert.equal(new Date(next).getUTCHours(), 3);
-      // A run started by hand (as a tick would) is tracked like a scheduled one.
-      assert.equal(await system.jobs.tick("partition_maintenance"), "started");
-      const run = await eventually(done(system.jobs, "partition_maintenance"), {
-        timeoutMs: 30_000,
-      });
-      assert.equal(run.status, "ok");
-      const ready = await (await fetch(`${system.url}/readyz`)).json();
-      assert.equal(ready.status, undefined, "not degraded");
-    } finally {
-      assert.equal(await system.shutdown(0, "test over"), 0);
-    }
+    assert.equal(run.status, "ok");
+    const ready = await (await fetch(`${system.url}/readyz`)).json();
+    assert.equal(ready.status, undefined, "not degraded");
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    assert.equal(await system.shutdown(0, "test over"), 0);
   }
 });
 
