@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { SupervisorEvent } from "./event_log.ts";
+import { eventRowFields, type SupervisorEvent } from "./event_log.ts";
 
 /** One event as streams send it (the same field names as a `GET /events` row). */
 export interface StreamEvent {
@@ -93,15 +93,7 @@ export class EventBus {
       atMs: e.at,
       seq,
       at: new Date(e.at).toISOString(),
-      node: this.#node,
-      actor_id: e.actorId,
-      incarnation: e.incarnation ?? null,
-      event: e.event,
-      reason: e.reason ?? null,
-      error: e.error ?? null,
-      restart_count: e.restartCount ?? null,
-      uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined ? null : Math.round(e.uptimeMs),
-      details: e.details ?? null,
+      ...eventRowFields(e, this.#node),
     };
     this.#ring.push(ev);
     if (this.#ring.length > this.#ringSize) this.#ring.shift();

@@ -65,6 +65,34 @@ export interface EventLogOptions {
   onEvent?: (e: Required<Pick<SupervisorEvent, "at">> & SupervisorEvent) => void;
 }
 
+/** The columns of a `system.supervisor_events` row (and of `/events`, `/events/stream`), but its time. */
+export interface EventRowFields {
+  node: string;
+  actor_id: string | null;
+  incarnation: number | null;
+  event: string;
+  reason: string | null;
+  error: string | null;
+  restart_count: number | null;
+  uptime_ms: number | null;
+  details: Record<string, unknown> | null;
+}
+
+/** One event as its row, in the one shape the table, the API and the stream share. */
+export function eventRowFields(e: SupervisorEvent, node: string): EventRowFields {
+  return {
+    node,
+    actor_id: e.actorId,
+    incarnation: e.incarnation ?? null,
+    event: e.event,
+    reason: e.reason ?? null,
+    error: e.error ?? null,
+    restart_count: e.restartCount ?? null,
+    uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined ? null : Math.round(e.uptimeMs),
+    details: e.details ?? null,
+  };
+}
+
 type QueuedEvent = SupervisorEvent & { at: number };
 type QueuedStatus = ActorStatusRow & { at: number };
 
@@ -237,18 +265,7 @@ export class EventLog {
   async #insertEvents(tx: TransactionSql, events: readonly QueuedEvent[]): Promise<void> {
     if (events.length === 0) return;
     const node = this.#opts.node;
-    const rows = events.map((e) => ({
-      at: new Date(e.at),
-      node,
-      actor_id: e.actorId,
-      incarnation: e.incarnation ?? null,
-      event: e.event,
-      reason: e.reason ?? null,
-      error: e.error ?? null,
-      restart_count: e.restartCount ?? null,
-      uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined ? null : Math.round(e.uptimeMs),
-      details: e.details ?? null,
-    }));
+    const rows = events.map((e) => ({ at: new Date(e.at), ...eventRowFields(e, node) }));
     await tx`insert into system.supervisor_events ${
       tx(
         rows as unknown as Record<string, never>[],
