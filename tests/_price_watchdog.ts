@@ -41,7 +41,8 @@ export function testStore(
 }
 
 /** A hosted watchdog. */
-export interface Hosted {
+/** A hosted watchdog; `await using` stops it at the end of the scope (stop runs once). */
+export interface Hosted extends AsyncDisposable {
   messages: ActorMessage[];
   /** Live counters of the actor. */
   counters(): Record<string, number>;
@@ -110,18 +111,22 @@ export async function hostWatchdog(options: {
     if (!last || last.type !== "heartbeat") throw new Error("no heartbeat yet");
     return last.progress;
   };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    stopping ??= (async () => {
+      port.onmessage!({ data: { type: "stop", reason: "test" } } as MessageEvent);
+      await eventually(() => messages.some((m) => m.type === "stopped"), {
+        message: "watchdog did not stop",
+      });
+    })();
   return {
     messages,
     durable,
     progress,
     counters: () => progress().counters,
     fatal: () => fatal,
-    async stop() {
-      port.onmessage!({ data: { type: "stop", reason: "test" } } as MessageEvent);
-      await eventually(() => messages.some((m) => m.type === "stopped"), {
-        message: "watchdog did not stop",
-      });
-    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
 }
 

@@ -102,172 +102,152 @@ const tidy = (rows: Awaited<ReturnType<typeof readRows>>) =>
 Deno.test("price_watchdog - sequence jumps followed at once by bursts: every traded second stored once with its last price, marked incomplete only where a jump may have taken its last trade", async () => {
   await using db = await createTestDb();
   await using fake = new FakeCoinbase();
-  const w = await hostWatchdog({ sql: db.sql, args: args(fake) });
-  try {
-    await eventually(() => fake.subscribers() === 1);
-    const start = Math.floor(Date.now() / 1000) * 1000 - 30 * 60_000;
-    const events = scriptWithJumps(start, 240, 5);
-    const jumps = events.filter((e) => e.kind === "gap").length;
-    assert.ok(jumps >= 30, `${jumps} jumps`);
-    const last = events.filter((e) => e.kind === "tick").at(-1) as { timeMs: number };
-    const openSecond = Math.floor(last.timeMs / 1000) * 1000;
-    play(fake, events.slice(0, -1));
-    // Bad inputs before the last second closes: none of them may change what is stored.
-    const frame = (seq: number, ms: number, price: string) =>
-      JSON.stringify({
-        channel: "ticker",
-        client_id: "",
-        timestamp: new Date(ms).toISOString(),
-        sequence_num: seq,
-        events: [{ type: "update", tickers: [{ product_id: "BTC-USD", price }] }],
-      });
-    fake.sendRaw("{not json");
-    fake.sendRaw(frame(0, openSecond + 999, "1.00")); // a sequence number already used
-    fake.sendRaw(frame(2, openSecond + 999, "2.00")); // an older one (out of order)
-    fake.tick({ timeMs: start + 500, price: "68000.00" }); // a second already stored
-    play(fake, events.slice(-1));
-    const want = expected(events);
-    await eventually(async () => (await readRows(db.sql)).length === want.length, {
-      message: "rows not written",
+  await using w = await hostWatchdog({ sql: db.sql, args: args(fake) });
+  await eventually(() => fake.subscribers() === 1);
+  const start = Math.floor(Date.now() / 1000) * 1000 - 30 * 60_000;
+  const events = scriptWithJumps(start, 240, 5);
+  const jumps = events.filter((e) => e.kind === "gap").length;
+  assert.ok(jumps >= 30, `${jumps} jumps`);
+  const last = events.filter((e) => e.kind === "tick").at(-1) as { timeMs: number };
+  const openSecond = Math.floor(last.timeMs / 1000) * 1000;
+  play(fake, events.slice(0, -1));
+  // Bad inputs before the last second closes: none of them may change what is stored.
+  const frame = (seq: number, ms: number, price: string) =>
+    JSON.stringify({
+      channel: "ticker",
+      client_id: "",
+      timestamp: new Date(ms).toISOString(),
+      sequence_num: seq,
+      events: [{ type: "update", tickers: [{ product_id: "BTC-USD", price }] }],
     });
-    assert.deepEqual(tidy(await readRows(db.sql)), want);
-    assert.ok(want.some(([, , c]) => !c) && want.some(([, , c]) => c), "both kinds occur");
-    const c = w.counters();
-    assert.equal(c["gaps.sequence_gap"], jumps, "every jump counted");
-    assert.equal(c["rows.incomplete"], want.filter(([, , ok]) => !ok).length);
-    assert.equal(c["duplicates.sequence"], 2);
-    assert.equal(c["rejected.malformed_json"], 1);
-    assert.equal(c["rejected.stale_frame"], 1);
-    assert.equal(fake.connectionsOpened, 1, "a jump never reconnects");
-    const [g] = await db.sql<{ n: number }[]>`select count(*)::int as n from system.ingest_gaps`;
-    assert.equal(g!.n, 0, "jumps of a few ms are counted, not recorded as ingest gaps");
-  } finally {
-    await w.stop();
-  }
+  fake.sendRaw("{not json");
+  fake.sendRaw(frame(0, openSecond + 999, "1.00")); // a sequence number already used
+  fake.sendRaw(frame(2, openSecond + 999, "2.00")); // an older one (out of order)
+  fake.tick({ timeMs: start + 500, price: "68000.00" }); // a second already stored
+  play(fake, events.slice(-1));
+  const want = expected(events);
+  await eventually(async () => (await readRows(db.sql)).length === want.length, {
+    message: "rows not written",
+  });
+  assert.deepEqual(tidy(await readRows(db.sql)), want);
+  assert.ok(want.some(([, , c]) => !c) && want.some(([, , c]) => c), "both kinds occur");
+  const c = w.counters();
+  assert.equal(c["gaps.sequence_gap"], jumps, "every jump counted");
+  assert.equal(c["rows.incomplete"], want.filter(([, , ok]) => !ok).length);
+  assert.equal(c["duplicates.sequence"], 2);
+  assert.equal(c["rejected.malformed_json"], 1);
+  assert.equal(c["rejected.stale_frame"], 1);
+  assert.equal(fake.connectionsOpened, 1, "a jump never reconnects");
+  const [g] = await db.sql<{ n: number }[]>`select count(*)::int as n from system.ingest_gaps`;
+  assert.equal(g!.n, 0, "jumps of a few ms are counted, not recorded as ingest gaps");
 });
 
 Deno.test("price_watchdog - frames lost on the way: the second keeps the last trade received, marked incomplete; the next second is whole", async () => {
   await using db = await createTestDb();
   await using fake = new FakeCoinbase();
-  const w = await hostWatchdog({ sql: db.sql, args: args(fake) });
-  try {
-    await eventually(() => fake.subscribers() === 1);
-    const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    fake.tick({ timeMs: s0 + 100, price: "100.00" });
-    fake.loseFrames(2);
-    fake.tick([{ timeMs: s0 + 700, price: "101.00" }, { timeMs: s0 + 900, price: "102.00" }]);
-    fake.tick([{ timeMs: s0 + 1_050, price: "103.00" }, { timeMs: s0 + 1_500, price: "104.00" }]);
-    fake.heartbeat(s0 + 2_000);
-    await eventually(async () => (await readRows(db.sql)).length === 2);
-    assert.deepEqual(tidy(await readRows(db.sql)), [
-      [s0, "100.00", false],
-      [s0 + 1_000, "104.00", true],
-    ]);
-    assert.equal(w.counters()["gaps.lost_frames"], 2);
-  } finally {
-    await w.stop();
-  }
+  await using w = await hostWatchdog({ sql: db.sql, args: args(fake) });
+  await eventually(() => fake.subscribers() === 1);
+  const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+  fake.tick({ timeMs: s0 + 100, price: "100.00" });
+  fake.loseFrames(2);
+  fake.tick([{ timeMs: s0 + 700, price: "101.00" }, { timeMs: s0 + 900, price: "102.00" }]);
+  fake.tick([{ timeMs: s0 + 1_050, price: "103.00" }, { timeMs: s0 + 1_500, price: "104.00" }]);
+  fake.heartbeat(s0 + 2_000);
+  await eventually(async () => (await readRows(db.sql)).length === 2);
+  assert.deepEqual(tidy(await readRows(db.sql)), [
+    [s0, "100.00", false],
+    [s0 + 1_000, "104.00", true],
+  ]);
+  assert.equal(w.counters()["gaps.lost_frames"], 2);
 });
 
 Deno.test("price_watchdog - closes: reconnects at once; a second the new connection completes is complete, one it cannot is marked", async () => {
   await using db = await createTestDb();
   await using fake = new FakeCoinbase();
-  const w = await hostWatchdog({ sql: db.sql, args: args(fake) });
-  try {
-    await eventually(() => fake.subscribers() === 1);
-    const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    fake.tick([{ timeMs: s0 + 100, price: "200.00" }, { timeMs: s0 + 300, price: "201.00" }]);
-    await eventually(() => w.counters()["ticks"] === 2);
-    fake.dropConnections();
-    await eventually(() => fake.connectionsOpened === 2 && fake.subscribers() === 1);
-    fake.tick([
-      { timeMs: s0 + 600, price: "202.00" },
-      { timeMs: s0 + 900, price: "203.00" }, // completes s0
-      { timeMs: s0 + 1_200, price: "210.00" },
-      { timeMs: s0 + 1_500, price: "211.00" },
-    ]);
-    await eventually(() => w.counters()["ticks"] === 6);
-    fake.dropConnections();
-    await eventually(() => fake.connectionsOpened === 3 && fake.subscribers() === 1);
-    fake.tick([{ timeMs: s0 + 3_100, price: "230.00" }, { timeMs: s0 + 3_200, price: "231.00" }]);
-    fake.heartbeat(s0 + 4_000);
-    await eventually(async () => (await readRows(db.sql)).length === 3);
-    assert.deepEqual(tidy(await readRows(db.sql)), [
-      [s0, "203.00", true],
-      [s0 + 1_000, "211.00", false], // its end fell in the second outage
-      [s0 + 3_000, "231.00", true],
-    ]);
-    assert.equal(w.counters()["gaps.close"], 2);
-  } finally {
-    await w.stop();
-  }
+  await using w = await hostWatchdog({ sql: db.sql, args: args(fake) });
+  await eventually(() => fake.subscribers() === 1);
+  const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+  fake.tick([{ timeMs: s0 + 100, price: "200.00" }, { timeMs: s0 + 300, price: "201.00" }]);
+  await eventually(() => w.counters()["ticks"] === 2);
+  fake.dropConnections();
+  await eventually(() => fake.connectionsOpened === 2 && fake.subscribers() === 1);
+  fake.tick([
+    { timeMs: s0 + 600, price: "202.00" },
+    { timeMs: s0 + 900, price: "203.00" }, // completes s0
+    { timeMs: s0 + 1_200, price: "210.00" },
+    { timeMs: s0 + 1_500, price: "211.00" },
+  ]);
+  await eventually(() => w.counters()["ticks"] === 6);
+  fake.dropConnections();
+  await eventually(() => fake.connectionsOpened === 3 && fake.subscribers() === 1);
+  fake.tick([{ timeMs: s0 + 3_100, price: "230.00" }, { timeMs: s0 + 3_200, price: "231.00" }]);
+  fake.heartbeat(s0 + 4_000);
+  await eventually(async () => (await readRows(db.sql)).length === 3);
+  assert.deepEqual(tidy(await readRows(db.sql)), [
+    [s0, "203.00", true],
+    [s0 + 1_000, "211.00", false], // its end fell in the second outage
+    [s0 + 3_000, "231.00", true],
+  ]);
+  assert.equal(w.counters()["gaps.close"], 2);
 });
 
 Deno.test("price_watchdog - a stalled connection is replaced while it stays open: the trades it held are used when it wakes, none doubled", async () => {
   await using db = await createTestDb();
   await using fake = new FakeCoinbase();
-  const w = await hostWatchdog({ sql: db.sql, args: args(fake, { silenceMs: 400 }) });
-  try {
-    await eventually(() => fake.subscribers() === 1);
-    const [a] = fake.connectionIds();
-    const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    fake.tick({ timeMs: s0 + 100, price: "300.00" });
-    await eventually(() => w.counters()["ticks"] === 1);
-    fake.stallConnection(a!, true);
-    fake.tick([{ timeMs: s0 + 500, price: "301.00" }, { timeMs: s0 + 1_100, price: "302.00" }]);
-    // Silence: a second connection subscribes while the first is still open.
-    await eventually(() => fake.subscribers() === 2);
-    await eventually(() => w.progress().details?.successor === "subscribed");
-    fake.stallConnection(a!, false); // the first wakes up and delivers what it held
-    await eventually(() => fake.subscribers() === 1 && !fake.connectionIds().includes(a!));
-    fake.tick({ timeMs: s0 + 1_600, price: "303.00" });
-    fake.heartbeat(s0 + 2_000);
-    await eventually(async () => (await readRows(db.sql)).length === 2);
-    assert.deepEqual(tidy(await readRows(db.sql)).map(([t, p]) => [t, p]), [
-      [s0, "301.00"],
-      [s0 + 1_000, "303.00"],
-    ]);
-    assert.equal(w.counters()["ticks"], 4, "each trade once");
-    assert.equal(w.counters()["disconnects.silence"], 1);
-  } finally {
-    await w.stop();
-  }
+  await using w = await hostWatchdog({ sql: db.sql, args: args(fake, { silenceMs: 400 }) });
+  await eventually(() => fake.subscribers() === 1);
+  const [a] = fake.connectionIds();
+  const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+  fake.tick({ timeMs: s0 + 100, price: "300.00" });
+  await eventually(() => w.counters()["ticks"] === 1);
+  fake.stallConnection(a!, true);
+  fake.tick([{ timeMs: s0 + 500, price: "301.00" }, { timeMs: s0 + 1_100, price: "302.00" }]);
+  // Silence: a second connection subscribes while the first is still open.
+  await eventually(() => fake.subscribers() === 2);
+  await eventually(() => w.progress().details?.successor === "subscribed");
+  fake.stallConnection(a!, false); // the first wakes up and delivers what it held
+  await eventually(() => fake.subscribers() === 1 && !fake.connectionIds().includes(a!));
+  fake.tick({ timeMs: s0 + 1_600, price: "303.00" });
+  fake.heartbeat(s0 + 2_000);
+  await eventually(async () => (await readRows(db.sql)).length === 2);
+  assert.deepEqual(tidy(await readRows(db.sql)).map(([t, p]) => [t, p]), [
+    [s0, "301.00"],
+    [s0 + 1_000, "303.00"],
+  ]);
+  assert.equal(w.counters()["ticks"], 4, "each trade once");
+  assert.equal(w.counters()["disconnects.silence"], 1);
 });
 
 Deno.test("price_watchdog - a server error during trading: the new connection opens first, trades sent meanwhile come once, the seconds stay complete", async () => {
   await using db = await createTestDb();
   await using fake = new FakeCoinbase();
-  const w = await hostWatchdog({ sql: db.sql, args: args(fake) });
-  try {
-    await eventually(() => fake.subscribers() === 1);
-    const [a] = fake.connectionIds();
-    const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-    fake.tick({ timeMs: s0 + 100, price: "400.00" });
-    await eventually(() => w.counters()["ticks"] === 1);
-    fake.sendRawTo(a!, JSON.stringify({ type: "error", message: "internal error" }));
-    await eventually(() => w.progress().details?.successor === "subscribed");
-    // Sent to both connections: the old one proves live and is closed; the new one's copies are
-    // duplicates.
-    fake.tick([
-      { timeMs: s0 + 400, price: "401.00" },
-      { timeMs: s0 + 800, price: "402.00" },
-      { timeMs: s0 + 1_200, price: "410.00" },
-    ]);
-    await eventually(() => fake.subscribers() === 1 && !fake.connectionIds().includes(a!));
-    fake.tick({ timeMs: s0 + 1_700, price: "411.00" });
-    fake.heartbeat(s0 + 2_000);
-    await eventually(async () => (await readRows(db.sql)).length === 2);
-    assert.deepEqual(tidy(await readRows(db.sql)), [
-      [s0, "402.00", true],
-      [s0 + 1_000, "411.00", true],
-    ]);
-    const c = w.counters();
-    assert.equal(c["ticks"], 5, "each trade once");
-    assert.equal(c["duplicates.tick"], 3);
-    assert.equal(c["gaps.server_error"] ?? 0, 0, "nothing lost");
-  } finally {
-    await w.stop();
-  }
+  await using w = await hostWatchdog({ sql: db.sql, args: args(fake) });
+  await eventually(() => fake.subscribers() === 1);
+  const [a] = fake.connectionIds();
+  const s0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+  fake.tick({ timeMs: s0 + 100, price: "400.00" });
+  await eventually(() => w.counters()["ticks"] === 1);
+  fake.sendRawTo(a!, JSON.stringify({ type: "error", message: "internal error" }));
+  await eventually(() => w.progress().details?.successor === "subscribed");
+  // Sent to both connections: the old one proves live and is closed; the new one's copies are
+  // duplicates.
+  fake.tick([
+    { timeMs: s0 + 400, price: "401.00" },
+    { timeMs: s0 + 800, price: "402.00" },
+    { timeMs: s0 + 1_200, price: "410.00" },
+  ]);
+  await eventually(() => fake.subscribers() === 1 && !fake.connectionIds().includes(a!));
+  fake.tick({ timeMs: s0 + 1_700, price: "411.00" });
+  fake.heartbeat(s0 + 2_000);
+  await eventually(async () => (await readRows(db.sql)).length === 2);
+  assert.deepEqual(tidy(await readRows(db.sql)), [
+    [s0, "402.00", true],
+    [s0 + 1_000, "411.00", true],
+  ]);
+  const c = w.counters();
+  assert.equal(c["ticks"], 5, "each trade once");
+  assert.equal(c["duplicates.tick"], 3);
+  assert.equal(c["gaps.server_error"] ?? 0, 0, "nothing lost");
 });
 
 Deno.test("price_watchdog - a stop uses the trade still on the wire and stores the unfinished second as incomplete", async () => {
