@@ -24,9 +24,30 @@ import { getLogger, type Logger, setupLogging } from "../lib/log.ts";
 import {
   type ActorMessage,
   type InitMessage,
+  type LeaseGrant,
   type Progress,
   SupervisorMessage,
 } from "../schema/messages.ts";
+
+/**
+ * The actor's lease (cluster mode): which grant its writes prove (`lib/fence.ts`).
+ */
+export interface LeaseView {
+  /**
+   * undefined: the actor is not a singleton (nothing is fenced). null: leased, but this node does
+   * not hold it (a warm standby, or a holder that stepped down): write nothing. A grant: write
+   * under it.
+   */
+  readonly current: LeaseGrant | null | undefined;
+  /** Called on every change: a grant (new, or a new epoch) or null (lost: stop writing now). */
+  onChange(fn: (grant: LeaseGrant | null) => void): void;
+  /**
+   * The database refused a write under the current grant (SQLSTATE RF001): counts
+   * `writes.fenced`, steps down (current becomes null, listeners are told) and reports `fenced` to
+   * the supervisor, once per grant.
+   */
+  fenced(error: unknown): void;
+}
 
 /** What an actor gets from the runtime. */
 export interface ActorContext {
@@ -56,6 +77,8 @@ export interface ActorContext {
   recovered(): void;
   /** The actor's work is done (a job): stop it and report a normal exit. */
   finish(): void;
+  /** The actor's lease (cluster mode). */
+  readonly lease: LeaseView;
 }
 
 /** An actor: started once, stopped once. */
@@ -108,6 +131,25 @@ export function hostActor(
     counters: {},
   };
   const post = (m: ActorMessage) => port.postMessage(m);
+  let grant: LeaseGrant | null | undefined;
+  const leaseListeners: ((g: LeaseGrant | null) => void)[] = [];
+  const setGrant = (g: LeaseGrant | null) => {
+    grant = g;
+    for (const fn of leaseListeners) fn(g);
+  };
+  const lease: LeaseView = {
+    get current() {
+      return grant;
+    },
+    onChange: (fn) => void leaseListeners.push(fn),
+    fenced(error) {
+      const held = grant;
+      progress.counters["writes.fenced"] = (progress.counters["writes.fenced"] ?? 0) + 1;
+      if (!held) return; // already stepped down
+      setGrant(null);
+      post({ type: "fenced", lease: held, error: errorInfo(error).message });
+    },
+  };
   const beat = () => {
     progress.heapUsed = Deno.memoryUsage().heapUsed;
     post({ type: "heartbeat", at: clock.now(), progress });
@@ -121,6 +163,7 @@ export function hostActor(
 
   const onInit = async (m: InitMessage) => {
     init = m;
+    grant = m.lease;
     if (options.configureLogging) {
       await setupLogging({ format: m.log.format, level: m.log.level });
     }
@@ -146,6 +189,7 @@ export function hostActor(
       degraded: (reason) => post({ type: "health", state: "degraded", reason }),
       recovered: () => post({ type: "health", state: "running" }),
       finish: () => void onStop().catch(fatal),
+      lease,
     };
     timer = setInterval(beat, m.heartbeatMs);
     beat();
@@ -182,6 +226,12 @@ export function hostActor(
         break;
       case "stop":
         onStop().catch(fatal);
+        break;
+      case "lease":
+        // Only a leased actor is told about its lease; an unchanged grant is not news.
+        if (grant === undefined) return fatal(new Error("Cannot take a lease: not a leased actor"));
+        if (grant?.epoch === m.lease?.epoch && grant?.node === m.lease?.node) break;
+        setGrant(m.lease);
         break;
       case "command": {
         const run = actor?.command;

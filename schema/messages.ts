@@ -21,6 +21,17 @@ export const ErrorPayload = z.object({
   stack: z.string().optional(),
 });
 
+/**
+ * A lease held by this node (cluster mode, `supervisor/leases.ts`): the actor's writes prove it
+ * with `lib/fence.ts`. `epoch` grows on every acquisition of any lease.
+ */
+export const LeaseGrant = z.object({
+  name: z.string().min(1),
+  node: z.string().min(1),
+  epoch: z.number().int().nonnegative(),
+});
+export type LeaseGrant = z.infer<typeof LeaseGrant>;
+
 /** What the supervisor hands every actor when it starts. */
 export const InitMessage = z.object({
   type: z.literal("init"),
@@ -31,6 +42,12 @@ export const InitMessage = z.object({
   heartbeatMs: z.number().int().positive(),
   /** Connection URL of the database (a secret: never logged). */
   databaseUrl: z.string().optional(),
+  /**
+   * Absent: the child is not a singleton (the monitor, a job). A grant: this node holds the
+   * child's lease. null: another node holds it and this one is a warm standby (only the price
+   * watchdog runs as one; it writes nothing until it is granted the lease).
+   */
+  lease: LeaseGrant.nullable().optional(),
   log: z.object({
     format: z.enum(["auto", "json", "text"]),
     level: z.enum(["trace", "debug", "info", "warning", "error", "fatal"]),
@@ -45,6 +62,8 @@ export const CommandId = z.number().int().positive();
 export const SupervisorMessage = z.discriminatedUnion("type", [
   InitMessage,
   z.object({ type: z.literal("stop"), reason: z.string() }),
+  /** The child's lease was granted (or its epoch changed), or lost (null: stop writing now). */
+  z.object({ type: z.literal("lease"), lease: LeaseGrant.nullable() }),
   /**
    * An actor-specific command (drills, manual resync); unknown names are answered with an error.
    * `id` is echoed in the `command_result`, which is matched by it (not by name).
@@ -85,6 +104,12 @@ export const ActorMessage = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("stopped") }),
   z.object({ type: z.literal("fatal"), error: ErrorPayload }),
+  /**
+   * The database refused a write of the actor: `lease` is no longer held (SQLSTATE RF001). The
+   * actor has stepped down (it writes nothing more under that grant); the supervisor drops the
+   * grant and records a `fenced` event.
+   */
+  z.object({ type: z.literal("fenced"), lease: LeaseGrant, error: z.string() }),
   z.object({
     type: z.literal("command_result"),
     /** The `id` of the command this answers. */

@@ -79,6 +79,13 @@ export const ChildSpec = z.object({
   ]).default(true),
   /** Start with the supervisor (false for jobs, which a schedule or a request starts). */
   autostart: z.boolean().default(true),
+  /**
+   * Cluster mode (`supervisor/leases.ts`): a singleton runs as the holder of the lease named by
+   * its id on one node at a time. `cold`: spawned only on the holder; `warm`: runs on every node,
+   * writing only on the holder (a warm standby elsewhere). null: runs on every node (the monitor,
+   * jobs, whose runs are claimed per occurrence instead).
+   */
+  singleton: z.enum(["warm", "cold"]).nullable().default(null),
 }).strict();
 export type ChildSpec = z.infer<typeof ChildSpec>;
 export type ChildSpecInput = z.input<typeof ChildSpec>;

@@ -43,6 +43,8 @@ export function priceWatchdogChildren(config: Config): ChildSpecInput[] {
       freshness: config.coinbase.freshnessMs,
       freshnessGraceMs: 30_000,
       permissions: { net },
+      // Every node keeps the feed and its seconds; the lease holder writes them.
+      singleton: "warm",
     };
   });
 }
@@ -75,6 +77,7 @@ export function coordinatorChildren(config: Config, after: readonly string[]): C
       // Staleness of its inputs is reported (degraded), not cured by a restart.
       freshness: null,
       permissions: { write: [c.outputDir], read: [c.outputDir] },
+      singleton: "cold",
     };
   });
 }

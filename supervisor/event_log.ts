@@ -38,6 +38,8 @@ export interface SupervisorEvent {
   restartCount?: number | null;
   uptimeMs?: number | null;
   details?: Record<string, unknown> | null;
+  /** The lease epoch a lease event (`lease_acquired`, `lease_lost`, `fenced`...) is about. */
+  epoch?: number | null;
   /** Epoch ms; set by record() when absent. */
   at?: number;
 }
@@ -76,6 +78,7 @@ export interface EventRowFields {
   restart_count: number | null;
   uptime_ms: number | null;
   details: Record<string, unknown> | null;
+  epoch: number | null;
 }
 
 /** One event as its row, in the one shape the table, the API and the stream share. */
@@ -90,6 +93,7 @@ export function eventRowFields(e: SupervisorEvent, node: string): EventRowFields
     restart_count: e.restartCount ?? null,
     uptime_ms: e.uptimeMs === null || e.uptimeMs === undefined ? null : Math.round(e.uptimeMs),
     details: e.details ?? null,
+    epoch: e.epoch ?? null,
   };
 }
 
@@ -279,6 +283,7 @@ export class EventLog {
         "restart_count",
         "uptime_ms",
         "details",
+        "epoch",
       )
     }`;
   }
@@ -291,7 +296,7 @@ export class EventLog {
         ${s.lastHeartbeatAt === null ? null : new Date(s.lastHeartbeatAt)},
         ${s.newestDataAt === null ? null : new Date(s.newestDataAt)},
         ${s.stale}, ${s.reason}, ${tx.json(s.details as never)}, ${new Date(s.at)})
-      on conflict (actor_id) do update set node = excluded.node, state = excluded.state,
+      on conflict (actor_id, node) do update set state = excluded.state,
         incarnation = excluded.incarnation, restarts = excluded.restarts,
         last_heartbeat_at = excluded.last_heartbeat_at,
         newest_data_at = excluded.newest_data_at, stale = excluded.stale,

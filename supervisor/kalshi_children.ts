@@ -45,6 +45,7 @@ export function kalshiMarketWatchdogSpec(config: MarketWatchdogSpecConfig): Chil
     freshnessGraceMs: 60_000,
     shutdownMs: 5_000,
     critical: false,
+    singleton: "cold",
     permissions: {
       net: [...new Set(net)],
       read: config.archiveDir ? [config.archiveDir] : false,
@@ -100,6 +101,7 @@ export function kalshiAccountSyncSpecs(config: AccountSyncSpecConfig): ChildSpec
     freshness: null,
     shutdownMs: 5_000,
     critical: false,
+    singleton: "cold",
     database: { user },
     permissions: {
       net: [...new Set(net)],

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ActorMessage } from "../schema/messages.ts";
+import { ActorMessage, type LeaseGrant } from "../schema/messages.ts";
 import type { Child } from "./_child.ts";
 import { isStale } from "./detectors.ts";
 import type { ExitKind } from "./restart_policy.ts";
@@ -28,7 +28,9 @@ export type Reaction =
   /** The actor reports it stopped: the end of a stop, or of its work. */
   | { kind: "stopped" }
   /** The worker must end: `exit` for `reason`. */
-  | { kind: "exit"; exit: ExitKind; reason: string };
+  | { kind: "exit"; exit: ExitKind; reason: string }
+  /** The database refused the actor's write under `lease`: it stepped down. */
+  | { kind: "fenced"; lease: LeaseGrant; error: string };
 
 /** Applies message `data` of the child's current incarnation, received at `now`, to `c`. */
 export function receive(c: Child, data: unknown, now: number): Reaction {
@@ -70,6 +72,8 @@ export function receive(c: Child, data: unknown, now: number): Reaction {
       return { kind: "exit", exit: "crash", reason: `${m.error.name}: ${m.error.message}` };
     case "command_result":
       return { kind: "ignore" }; // matched by its command id in commands.ts
+    case "fenced":
+      return { kind: "fenced", lease: m.lease, error: m.error };
   }
 }
 
