@@ -9,7 +9,7 @@
  * Migration files are plain SQL run inside a transaction, so they cannot contain statements that
  * refuse one (`create index concurrently`, `vacuum`).
  *
- * Run `deno task migrate` to migrate the database named by `DATABASE_URL`.
+ * `deno task migrate` (commands/migrate.ts) migrates the database named by `DATABASE_URL`.
  *
  * @example
  * ```ts ignore
@@ -19,11 +19,10 @@
  *
  * @module
  */
-import { commandDatabaseConfig } from "../lib/cli.ts";
 import type { Logger } from "@logtape/logtape";
-import { connectWithRetry, type Sql, type TransactionSql } from "../lib/db.ts";
+import type { Sql, TransactionSql } from "../lib/db.ts";
 import { DatabaseError } from "../lib/errors.ts";
-import { getLogger, setupLogging } from "../lib/log.ts";
+import { getLogger } from "../lib/log.ts";
 
 /** Key of the advisory lock held while migrating ("recio" as a number). */
 export const MIGRATION_LOCK = 0x7265_6369_6f;
@@ -202,31 +201,3 @@ export async function migrate(
   }
   return result;
 }
-
-async function main(): Promise<number> {
-  const config = commandDatabaseConfig(
-    "migrate",
-    "set it to the database to migrate, or use `deno task start`, which owns " +
-      "the embedded database and migrates it at start-up",
-  );
-  await setupLogging({ format: config.log.format, level: config.log.level });
-  let sql: Sql | undefined;
-  try {
-    sql = await connectWithRetry(config.databaseUrl, {
-      timeoutMs: config.dbConnectTimeoutMs,
-      max: 2,
-      applicationName: "recio-migrate",
-    });
-    const { applied, skipped } = await migrate(sql);
-    console.log(`applied ${applied.length} migration(s), ${skipped.length} already applied`);
-    for (const name of applied) console.log(`  ${name}`);
-    return 0;
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 3;
-  } finally {
-    await sql?.end({ timeout: 5 });
-  }
-}
-
-if (import.meta.main) Deno.exit(await main());

@@ -346,7 +346,7 @@ Deno.test("deno task migrate without DATABASE_URL says to set it or use deno tas
     if (v !== undefined) env[k] = v;
   }
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./migrate.ts", import.meta.url).pathname],
+    args: ["run", "-A", new URL("../commands/migrate.ts", import.meta.url).pathname],
     cwd: new URL("../", import.meta.url).pathname,
     env,
     clearEnv: true,
@@ -363,7 +363,7 @@ Deno.test("deno task migrate migrates DATABASE_URL and prints what it applied", 
   await using db = await createTestDb({ migrated: false });
   const run = () =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("./migrate.ts", import.meta.url).pathname],
+      args: ["run", "-A", new URL("../commands/migrate.ts", import.meta.url).pathname],
       cwd: new URL("../", import.meta.url).pathname,
       env: { DATABASE_URL: db.url, RECIO_LOG_LEVEL: "warning" },
       stdout: "piped",

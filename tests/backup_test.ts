@@ -19,7 +19,7 @@ import { tempDir } from "./_temp.ts";
 import { createTestDb } from "./_db.ts";
 import { NO_PG_TOOLS } from "./_pg_tools.ts";
 
-const VERIFY = new URL("../actors/jobs/backup/verify.ts", import.meta.url).pathname;
+const VERIFY = new URL("../commands/backup_verify.ts", import.meta.url).pathname;
 
 /** The instant the seeded rows start at: data of the test, not the wall clock. */
 const SEED_FROM = "2026-11-24T00:00:00Z";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
 import { formatReport, importLegacy, type LegacyReport, verifyLegacy } from "../legacy/mod.ts";
-import { main } from "../legacy/cli.ts";
+import { main } from "../commands/legacy.ts";
 import { createTestDb } from "./_db.ts";
 import {
   secondRows,

@@ -7,7 +7,7 @@ import { requireSchema, schemaProblem } from "../lib/schema_check.ts";
 import { DatabaseError } from "../lib/errors.ts";
 import { describeTarget } from "../lib/db.ts";
 import { loadConfig } from "../lib/config.ts";
-import { readStatus } from "../supervisor/status_cli.ts";
+import { readStatus } from "../commands/status.ts";
 import { createTestDb } from "./_db.ts";
 
 Deno.test("schemaProblem() on an empty database says to run deno task migrate", async () => {

@@ -1,16 +1,16 @@
 /**
- * `deno task status` (supervisor/status_cli.ts) against the real supervisor process: the table
+ * `deno task status` (commands/status.ts) against the real supervisor process: the table
  * from the status API while the system runs, from `system.actor_status` once it is down, and a
  * clear line when neither is there.
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
-import { formatTable, readStatus } from "../supervisor/status_cli.ts";
+import { formatTable, readStatus } from "../commands/status.ts";
 import { createTestDb } from "./_db.ts";
 import { eventually } from "./_eventually.ts";
 import { startSupervisor, TEST_ACTOR, writeChildrenFile } from "./_system.ts";
 
-const CLI = new URL("../supervisor/status_cli.ts", import.meta.url).pathname;
+const CLI = new URL("../commands/status.ts", import.meta.url).pathname;
 
 /** Runs the CLI as `deno task status` would, with `env` only. */
 async function runCli(env: Record<string, string>) {

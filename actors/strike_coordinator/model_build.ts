@@ -1,14 +1,11 @@
 /**
- * `deno task model:build -- [--symbol BTC] [--years 5]`: builds the empirical model's lookup
- * table (`analytics.probability_lookup`) from the 1-minute candles in
- * `historical_data.<symbol>_ohlc_1m`, replacing that symbol's rows in one transaction.
+ * Builds the empirical model's lookup table (`analytics.probability_lookup`) from the 1-minute
+ * candles in `historical_data.<symbol>_ohlc_1m`, replacing that symbol's rows in one transaction:
+ * the work of `deno task model:build` (commands/model_build.ts).
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { commandDatabaseConfig, taskArgs } from "../../lib/cli.ts";
-import { connectWithRetry, describeTarget, type Sql } from "../../lib/db.ts";
-import { schemaProblem } from "../../lib/schema_check.ts";
+import type { Sql } from "../../lib/db.ts";
 import { buildLookup, type Candle } from "./empirical.ts";
 
 /** Builds and stores the table for `symbol`; returns the counts. */
@@ -51,36 +48,4 @@ export async function buildModel(
     }
   });
   return { candles: candles.length, rows: rows.length };
-}
-
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: taskArgs(),
-    options: {
-      symbol: { type: "string", default: "BTC" },
-      years: { type: "string", default: "5" },
-    },
-  });
-  const config = commandDatabaseConfig(
-    "model:build",
-    "point it at the database to build the model in",
-  );
-  const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
-  const problem = await schemaProblem(sql, {
-    command: "model:build",
-    target: describeTarget(config.databaseUrl),
-  });
-  if (problem) {
-    console.error(problem);
-    await sql.end();
-    Deno.exit(2);
-  }
-  const t0 = performance.now();
-  const r = await buildModel(sql, values.symbol!, { years: Number(values.years) });
-  console.log(
-    `${values.symbol}: ${r.candles} candles → ${r.rows} lookup rows in ${
-      Math.round(performance.now() - t0)
-    } ms`,
-  );
-  await sql.end();
 }

@@ -1,21 +1,16 @@
 /**
- * `deno task backup:verify`: restores the newest backup into a scratch database on the same
- * server with a fitting `pg_restore`, counts the rows of every table there and compares them,
- * table by table, with the live database's counts taken in the dump's own snapshot (recorded by
- * the backup job), printing the live database's current counts beside them. It checks the file's
- * size and SHA-256 first. Exit codes: 0 every table matches, 1 a mismatch, 2 no backup or the
- * check could not run. The scratch database is always dropped.
- *
- * The live database is `DATABASE_URL`, or else the embedded server running in `RECIO_PG_DIR`.
+ * Backup verification, the work of `deno task backup:verify` (commands/backup_verify.ts): restores
+ * the newest backup into a scratch database on the same server with a fitting `pg_restore`, counts
+ * the rows of every table there and compares them, table by table, with the live database's
+ * counts taken in the dump's own snapshot (recorded by the backup job), with the live database's
+ * current counts beside them. It checks the file's size and SHA-256 first. The scratch database is
+ * always dropped.
  *
  * @module
  */
-import { commandConfig } from "../../../lib/cli.ts";
-import { runningEmbedded } from "../../../lib/embedded_db/running.ts";
-import { createSql, describeTarget, type Sql } from "../../../lib/db.ts";
-import { schemaProblem } from "../../../lib/schema_check.ts";
+import { createSql, type Sql } from "../../../lib/db.ts";
 import { ConfigError } from "../../../lib/errors.ts";
-import { findPgTool, pgBinDirs, pgEnv, serverVersion } from "../../../lib/pg_tools.ts";
+import { findPgTool, pgEnv, serverVersion } from "../../../lib/pg_tools.ts";
 import { fileSha256 } from "./mod.ts";
 import { type BackupRow, countRows, newestBackup, type RowCounts } from "./store.ts";
 
@@ -139,47 +134,4 @@ export function formatVerifyTable(rows: readonly VerifyRow[]): string {
     cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ").trimEnd();
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
-}
-
-async function main(): Promise<number> {
-  const config = commandConfig("backup:verify");
-  const found = config.databaseUrl ? { url: config.databaseUrl } : runningEmbedded(config.pgDir);
-  if (!("url" in found)) {
-    console.error(`Cannot verify a backup: DATABASE_URL is not set and ${found.why}`);
-    return 2;
-  }
-  const url = found.url;
-  const sql = createSql(url, { max: 2, applicationName: "recio-backup-verify" });
-  try {
-    const problem = await schemaProblem(sql, {
-      command: "backup:verify",
-      target: describeTarget(url),
-    });
-    if (problem) {
-      console.error(problem);
-      return 2;
-    }
-    const r = await verifyBackup({ sql, url, pgBinDirs: pgBinDirs(config.backup.pgBinDir) });
-    console.log(
-      `Backup ${r.backup.path} (${r.backup.sizeBytes} bytes, started ` +
-        `${r.backup.startedAt.toISOString()}), sha256 ok`,
-    );
-    console.log(formatVerifyTable(r.rows));
-    const bad = r.rows.filter((x) => !x.ok).length;
-    console.log(
-      bad === 0
-        ? `Verified: ${r.rows.length} tables match`
-        : `MISMATCH: ${bad} of ${r.rows.length} tables differ`,
-    );
-    return bad === 0 ? 0 : 1;
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : String(e));
-    return 2;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-if (import.meta.main) {
-  Deno.exit(await main());
 }

@@ -11,16 +11,16 @@
  *
  * @module
  */
-import { commandDatabaseConfig, taskArgs } from "../../../lib/cli.ts";
-import { connectWithRetry, createSql, describeTarget } from "../../../lib/db.ts";
-import { provisionUserLogins } from "../../../lib/db_users.ts";
-import { ConfigError } from "../../../lib/errors.ts";
-import { schemaProblem } from "../../../lib/schema_check.ts";
-import { getLogger, setupLogging } from "../../../lib/log.ts";
-import { createAccountStore } from "../../../lib/kalshi/account_store.ts";
-import { KalshiClient } from "../../../lib/kalshi/client.ts";
-import { signerFromFile } from "../../../lib/kalshi/signer.ts";
-import { parseBackfillArgs, runBackfill } from "./mod.ts";
+import { commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
+import { connectWithRetry, createSql, describeTarget } from "../lib/db.ts";
+import { provisionUserLogins } from "../lib/db_users.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { schemaProblem } from "../lib/schema_check.ts";
+import { getLogger, setupLogging } from "../lib/log.ts";
+import { createAccountStore } from "../lib/kalshi/account_store.ts";
+import { KalshiClient } from "../lib/kalshi/client.ts";
+import { signerFromFile } from "../lib/kalshi/signer.ts";
+import { parseBackfillArgs, runBackfill } from "../actors/jobs/kalshi_historical_ingest/mod.ts";
 
 async function main(): Promise<number> {
   const config = commandDatabaseConfig(

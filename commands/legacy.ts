@@ -3,7 +3,7 @@
  * `deno task verify-legacy -- [--report out.json] <path>...`: import (or re-check) the legacy
  * stores under the paths against the database named by `DATABASE_URL`, print the parity table,
  * optionally write it as JSON, and exit 1 when any source failed or lacks parity (2 on usage or
- * connection errors).
+ * connection errors). The importer itself is `legacy/`.
  *
  * @module
  */
@@ -12,9 +12,10 @@ import { commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
 import { connectWithRetry, describeTarget } from "../lib/db.ts";
 import { redactText } from "../lib/log.ts";
 import { migrate } from "../schema/migrate.ts";
-import { formatReport, importLegacy, verifyLegacy } from "./mod.ts";
+import { formatReport, importLegacy, verifyLegacy } from "../legacy/mod.ts";
 
-const USAGE = "usage: cli.ts import|verify [--dry-run] [--report out.json] <path>...";
+const USAGE =
+  "usage: deno task import-legacy|verify-legacy -- [--dry-run] [--report out.json] <path>...";
 
 /** Runs the command line; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
