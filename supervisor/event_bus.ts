@@ -18,10 +18,10 @@
  *
  * @module
  */
-import { eventRowFields, type SupervisorEvent } from "./event_log.ts";
+import { type EventRowFields, eventRowFields, type SupervisorEvent } from "./event_log.ts";
 
 /** One event as streams send it (the same field names as a `GET /events` row). */
-export interface StreamEvent {
+export interface StreamEvent extends EventRowFields {
   /** `<epoch ms>-<seq>`: the SSE id. */
   id: string;
   /** Epoch ms. */
@@ -29,15 +29,6 @@ export interface StreamEvent {
   /** Position in this process (increasing). */
   seq: number;
   at: string;
-  node: string;
-  actor_id: string | null;
-  incarnation: number | null;
-  event: string;
-  reason: string | null;
-  error: string | null;
-  restart_count: number | null;
-  uptime_ms: number | null;
-  details: Record<string, unknown> | null;
 }
 
 /** Options of {@linkcode EventBus}. */

@@ -97,6 +97,40 @@ export function eventRowFields(e: SupervisorEvent, node: string): EventRowFields
   };
 }
 
+/** A `system.supervisor_events` row read back (bigints as the driver gives them: strings). */
+export interface EventRow extends Omit<EventRowFields, "uptime_ms" | "epoch"> {
+  id: string;
+  at: Date;
+  uptime_ms: string | null;
+  epoch: string | null;
+}
+
+/** Which rows {@linkcode readEvents} returns. */
+export interface EventQuery {
+  actor?: string;
+  /** Rows at or after this time. */
+  since?: Date;
+  /** Rows strictly after this time. */
+  after?: Date;
+  /** `newest` first (`GET /events`) or `oldest` first (a stream's replay). */
+  order: "newest" | "oldest";
+  limit: number;
+}
+
+/** The one select of supervision events, for `GET /events` and the stream's replay. */
+export async function readEvents(sql: Sql, q: EventQuery): Promise<EventRow[]> {
+  return await sql<EventRow[]>`
+    select id, at, node, actor_id, incarnation, event, reason, error, restart_count, uptime_ms,
+           details, epoch
+    from system.supervisor_events
+    where true
+      ${q.actor ? sql`and actor_id = ${q.actor}` : sql``}
+      ${q.since ? sql`and at >= ${q.since}` : sql``}
+      ${q.after ? sql`and at > ${q.after}` : sql``}
+    ${q.order === "newest" ? sql`order by at desc, id desc` : sql`order by at, id`}
+    limit ${q.limit}`;
+}
+
 type QueuedEvent = SupervisorEvent & { at: number };
 type QueuedStatus = ActorStatusRow & { at: number };
 

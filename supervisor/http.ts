@@ -29,6 +29,7 @@ import { type AllowedHosts, allowedHosts, hostAllowed } from "./http_host.ts";
 import { bearerMatches } from "../lib/same_secret.ts";
 import { readOpsMetrics } from "./ops_metrics.ts";
 import type { EventBus } from "./event_bus.ts";
+import { readEvents } from "./event_log.ts";
 import { type MetricsExtra, REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
 import { classify, problem, problemError, problemResponse } from "./http_problem.ts";
 import { STATUS_PAGE } from "./status_page.ts";
@@ -248,15 +249,12 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
       problem(400, `invalid query parameter "${name.slice(0, 100)}": ${issue.message}`);
     }
     const q = parsed.data;
-    const rows = await sql`
-      select id, at, node, actor_id, incarnation, event, reason, error, restart_count,
-             uptime_ms, details
-      from system.supervisor_events
-      where true
-        ${q.actor ? sql`and actor_id = ${q.actor}` : sql``}
-        ${q.since ? sql`and at >= ${new Date(q.since)}` : sql``}
-      order by at desc, id desc
-      limit ${q.limit}`;
+    const rows = await readEvents(sql, {
+      ...(q.actor ? { actor: q.actor } : {}),
+      ...(q.since ? { since: new Date(q.since) } : {}),
+      order: "newest",
+      limit: q.limit,
+    });
     return c.json(rows);
   });
 

@@ -22,6 +22,7 @@ import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Sql } from "../lib/db.ts";
 import { getLogger, RateLimitedLog } from "../lib/log.ts";
 import { type EventBus, parseEventId, type StreamEvent } from "./event_bus.ts";
+import { readEvents } from "./event_log.ts";
 import { problem } from "./http_problem.ts";
 
 /** What the stream route needs. */
@@ -46,39 +47,14 @@ function wire(e: StreamEvent): Wire {
 
 /** Rows of `system.supervisor_events` newer than `atMs`, oldest first, as stream events. */
 async function replayFromDb(sql: Sql, atMs: number, limit: number): Promise<Wire[]> {
-  const rows = await sql<
-    {
-      at: Date;
-      node: string;
-      actor_id: string | null;
-      incarnation: number | null;
-      event: string;
-      reason: string | null;
-      error: string | null;
-      restart_count: number | null;
-      uptime_ms: string | number | null;
-      details: Record<string, unknown> | null;
-    }[]
-  >`
-    select at, node, actor_id, incarnation, event, reason, error, restart_count, uptime_ms,
-           details
-    from system.supervisor_events
-    where at > ${new Date(atMs)}
-    order by at, id
-    limit ${limit}`;
+  const rows = await readEvents(sql, { after: new Date(atMs), order: "oldest", limit });
   return rows.map((r) => ({
+    ...r,
     // seq 0: not from a live ring, so a reconnect with this id replays from the database again.
     id: `${r.at.getTime()}-0`,
     at: r.at.toISOString(),
-    node: r.node,
-    actor_id: r.actor_id,
-    incarnation: r.incarnation,
-    event: r.event,
-    reason: r.reason,
-    error: r.error,
-    restart_count: r.restart_count,
     uptime_ms: r.uptime_ms === null ? null : Number(r.uptime_ms),
-    details: r.details,
+    epoch: r.epoch === null ? null : Number(r.epoch),
   }));
 }
 

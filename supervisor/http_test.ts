@@ -392,6 +392,23 @@ Deno.test("GET /events - newest first, filtered by actor and since, limited", as
       ["r4"],
     );
   });
+  await t.step("each row has the table's columns", async () => {
+    const [row] = await get("?limit=1");
+    assert.deepEqual(Object.keys(row!).sort(), [
+      "actor_id",
+      "at",
+      "details",
+      "epoch",
+      "error",
+      "event",
+      "id",
+      "incarnation",
+      "node",
+      "reason",
+      "restart_count",
+      "uptime_ms",
+    ]);
+  });
   await t.step("limit= caps the rows", async () => {
     assert.deepEqual((await get("?limit=2")).map((r) => r.reason), ["r5", "r4"]);
     assert.equal((await get("?limit=1000")).length, 6);

@@ -163,6 +163,8 @@ Deno.test("GET /events/stream - Last-Event-ID of another process replays newer r
     ]);
     assert.equal(s.events()[0].id, `${t0 + 10}-0`);
     assert.equal(s.events()[1].restart_count, 1);
+    // A replayed row has exactly the fields of a live event.
+    assert.deepEqual(Object.keys(s.events()[0]).sort(), Object.keys(s.events()[2]).sort());
   } finally {
     await s.cancel();
   }
