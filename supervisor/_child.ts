@@ -34,6 +34,16 @@ export interface Child {
   restartCause: string | null;
   stopWaiter: (() => void) | undefined;
   stale: boolean;
+  /** A singleton's lease as this node last saw it (null: not a singleton, or no cluster). */
+  lease: ChildLease | null;
+}
+
+/** A singleton child's lease, as its status shows it. */
+export interface ChildLease {
+  /** This node holds it (its epoch), or not (another node, or nobody, does). */
+  held: boolean;
+  holder: string | null;
+  epoch: number | null;
 }
 
 /** A stopped child that has never run, with the restart times read back from the database. */
@@ -62,6 +72,7 @@ export function newChild(spec: ChildSpec, restartHistory: number[] = []): Child 
     restartCause: null,
     stopWaiter: undefined,
     stale: false,
+    lease: null,
   };
 }
 

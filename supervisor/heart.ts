@@ -279,11 +279,15 @@ export async function runHeart(o: HeartOptions): Promise<number> {
       wake = () => {};
     };
 
+    // The node's instance (supervisor/cluster.ts): one per heart, so a supervisor it restarts
+    // takes the node's row and leases back at once.
+    const instance = Deno.env.get("RECIO_NODE_INSTANCE") ?? crypto.randomUUID();
     while (!stopping) {
       const c = new Deno.Command(command[0]!, {
         args: command.slice(1),
         env: {
           ...extraEnv,
+          RECIO_NODE_INSTANCE: instance,
           DATABASE_URL: databaseUrl,
           RECIO_HTTP_PORT: String(port),
           RECIO_HEART: "1",

@@ -39,6 +39,8 @@ import { serveGuarded } from "./http_guard.ts";
 import { allowedHosts } from "./http_host.ts";
 import { JobScheduler, registerCron } from "./jobs.ts";
 import { Supervisor } from "./mod.ts";
+import { joinCluster } from "./cluster.ts";
+import { systemClock } from "../lib/clock.ts";
 
 /** Exit codes of the supervisor process. */
 export const EXIT = {
@@ -160,8 +162,22 @@ export async function startSystem(
   const done = new Promise<number>((r) => (resolveDone = r));
   let shuttingDown: Promise<number> | undefined;
 
+  // Cluster mode: register the node (a live twin of its name is exit 2) before any child runs.
+  const cluster = await joinCluster({
+    sql,
+    node: config.node,
+    specs,
+    clock: systemClock,
+    onChange: (c) => supervisor.leaseChanged(c),
+    onNodeLost: (reason) => void shutdown(EXIT.config, reason),
+  }).catch(async (e) => {
+    await sql.end({ timeout: 2 });
+    throw e;
+  });
+
   const supervisor: Supervisor = new Supervisor(specs, {
     node: config.node,
+    leases: cluster.leases,
     strategy: config.strategy,
     events,
     databaseUrl,
@@ -206,6 +222,12 @@ export async function startSystem(
       log.info("Shutting down ({reason})", { reason });
       cronStop.abort();
       await supervisor.stop(reason);
+      await cluster.stop().catch((e) =>
+        log.warn("Cannot mark node {node} stopped: {error}", {
+          node: config.node,
+          error: redactText(String(e)),
+        })
+      );
       await scheduler.settled();
       events.record({ actorId: null, event: "supervisor_stop", reason, details: { code } });
       const flushed = await events.flush(5_000);
@@ -229,6 +251,7 @@ export async function startSystem(
     event: "supervisor_start",
     details: { pid: Deno.pid, children: specs.map((s) => s.id), url },
   });
+  await cluster.start();
   supervisor.start();
   log.info("Status server on {url}", { url });
   return { supervisor, sql, events, url, shutdown, done, jobs: scheduler };

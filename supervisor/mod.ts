@@ -53,6 +53,8 @@ import {
   initMessage,
   type WorkerFactory,
 } from "./spawn.ts";
+import type { LeaseChange } from "./leases.ts";
+import { initLease, isLeased, leaseView, mayRunHere, standbyReason } from "./singletons.ts";
 import { childStatus, readiness, statusRow } from "./status.ts";
 import type {
   ChildStatus,
@@ -112,8 +114,18 @@ export class Supervisor implements SupervisorView {
     if (this.#cancelWatch === undefined) this.#watch();
   }
 
-  /** Stops every child in reverse order and the watch timer. */
+  /**
+   * Stops every child in reverse order and the watch timer. In cluster mode the leases this node
+   * holds are handed to live standbys first (`handover`), so the cluster keeps running.
+   */
   async stop(reason = "supervisor stopping"): Promise<void> {
+    const leases = this.#opts.leases;
+    if (leases && !this.#stopping) {
+      for (const c of this.#children) if (isLeased(c, leases)) leases.retire(c.spec.id);
+      for (const c of this.#children) {
+        if (leases.grant(c.spec.id)) await this.#handOver(c, reason).catch(() => {});
+      }
+    }
     this.#stopping = true;
     this.#cancelWatch?.();
     this.#cancelWatch = undefined;
@@ -196,6 +208,83 @@ export class Supervisor implements SupervisorView {
     return this.#commands.send(w, id, { name, payload, timeoutMs });
   }
 
+  // ---- cluster mode (singletons.ts, leases.ts) ------------------------------------------------
+
+  /** The lease manager acquired or lost a lease of this node. */
+  leaseChanged(change: LeaseChange): void {
+    const c = this.#byId.get(change.name);
+    if (!c || !isLeased(c, this.#opts.leases)) return;
+    const event = change.kind === "acquired" ? "lease_acquired" : "lease_lost";
+    this.#event(c, event, { reason: change.reason, epoch: change.epoch });
+    if (c.spec.singleton === "warm") {
+      if (c.worker && isAlive(c.state)) {
+        c.worker.postMessage({ type: "lease", lease: change.grant });
+      }
+    } else if (change.grant === null && isAlive(c.state)) {
+      void this.#stopChild(c, `lease lost: ${change.reason}`).then(() => this.#standby(c));
+    } else this.#standby(c);
+    this.#publish(c);
+    this.#startEligible();
+  }
+
+  /** The holder of a singleton's lease when it is another node (for a 409), else null. */
+  heldElsewhere(id: string): string | null {
+    const c = this.#get(id);
+    const leases = this.#opts.leases;
+    if (!isLeased(c, leases) || leases.grant(id)) return null;
+    return leases.holder(id) ?? "no node";
+  }
+
+  /** Hands a singleton's lease to a live standby (`POST /actors/:id/handover`). */
+  async handover(id: string): Promise<string> {
+    const c = this.#get(id);
+    const leases = this.#opts.leases;
+    if (!isLeased(c, leases)) {
+      throw new SupervisorError(`Cannot hand over "${id}": not a singleton`);
+    }
+    if (!leases.grant(id)) {
+      throw new SupervisorError(`Cannot hand over "${id}": held by ${leases.holder(id) ?? "none"}`);
+    }
+    if (await leases.standbyFor(id) === null) {
+      throw new SupervisorError(`Cannot hand over "${id}": no live standby node`);
+    }
+    return await this.#handOver(c, "handover requested") ?? "nobody";
+  }
+
+  /**
+   * At a second boundary: a warm holder flushes what is complete and stops writing (`release`),
+   * a cold one stops; then the lease moves with a new epoch and a NOTIFY wakes the new holder.
+   */
+  async #handOver(c: Child, reason: string): Promise<string | null> {
+    const leases = this.#opts.leases!;
+    const epoch = leases.grant(c.spec.id)?.epoch ?? null;
+    if (c.spec.singleton === "warm" && c.worker && isAlive(c.state)) {
+      await this.command(c.spec.id, "release", undefined, 5_000).catch((e) =>
+        this.#log.warn("Release of {id} before its handover failed: {error}", {
+          id: c.spec.id,
+          error: String(e),
+        })
+      );
+    } else if (isAlive(c.state)) {
+      await this.#stopChild(c, `handover: ${reason}`);
+    }
+    const to = await leases.handOver(c.spec.id);
+    this.#event(c, "lease_released", { reason: to ? `handed over to ${to}` : reason, epoch });
+    if (c.spec.singleton === "warm" && c.worker && isAlive(c.state)) {
+      c.worker.postMessage({ type: "lease", lease: null });
+    }
+    this.#standby(c);
+    this.#publish(c);
+    return to;
+  }
+
+  /** A cold singleton not running here shows why. */
+  #standby(c: Child): void {
+    const leases = this.#opts.leases;
+    if (c.spec.singleton !== "cold" || !leases || leases.grant(c.spec.id)) return;
+    if (c.state === "stopped") c.reason = standbyReason(c, leases);
+  }
+
   // ---- internals ------------------------------------------------------------------------------
 
   #get(id: string): Child {
@@ -223,6 +312,7 @@ export class Supervisor implements SupervisorView {
   }
 
   #publish(c: Child): void {
+    c.lease = leaseView(c, this.#opts.leases);
     this.#opts.events.setStatus(statusRow(c));
   }
 
@@ -238,7 +328,11 @@ export class Supervisor implements SupervisorView {
   #startEligible(): void {
     if (this.#stopping) return;
     for (const c of this.#children) {
-      if (c.wanted && c.state === "stopped" && this.#depsReady(c)) this.#spawn(c);
+      if (
+        c.wanted && c.state === "stopped" && this.#depsReady(c) && mayRunHere(c, this.#opts.leases)
+      ) {
+        this.#spawn(c);
+      }
     }
   }
 
@@ -247,6 +341,13 @@ export class Supervisor implements SupervisorView {
     if (!this.#depsReady(c)) {
       // Wait for dependencies; #startEligible() starts it when they are ready.
       if (c.state === "backoff" || c.state === "failed") this.#set(c, "stopped", "waiting");
+      return;
+    }
+    if (!mayRunHere(c, this.#opts.leases)) {
+      // A cold singleton whose lease is elsewhere: it starts when this node acquires it.
+      if (c.state === "backoff" || c.state === "failed") this.#set(c, "stopped");
+      this.#standby(c);
+      this.#publish(c);
       return;
     }
     nextIncarnation(c, this.#clock.now());
@@ -266,7 +367,11 @@ export class Supervisor implements SupervisorView {
       return;
     }
     c.worker.postMessage(
-      initMessage(c.spec, { incarnation, node: this.node, databaseUrl }, this.#opts.log),
+      initMessage(
+        c.spec,
+        { incarnation, node: this.node, databaseUrl, lease: initLease(c, this.#opts.leases) },
+        this.#opts.log,
+      ),
     );
   }
 
@@ -288,6 +393,13 @@ export class Supervisor implements SupervisorView {
         break;
       case "exit":
         this.#exited(c, incarnation, r.exit, r.reason);
+        break;
+      case "fenced":
+        // The database refused a write under a stale grant: the actor stepped down. A cold one
+        // stops; the lease manager's next cycle says who holds the lease now.
+        this.#event(c, "fenced", { reason: r.error, epoch: r.lease.epoch });
+        if (c.spec.singleton === "cold") void this.#stopChild(c, "fenced");
+        void this.#opts.leases?.cycle();
         break;
     }
   }

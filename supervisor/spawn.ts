@@ -13,7 +13,7 @@
 import { databaseHostPorts, POSTGRES_ENV } from "../lib/db.ts";
 import { USER_POSTGRES_ENV } from "../lib/db_users.ts";
 import { SupervisorError } from "../lib/errors.ts";
-import type { InitMessage } from "../schema/messages.ts";
+import type { InitMessage, LeaseGrant } from "../schema/messages.ts";
 import { type ChildSpec, databaseUser, type WorkerPermissions } from "./child_spec.ts";
 
 /** What the supervisor needs to create a worker (injectable for tests). */
@@ -81,10 +81,17 @@ export function workerOptions(spec: ChildSpec, url: string | undefined): WorkerO
 /** The `init` message of one incarnation of a child. */
 export function initMessage(
   spec: ChildSpec,
-  at: { incarnation: number; node: string; databaseUrl: string | undefined },
+  at: {
+    incarnation: number;
+    node: string;
+    databaseUrl: string | undefined;
+    /** A singleton's grant, or null on a standby; absent for other children. */
+    lease?: LeaseGrant | null;
+  },
   log: InitMessage["log"] = { format: "auto", level: "info" },
 ): InitMessage {
   return {
+    ...(at.lease !== undefined ? { lease: at.lease } : {}),
     type: "init",
     id: spec.id,
     incarnation: at.incarnation,

@@ -39,6 +39,8 @@ export function childStatus(c: Child, now: number): ChildStatus {
     lastError: c.lastError,
     nextRestartAt: c.nextRestartAt,
     restartsByCause: { ...c.restartsByCause },
+    lease: c.lease ? { ...c.lease } : null,
+    singleton: c.spec.singleton,
   };
 }
 
@@ -47,6 +49,8 @@ export function readiness(children: readonly Child[]): Readiness {
   const reasons: string[] = [];
   for (const c of children) {
     if (!c.spec.critical) continue;
+    // A cold singleton whose lease another node holds is a standby, as it should be.
+    if (c.spec.singleton === "cold" && c.lease && !c.lease.held) continue;
     if (c.state !== "running") reasons.push(`${c.spec.id} is ${c.state}`);
     else if (c.stale) reasons.push(`${c.spec.id} has stale data`);
   }
@@ -68,6 +72,6 @@ export function statusRow(c: Child): ActorStatusRow {
     newestDataAt: c.newestDataAt,
     stale: c.stale,
     reason: c.reason,
-    details: { counters: c.counters, ...c.details },
+    details: { counters: c.counters, ...c.details, ...(c.lease ? { lease: c.lease } : {}) },
   };
 }

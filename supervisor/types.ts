@@ -4,7 +4,7 @@
  * @module
  */
 import type { Clock } from "../lib/clock.ts";
-import type { InitMessage } from "../schema/messages.ts";
+import type { InitMessage, LeaseGrant } from "../schema/messages.ts";
 import type { EventLog } from "./event_log.ts";
 import type { Strategy } from "./restart_policy.ts";
 import type { WorkerFactory } from "./spawn.ts";
@@ -50,6 +50,12 @@ export interface ChildStatus {
   nextRestartAt: number | null;
   /** Restarts by cause (crash, hang, stale, manual, dependency). */
   restartsByCause: Record<string, number>;
+  /**
+   * Cluster mode: a singleton's lease (`held` by this node, or who holds it), a warm or cold
+   * singleton (`supervisor/leases.ts`); null for other children and without a cluster.
+   */
+  lease: { held: boolean; holder: string | null; epoch: number | null } | null;
+  singleton: "warm" | "cold" | null;
 }
 
 /** Readiness: every critical child running with fresh data. */
@@ -72,6 +78,24 @@ export interface SupervisorView {
   startChild(id: string, reason: string): Promise<void>;
   /** Terminates a running child's worker as a crash (restarted by its policy). */
   terminateChild?(id: string, reason: string): void;
+  /** Cluster mode: the node holding a singleton's lease when it is not this one, else null. */
+  heldElsewhere?(id: string): string | null;
+  /** Cluster mode: hands a singleton's lease to a live standby node; resolves with that node. */
+  handover?(id: string): Promise<string>;
+}
+
+/** What the supervisor needs of the lease manager (`leases.ts`). */
+export interface LeasePort {
+  grant(name: string): LeaseGrant | undefined;
+  holder(name: string): string | null;
+  /** Stop wanting `name` (a stop hands it over; no cycle takes it back). */
+  retire(name: string): void;
+  /** Gives `name` to a live standby (or to nobody); resolves with the node, or null. */
+  handOver(name: string): Promise<string | null>;
+  /** A live node other than this one that can take `name`, or null. */
+  standbyFor(name: string): Promise<string | null>;
+  /** Runs a cycle soon (after a fenced write). */
+  cycle(): Promise<void>;
 }
 
 /** How a `Supervisor` (`mod.ts`) is set up. */
@@ -102,4 +126,6 @@ export interface SupervisorOptions {
   workerFactory?: WorkerFactory;
   /** Reads the worker threads' CPU ticks for the zombie check (injectable for tests). */
   readThreadTicks?: () => Map<string, number>;
+  /** Cluster mode: the node's lease manager; singletons then run as their lease says. */
+  leases?: LeasePort;
 }
