@@ -15,6 +15,7 @@ import net from "node:net";
 import postgres from "postgres";
 import { backoffDelay } from "./backoff.ts";
 import { DatabaseError, DatabaseRefusedError } from "./errors.ts";
+import { formatHostPort } from "./host_port.ts";
 import { sleep } from "./sleep.ts";
 
 /** A postgres.js pool. */
@@ -117,7 +118,7 @@ export function databaseUrlProblem(url: string): string | undefined {
 
 /** `host:port` of every host of a connection URL, for a worker's `net` permission. */
 export function databaseHostPorts(url: string): string[] {
-  return parseDatabaseUrl(url).hosts.map((h) => `${h.host}:${h.port}`);
+  return parseDatabaseUrl(url).hosts.map((h) => formatHostPort(h.host, h.port));
 }
 
 /** `host:port/database` of a connection URL, never the user or password. */

@@ -132,13 +132,3 @@ export function validateChildSpecs(input: readonly unknown[]): ChildSpec[] {
   });
   return specs;
 }
-
-/** `host:port` of a URL, with the scheme's default port spelled out (for `net` permissions). */
-export function hostPort(url: string): string {
-  const u = new URL(url);
-  const port = u.port ||
-    ({ "wss:": "443", "https:": "443", "ws:": "80", "http:": "80" } as Record<string, string>)[
-      u.protocol
-    ] || "5432";
-  return `${u.hostname}:${port}`;
-}

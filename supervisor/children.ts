@@ -9,7 +9,8 @@ import type { Config } from "../lib/config.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
 import { pgBinDirs } from "../lib/pg_tools.ts";
 import { type ActorArgsInput, COINBASE_URLS } from "../schema/actor_args.ts";
-import { type ChildSpec, type ChildSpecInput, hostPort } from "./child_spec.ts";
+import { hostPort } from "../lib/host_port.ts";
+import type { ChildSpec, ChildSpecInput } from "./child_spec.ts";
 import {
   kalshiAccountSyncSpecs,
   kalshiHistoricalIngestSpec,

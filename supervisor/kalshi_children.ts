@@ -9,7 +9,8 @@
  */
 import type { ActorArgsInput } from "../schema/actor_args.ts";
 import type { ChildSpecInput } from "./child_spec.ts";
-import { hostPort } from "./child_spec.ts";
+import { databaseHostPorts } from "../lib/db.ts";
+import { hostPort } from "../lib/host_port.ts";
 
 /** Settings the spec is built from (the `kalshi` section of the config, plus the database). */
 export interface MarketWatchdogSpecConfig {
@@ -18,14 +19,14 @@ export interface MarketWatchdogSpecConfig {
   pollMs: number;
   readPerSecond: number;
   archiveDir?: string | undefined;
-  /** Its `host:port` joins the worker's `net` permission. */
+  /** Its host(s) join the worker's `net` permission. */
   databaseUrl?: string | undefined;
 }
 
 /** The `kalshi_market_watchdog` child spec. */
 export function kalshiMarketWatchdogSpec(config: MarketWatchdogSpecConfig): ChildSpecInput {
   const net = [hostPort(config.baseUrl)];
-  if (config.databaseUrl) net.push(hostPort(config.databaseUrl));
+  if (config.databaseUrl) net.push(...databaseHostPorts(config.databaseUrl));
   const args: ActorArgsInput<"kalshi_market_watchdog"> = {
     baseUrl: config.baseUrl,
     series: config.series,
@@ -67,7 +68,7 @@ export interface AccountSyncSpecConfig {
   writePerSecond: number;
   /** Sync timer while the socket is down. */
   pollMs?: number;
-  /** Its `host:port` joins the worker's `net` permission. */
+  /** Its host(s) join the worker's `net` permission. */
   databaseUrl?: string | undefined;
   /** First wait after Kalshi refuses the key (doubles up to 30 min). */
   authBackoffMs?: number;
@@ -79,7 +80,7 @@ export function kalshiAccountSyncSpecs(config: AccountSyncSpecConfig): ChildSpec
     ? { keyId: config.apiKeyId, keyPath: config.privateKeyPath }
     : {};
   const net = [hostPort(config.baseUrl), hostPort(config.wsUrl)];
-  if (config.databaseUrl) net.push(hostPort(config.databaseUrl));
+  if (config.databaseUrl) net.push(...databaseHostPorts(config.databaseUrl));
   return config.users.map((user) => ({
     id: `kalshi_account_sync:${user}`,
     module: new URL("../actors/kalshi_account_sync/worker.ts", import.meta.url).href,
@@ -127,7 +128,7 @@ export interface HistoricalIngestSpecConfig {
 /** The `kalshi_historical_ingest:<user>` child spec. */
 export function kalshiHistoricalIngestSpec(config: HistoricalIngestSpecConfig): ChildSpecInput {
   const net = [hostPort(config.baseUrl)];
-  if (config.databaseUrl) net.push(hostPort(config.databaseUrl));
+  if (config.databaseUrl) net.push(...databaseHostPorts(config.databaseUrl));
   return {
     id: `kalshi_historical_ingest:${config.user}`,
     module: new URL("../actors/jobs/kalshi_historical_ingest/worker.ts", import.meta.url).href,

@@ -312,6 +312,19 @@ Deno.test("kalshiMarketWatchdogSpec() grants net to the Kalshi host and the data
   assert.equal(spec.permissions.read, false);
   assert.equal(spec.permissions.env, false);
   assert.ok(!JSON.stringify(spec).includes("secret"));
+  // A multi-host (failover) URL grants every host, each with its port.
+  const multi = ChildSpec.parse(kalshiMarketWatchdogSpec({
+    baseUrl: "https://external-api.kalshi.com/trade-api/v2",
+    series: ["KXBTCD"],
+    pollMs: 1000,
+    readPerSecond: 20,
+    databaseUrl: "postgres://u:secret@db1.internal,db2.internal:6543/recio",
+  }));
+  assert.deepEqual(multi.permissions.net, [
+    "external-api.kalshi.com:443",
+    "db1.internal:5432",
+    "db2.internal:6543",
+  ]);
 });
 
 Deno.test("kalshi_market_watchdog reports degraded while every fetch fails and recovers with the next snapshot", async () => {

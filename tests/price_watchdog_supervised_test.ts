@@ -7,7 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { hostPort, validateChildSpecs } from "../supervisor/child_spec.ts";
+import { hostPort } from "../lib/host_port.ts";
+import { validateChildSpecs } from "../supervisor/child_spec.ts";
 import type { ActorStatusRow, SupervisorEvent } from "../supervisor/event_log.ts";
 import { Supervisor } from "../supervisor/mod.ts";
 import { createTestDb, eventually } from "./_db.ts";
