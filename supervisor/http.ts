@@ -28,6 +28,7 @@ import { addEventStreamRoute } from "./http_stream.ts";
 import { type AllowedHosts, allowedHosts, hostAllowed } from "./http_host.ts";
 import { bearerMatches } from "../lib/same_secret.ts";
 import { readOpsMetrics } from "./ops_metrics.ts";
+import type { ClusterDoc } from "./cluster.ts";
 import type { EventBus } from "./event_bus.ts";
 import { readEvents } from "./event_log.ts";
 import { type MetricsExtra, REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
@@ -60,6 +61,11 @@ export interface StatusAppDeps {
   allowedHosts?: AllowedHosts;
   /** Fault drills (demo mode only): `POST /drills/:name`, token-guarded (see `http_drills.ts`). */
   drills?: DrillRunner;
+  /** Cluster mode: `GET /cluster`, and the cluster in `/status` and `/metrics`. */
+  cluster?: {
+    doc(): Promise<ClusterDoc>;
+    stats(): { cycles: number; failures: number };
+  };
 }
 
 /** How long `/readyz` and `/status` wait for `select 1`. */
@@ -209,6 +215,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
       rejectedInputs: rejectedTotals(children, httpRejected),
       health: database.reachable ? await health() : null,
       ...(deps.extra?.jobs ? { jobs: deps.extra.jobs() } : {}),
+      ...(deps.cluster && database.reachable ? { cluster: await clusterDoc() } : {}),
       actors: children,
     });
   });
@@ -229,6 +236,12 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
       return null;
     }
   }
+
+  const clusterDoc = singleFlight(() => deps.cluster!.doc());
+  app.get("/cluster", async (c) => {
+    if (!deps.cluster) problem(404, "this supervisor runs no cluster membership");
+    return c.json(await clusterDoc());
+  });
 
   app.get("/actors", (c) => c.json(view.children()));
   app.get("/actors/:id", (c) => {
@@ -260,12 +273,16 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
 
   app.get("/metrics", async (c) => {
     const ops = await readOpsMetrics(sql);
+    const cluster = deps.cluster
+      ? await clusterDoc().then((d) => ({ ...d, ...deps.cluster!.stats() })).catch(() => undefined)
+      : undefined;
     c.header("content-type", "text/plain; version=0.0.4; charset=utf-8");
     return c.body(renderMetrics(view, clock.now(), {
       httpRejected,
       ...(deps.eventLog ? { eventLog: deps.eventLog } : {}),
       ...(deps.bus ? { streamClients: deps.bus.subscribers } : {}),
       ...(ops ? { ops } : {}),
+      ...(cluster ? { cluster } : {}),
     }));
   });
 
@@ -288,11 +305,37 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     return c.json(answer.body, 202);
   });
 
+  /** A control request for a singleton whose lease another node holds is that node's to answer. */
+  const onThisNode = (id: string) => {
+    if (!view.child(id)) problem(404, `unknown actor "${id.slice(0, 100)}"`);
+    const holder = view.heldElsewhere?.(id) ?? null;
+    if (holder !== null) {
+      problem(409, `actor "${id}" runs on node "${holder}", which holds its lease; ask that node`);
+    }
+  };
+
+  // Hands a singleton's lease to a live standby node (at a second boundary for a price feed).
+  app.post("/actors/:id/handover", async (c) => {
+    await authorize(c.req.header("authorization"));
+    const id = c.req.param("id");
+    onThisNode(id);
+    if (!view.handover || view.child(id)?.singleton == null) {
+      problem(400, `actor "${id}" is not a singleton: it has no lease to hand over`);
+    }
+    let to: string;
+    try {
+      to = await view.handover!(id);
+    } catch (e) {
+      problem(409, errorInfo(e).message);
+    }
+    return c.json({ actor: id, handedOverTo: to!, status: view.child(id) }, 202);
+  });
+
   // Terminates the actor's worker at once, as a crash: its restart policy applies.
   app.post("/actors/:id/kill", async (c) => {
     await authorize(c.req.header("authorization"));
     const id = c.req.param("id");
-    if (!view.child(id)) problem(404, `unknown actor "${id.slice(0, 100)}"`);
+    onThisNode(id);
     if (!view.terminateChild) problem(404, "this supervisor cannot terminate actors");
     view.terminateChild(id, "killed via API");
     return c.json(view.child(id), 202);
@@ -302,7 +345,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     app.post(`/actors/:id/${action}`, async (c) => {
       await authorize(c.req.header("authorization"));
       const id = c.req.param("id");
-      if (!view.child(id)) problem(404, `unknown actor "${id.slice(0, 100)}"`);
+      onThisNode(id);
       const reason = "manual via API";
       if (action === "restart") await view.restartChild(id, reason);
       else if (action === "stop") await view.stopChild(id, reason);

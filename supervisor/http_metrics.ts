@@ -83,6 +83,41 @@ export interface MetricsExtra {
   streamClients?: number;
   /** Job runs and backups read from the database (see `ops_metrics.ts`). */
   ops?: OpsMetrics;
+  /** Cluster mode: nodes, leases and the lease manager's cycles (`GET /cluster`'s data). */
+  cluster?: ClusterMetrics;
+}
+
+/** What `/metrics` shows of the cluster. */
+export interface ClusterMetrics {
+  node: string;
+  nodes: { node: string; alive: boolean }[];
+  leases: { name: string; holder: string | null; epoch: number }[];
+  cycles: number;
+  failures: number;
+}
+
+/** Families for the cluster: live nodes, each lease's holder and epoch, lease cycles. */
+function clusterFamilies(extra: MetricsExtra): Family[] {
+  const c = extra.cluster;
+  const alive = family("recio_cluster_nodes_alive", "gauge", "Live nodes of the cluster.");
+  const held = family("recio_lease_held", "gauge", "1 when this node holds the lease.");
+  const epoch = family("recio_lease_epoch", "gauge", "Epoch of the lease as last seen.");
+  const cycles = family("recio_lease_cycles_total", "counter", "Lease cycles run by this node.");
+  const failed = family(
+    "recio_lease_cycle_failures_total",
+    "counter",
+    "Lease cycles of this node that failed (database unreachable).",
+  );
+  if (c) {
+    add(alive, {}, c.nodes.filter((n) => n.alive).length);
+    for (const l of c.leases) {
+      add(held, { lease: l.name, holder: l.holder ?? "" }, l.holder === c.node ? 1 : 0);
+      add(epoch, { lease: l.name }, l.epoch);
+    }
+    add(cycles, {}, c.cycles);
+    add(failed, {}, c.failures);
+  }
+  return [alive, held, epoch, cycles, failed];
 }
 
 /** The newest run of each scheduled job and the newest successful backup. */
@@ -262,5 +297,6 @@ export function renderMetrics(view: SupervisorView, now: number, extra: MetricsE
     rejected,
     counter,
     ...opsFamilies(now, extra),
+    ...clusterFamilies(extra),
   ]);
 }

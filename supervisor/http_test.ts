@@ -38,6 +38,8 @@ function child(id: string, over: Partial<ChildStatus> = {}): ChildStatus {
     lastError: null,
     nextRestartAt: null,
     restartsByCause: {},
+    lease: null,
+    singleton: null,
     ...over,
   };
 }
@@ -809,4 +811,83 @@ Deno.test("createStatusApp() - answers only the allowed Host names (DNS rebindin
   assert.equal(ok.status, 200);
   const lan = await proxied.app.request("/healthz", { headers: { host: "0.0.0.0:7070" } });
   assert.equal(lan.status, 421);
+});
+
+/** A view with one cold singleton (`solo`) held by `holder`, and the hand-over calls it gets. */
+class ClusterView extends FakeView {
+  holder: string | null = "n2";
+  handedOver: string[] = [];
+  heldElsewhere(id: string): string | null {
+    return id === "solo" && this.holder !== this.node ? this.holder : null;
+  }
+  handover(id: string): Promise<string> {
+    this.handedOver.push(id);
+    return Promise.resolve("n3");
+  }
+}
+
+Deno.test("cluster endpoints - GET /cluster, 409 naming the holder, handover guarded and checked", async (t) => {
+  await using db = await createTestDb();
+  const view = new ClusterView([
+    ...defaultChildren(),
+    child("solo", { singleton: "cold", lease: { held: false, holder: "n2", epoch: null } }),
+  ]);
+  const doc = {
+    node: "test-node",
+    nodes: [{ node: "test-node", lastSeenAt: new Date(T0).toISOString(), alive: true }],
+    leases: [{ name: "solo", holder: "n2", epoch: 7, expiresAt: new Date(T0).toISOString() }],
+  };
+  const cluster = {
+    doc: () => Promise.resolve(doc as never),
+    stats: () => ({ cycles: 5, failures: 1 }),
+  };
+  const { app } = setup(db, { view, cluster });
+  const post = (path: string, auth = true) =>
+    app.request(path, {
+      method: "POST",
+      headers: auth ? { authorization: `Bearer ${TOKEN}` } : {},
+    });
+  await t.step("GET /cluster and /status show the nodes and leases", async () => {
+    const res = await app.request("/cluster");
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), doc);
+    const status = await (await app.request("/status")).json();
+    assert.deepEqual(status.cluster, doc);
+  });
+  await t.step("/metrics has the lease gauges", async () => {
+    const text = await (await app.request("/metrics")).text();
+    assert.match(text, /recio_lease_epoch\{lease="solo"\} 7/);
+    assert.match(text, /recio_lease_held\{lease="solo",holder="n2"\} 0/);
+    assert.match(text, /recio_lease_cycle_failures_total 1/);
+    assert.match(text, /recio_cluster_nodes_alive 1/);
+  });
+  await t.step(
+    "control requests for a child held elsewhere answer 409 naming the holder",
+    async () => {
+      for (const action of ["restart", "stop", "start", "kill", "handover"]) {
+        const res = await post(`/actors/solo/${action}`);
+        assert.equal(res.status, 409, action);
+        assert.match((await res.json()).detail, /runs on node "n2"/);
+      }
+      assert.deepEqual(view.calls, []);
+    },
+  );
+  await t.step(
+    "handover: token required, singletons only, then 202 with the new holder",
+    async () => {
+      assert.equal((await post("/actors/solo/handover", false)).status, 401);
+      const notSingleton = await post("/actors/system_monitor/handover");
+      assert.equal(notSingleton.status, 400);
+      assert.equal((await post("/actors/nope/handover")).status, 404);
+      view.holder = view.node;
+      const res = await post("/actors/solo/handover");
+      assert.equal(res.status, 202);
+      assert.equal((await res.json()).handedOverTo, "n3");
+      assert.deepEqual(view.handedOver, ["solo"]);
+    },
+  );
+  await t.step("without a cluster GET /cluster is 404", async () => {
+    const plain = setup(db).app;
+    assert.equal((await plain.request("/cluster")).status, 404);
+  });
 });

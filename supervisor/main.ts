@@ -207,6 +207,7 @@ export async function startSystem(
     // Demo mode: the drills run in the demo's own process (demo/drills.ts), next to the heart
     // that owns the embedded database; this process only forwards them.
     drills: config.demo && config.demoControlUrl ? forwardDrills(config.demoControlUrl) : undefined,
+    cluster: { doc: () => cluster.doc(), stats: () => cluster.leases.stats },
   });
   // Deno.serve has no header or idle timeout: the guard owns the port and bounds both.
   const server = await serveGuarded(app.fetch, {

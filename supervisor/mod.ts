@@ -108,6 +108,7 @@ export class Supervisor implements SupervisorView {
     this.#stopping = false;
     for (const c of this.#children) {
       c.wanted = c.spec.autostart;
+      this.#standby(c);
       this.#publish(c);
     }
     this.#startEligible();
