@@ -9,44 +9,24 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
-import { connectWithRetry, describeTarget } from "../lib/db.ts";
-import { schemaProblem } from "../lib/schema_check.ts";
+import { commandArgs, commandDatabase, commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
 import { backfillHistory } from "../actors/jobs/history_backfill/mod.ts";
 
 async function main(args: string[]): Promise<number> {
-  let values: { days?: string; symbol?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        days: { type: "string", default: "30" },
-        symbol: { type: "string", default: "BTC" },
-      },
-    }));
-  } catch (e) {
-    console.error(`Cannot run history:backfill: ${(e as Error).message}`);
-    return 2;
-  }
+  const values = commandArgs("history:backfill", {
+    days: { type: "string", default: "30" },
+    symbol: { type: "string", default: "BTC" },
+  }, args);
   const days = Number(values.days);
   if (!Number.isInteger(days) || days < 1 || days > 3650) {
     console.error("--days: expected a whole number of days between 1 and 3650");
     return 2;
   }
   const config = commandDatabaseConfig("history:backfill", "point it at the database to fill");
-  const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
+  const sql = await commandDatabase("history:backfill", config);
   try {
-    const problem = await schemaProblem(sql, {
-      command: "history:backfill",
-      target: describeTarget(config.databaseUrl),
-    });
-    if (problem) {
-      console.error(problem);
-      return 2;
-    }
     const r = await backfillHistory(sql, {
-      symbol: values.symbol!,
+      symbol: values.symbol,
       days,
       restUrl: config.coinbase.restUrl ?? "https://api.exchange.coinbase.com",
       pauseMs: 150,

@@ -11,11 +11,10 @@
  *
  * @module
  */
-import { commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
-import { connectWithRetry, createSql, describeTarget } from "../lib/db.ts";
+import { commandDatabase, commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
+import { createSql } from "../lib/db.ts";
 import { provisionUserLogins } from "../lib/db_users.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { schemaProblem } from "../lib/schema_check.ts";
 import { getLogger, setupLogging } from "../lib/log.ts";
 import { createAccountStore } from "../lib/kalshi/account_store.ts";
 import { KalshiClient } from "../lib/kalshi/client.ts";
@@ -35,20 +34,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const signer = await signerFromFile(config.kalshi.apiKeyId, config.kalshi.privateKeyPath);
-  const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
-  const problem = await schemaProblem(sql, {
-    command: "kalshi:backfill",
-    target: describeTarget(config.databaseUrl),
-    users: [args.user],
-  }).catch(async (e) => {
-    await sql.end({ timeout: 5 });
-    throw e;
-  });
-  if (problem) {
-    console.error(problem);
-    await sql.end({ timeout: 5 });
-    return 2;
-  }
+  const sql = await commandDatabase("kalshi:backfill", config, { users: [args.user] });
   let userUrl: string;
   try {
     const logins = await provisionUserLogins(sql, config.databaseUrl, {

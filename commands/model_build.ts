@@ -7,26 +7,14 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { buildModel } from "../actors/strike_coordinator/model_build.ts";
-import { commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
-import { connectWithRetry, describeTarget } from "../lib/db.ts";
-import { schemaProblem } from "../lib/schema_check.ts";
+import { commandArgs, commandDatabase, commandDatabaseConfig, taskArgs } from "../lib/cli.ts";
 
 async function main(args: string[]): Promise<number> {
-  let values: { symbol?: string; years?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        symbol: { type: "string", default: "BTC" },
-        years: { type: "string", default: "5" },
-      },
-    }));
-  } catch (e) {
-    console.error(`Cannot run model:build: ${(e as Error).message}`);
-    return 2;
-  }
+  const values = commandArgs("model:build", {
+    symbol: { type: "string", default: "BTC" },
+    years: { type: "string", default: "5" },
+  }, args);
   const years = Number(values.years);
   if (!Number.isFinite(years) || years <= 0 || years > 100) {
     console.error("--years: expected a number of years above 0 and at most 100");
@@ -36,18 +24,10 @@ async function main(args: string[]): Promise<number> {
     "model:build",
     "point it at the database to build the model in",
   );
-  const sql = await connectWithRetry(config.databaseUrl, { timeoutMs: config.dbConnectTimeoutMs });
+  const sql = await commandDatabase("model:build", config);
   try {
-    const problem = await schemaProblem(sql, {
-      command: "model:build",
-      target: describeTarget(config.databaseUrl),
-    });
-    if (problem) {
-      console.error(problem);
-      return 2;
-    }
     const t0 = performance.now();
-    const r = await buildModel(sql, values.symbol!, { years });
+    const r = await buildModel(sql, values.symbol, { years });
     console.log(
       `${values.symbol}: ${r.candles} candles → ${r.rows} lookup rows in ${
         Math.round(performance.now() - t0)

@@ -75,17 +75,7 @@ async function fromHttp(base: string, timeoutMs: number): Promise<StatusReport |
   let body: {
     node: string;
     readiness: { ready: boolean; reasons: string[] };
-    actors: {
-      id: string;
-      state: string;
-      incarnation: number;
-      restarts: number;
-      heartbeatAgeMs: number | null;
-      freshnessLagMs: number | null;
-      stale: boolean;
-      reason: string | null;
-      lastError?: string | null;
-    }[];
+    actors: (ActorRow & { lastError?: string | null })[];
   };
   try {
     const r = await fetch(`${base}/status`, { signal: AbortSignal.timeout(timeoutMs) });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { commandConfig, commandDatabaseConfig, taskArgs } from "./cli.ts";
+import { commandArgs, commandConfig, commandDatabaseConfig, taskArgs } from "./cli.ts";
 
 Deno.test("taskArgs() drops the first -- that deno task passes on", () => {
   assert.deepEqual(taskArgs(["--", "--days", "3"]), ["--days", "3"]);
@@ -24,4 +24,16 @@ Deno.test("commandConfig() exits 2 on an invalid setting or a missing DATABASE_U
     env: { DATABASE_URL: "postgres://u@h/x" },
   }, exit);
   assert.equal(c.databaseUrl, "postgres://u@h/x");
+});
+
+Deno.test("commandArgs() gives the flags with their defaults and exits 2 on an unknown or valueless flag", () => {
+  const exit = (code: number): never => {
+    throw new Error(`exit ${code}`);
+  };
+  const flags = { days: { type: "string", default: "30" }, dry: { type: "boolean" } } as const;
+  assert.deepEqual({ ...commandArgs("x", flags, ["--dry"], exit) }, { days: "30", dry: true });
+  assert.deepEqual({ ...commandArgs("x", flags, ["--days", "3"], exit) }, { days: "3" });
+  assert.throws(() => commandArgs("x", flags, ["--bogus"], exit), /exit 2/);
+  assert.throws(() => commandArgs("x", flags, ["--days"], exit), /exit 2/);
+  assert.throws(() => commandArgs("x", flags, ["stray"], exit), /exit 2/);
 });
