@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { createSql, type Sql } from "../lib/db.ts";
 import { DatabaseError } from "../lib/errors.ts";
 import { createTestDb } from "../tests/_db.ts";
+import { runDeno } from "../tests/_process.ts";
 import { migrate, readMigrations } from "./migrate.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const MIGRATE = new URL("../commands/migrate.ts", import.meta.url).pathname;
 
 const MIGRATIONS = new URL("./migrations/", import.meta.url);
 
@@ -340,41 +344,24 @@ Deno.test("system.ensure_month_partitions() refuses a table that is not range-pa
 });
 
 Deno.test("deno task migrate without DATABASE_URL says to set it or use deno task start", async () => {
-  const env: Record<string, string> = {};
-  for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) env[k] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../commands/migrate.ts", import.meta.url).pathname],
-    cwd: new URL("../", import.meta.url).pathname,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await runDeno(["run", "-A", MIGRATE], { cwd: ROOT, clearEnv: true });
   assert.equal(out.code, 2);
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.match(stderr, /DATABASE_URL/);
-  assert.match(stderr, /deno task start/);
+  assert.match(out.stderr, /DATABASE_URL/);
+  assert.match(out.stderr, /deno task start/);
 });
 
 Deno.test("deno task migrate migrates DATABASE_URL and prints what it applied", async () => {
   await using db = await createTestDb({ migrated: false });
   const run = () =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../commands/migrate.ts", import.meta.url).pathname],
-      cwd: new URL("../", import.meta.url).pathname,
+    runDeno(["run", "-A", MIGRATE], {
+      cwd: ROOT,
       env: { DATABASE_URL: db.url, RECIO_LOG_LEVEL: "warning" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    });
   const first = await run();
-  const stdout = new TextDecoder().decode(first.stdout);
-  assert.equal(first.code, 0, new TextDecoder().decode(first.stderr));
-  for (const name of await realNames()) assert.ok(stdout.includes(name), name);
+  assert.equal(first.code, 0, first.stderr);
+  for (const name of await realNames()) assert.ok(first.stdout.includes(name), name);
   assert.equal((await recorded(db.sql)).length, (await realNames()).length);
   const second = await run();
   assert.equal(second.code, 0);
-  assert.match(new TextDecoder().decode(second.stdout), /^applied 0 migration\(s\)/);
+  assert.match(second.stdout, /^applied 0 migration\(s\)/);
 });

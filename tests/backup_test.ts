@@ -18,6 +18,7 @@ import { formatVerifyTable, verifyBackup } from "../actors/jobs/backup/verify.ts
 import { tempDir } from "./_temp.ts";
 import { createTestDb } from "./_db.ts";
 import { NO_PG_TOOLS } from "./_pg_tools.ts";
+import { runDeno } from "./_process.ts";
 
 const VERIFY = new URL("../commands/backup_verify.ts", import.meta.url).pathname;
 
@@ -58,16 +59,8 @@ async function backupRows(sql: Sql) {
       from system.backups order by id`;
 }
 
-async function runVerifyCli(url: string): Promise<{ code: number; out: string; err: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", VERIFY],
-    env: { DATABASE_URL: url, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, out: dec.decode(out.stdout), err: dec.decode(out.stderr) };
+function runVerifyCli(url: string) {
+  return runDeno(["run", "-A", VERIFY], { env: { DATABASE_URL: url, NO_COLOR: "1" } });
 }
 
 function options(sql: Sql, url: string, dir: string, now = () => Date.now()) {
@@ -113,9 +106,9 @@ Deno.test({
   assert.equal(scratch.length, 0, "the scratch database is dropped");
 
   const cli = await runVerifyCli(db.url);
-  assert.equal(cli.code, 0, cli.err + cli.out);
-  assert.match(cli.out, /^table\s+at backup\s+restored\s+live now/m);
-  assert.match(cli.out, /Verified: \d+ tables match/);
+  assert.equal(cli.code, 0, cli.stderr + cli.stdout);
+  assert.match(cli.stdout, /^table\s+at backup\s+restored\s+live now/m);
+  assert.match(cli.stdout, /Verified: \d+ tables match/);
 });
 
 Deno.test({
@@ -133,10 +126,10 @@ Deno.test({
        set row_counts = jsonb_set(row_counts, ${[SEED_PARTITION]},
                                   to_jsonb((row_counts->>${SEED_PARTITION})::int + 1))`;
   const cli = await runVerifyCli(db.url);
-  assert.equal(cli.code, 1, cli.err + cli.out);
+  assert.equal(cli.code, 1, cli.stderr + cli.stdout);
   const name = SEED_PARTITION.replaceAll(".", "\\.");
-  assert.match(cli.out, new RegExp(`${name}\\s+51\\s+50\\s+50\\s+MISMATCH`));
-  assert.match(cli.out, /MISMATCH: 1 of \d+ tables differ/);
+  assert.match(cli.stdout, new RegExp(`${name}\\s+51\\s+50\\s+50\\s+MISMATCH`));
+  assert.match(cli.stdout, /MISMATCH: 1 of \d+ tables differ/);
 });
 
 Deno.test({
@@ -159,7 +152,7 @@ Deno.test("backup:verify exits 2 when there is no backup", async () => {
   await using db = await createTestDb();
   const cli = await runVerifyCli(db.url);
   assert.equal(cli.code, 2);
-  assert.match(cli.err, /no usable backup/);
+  assert.match(cli.stderr, /no usable backup/);
 });
 
 Deno.test({

@@ -1,31 +1,22 @@
 /**
- * The argument handling of `deno task model:build` and `deno task history:backfill`, run as the
- * tasks run them: the documented `deno task x -- --flag` form parses, and a bad or unknown
- * argument is one line on stderr and exit 2, before any database is touched.
+ * The prologue of `deno task model:build` and `deno task history:backfill`, run as the tasks run
+ * them: the documented `deno task x -- --flag` form parses; a bad or unknown argument is one line
+ * on stderr and exit 2 before any database is touched; a database without the schema is exit 2
+ * saying to migrate.
  */
 import assert from "node:assert/strict";
 import { createTestDb } from "./_db.ts";
+import { runDeno } from "./_process.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Runs `deno task -q <task> <args>` with `env` only (plus what Deno needs to find its cache). */
-async function task(name: string, args: string[], env: Record<string, string> = {}) {
-  const base: Record<string, string> = { NO_COLOR: "1", RECIO_LOG_LEVEL: "error" };
-  for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const v = Deno.env.get(k);
-    if (v !== undefined) base[k] = v;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", name, ...args],
+function task(name: string, args: string[], env: Record<string, string> = {}) {
+  return runDeno(["task", "-q", name, ...args], {
     cwd: ROOT,
-    env: { ...base, ...env },
+    env: { NO_COLOR: "1", RECIO_LOG_LEVEL: "error", ...env },
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  });
 }
 
 for (const name of ["history:backfill", "model:build"]) {
@@ -64,7 +55,22 @@ Deno.test("deno task model:build with an invalid symbol exits 1 naming it, writi
   const r = await task("model:build", ["--", "--symbol", "b-t-c"], { DATABASE_URL: db.url });
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stderr.trim(), `Cannot build a model for "b-t-c"`);
-  const [{ n }] = await db.sql<{ n: number }[]>`
+  const [row] = await db.sql<{ n: number }[]>`
     select count(*)::int as n from analytics.probability_lookup`;
-  assert.equal(n, 0);
+  assert.equal(row?.n, 0);
+});
+
+Deno.test("deno task history:backfill and model:build on a database without the schema exit 2 saying to run migrate", async () => {
+  await using db = await createTestDb({ migrated: false });
+  for (
+    const [name, args] of [["history:backfill", ["--days", "1"]], ["model:build", []]] as const
+  ) {
+    const r = await task(name, ["--", ...args], { DATABASE_URL: db.url });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`^Cannot run deno task ${name}: the database .* has no rec\\.io schema`),
+    );
+    assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+  }
 });

@@ -16,6 +16,7 @@ import { migrate } from "../schema/migrate.ts";
 import { getLogger } from "../lib/log.ts";
 import { createTestDb, type TestDb } from "./_db.ts";
 import { ensureTestPasswords } from "./_db_users.ts";
+import { runDeno } from "./_process.ts";
 import { fillJson, orderJson, settlementJson, testContext } from "./_kalshi.ts";
 import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
 
@@ -115,17 +116,11 @@ Deno.test("parseBackfillArgs() reads user, since and streams and refuses bad val
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Runs `deno task kalshi:backfill` with `env` (plus quiet logs) and `args`. */
-async function backfillTask(env: Record<string, string>, args: string[] = []) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "kalshi:backfill", ...args],
+function backfillTask(env: Record<string, string>, args: string[] = []) {
+  return runDeno(["task", "-q", "kalshi:backfill", ...args], {
     cwd: ROOT,
     env: { NO_COLOR: "1", RECIO_LOG_LEVEL: "error", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  });
 }
 
 Deno.test("deno task kalshi:backfill on a database without the schema exits 2 saying to run migrate, then works once migrated", async () => {

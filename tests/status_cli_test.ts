@@ -8,23 +8,14 @@ import { loadConfig } from "../lib/config.ts";
 import { formatTable, readStatus } from "../commands/status.ts";
 import { createTestDb } from "./_db.ts";
 import { eventually } from "./_eventually.ts";
+import { runDeno } from "./_process.ts";
 import { startSupervisor, TEST_ACTOR, writeChildrenFile } from "./_system.ts";
 
 const CLI = new URL("../commands/status.ts", import.meta.url).pathname;
 
 /** Runs the CLI as `deno task status` would, with `env` only. */
-async function runCli(env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI],
-    env: { NO_COLOR: "1", ...env },
-    clearEnv: true,
-    stdin: "null",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function runCli(env: Record<string, string>) {
+  return runDeno(["run", "-A", CLI], { env: { NO_COLOR: "1", ...env }, clearEnv: true });
 }
 
 /** A port nobody listens on. */
