@@ -84,7 +84,19 @@ function renderStatus(st) {
       "</td><td class='num'>" + secs(a.heartbeatAgeMs) + "</td><td>" + fresh + "</td><td title='" + esc(a.lastError || "") + "'>" + esc(a.reason || brief(a.lastError)) + "</td></tr>";
   }).join("") || "<tr><td colspan='7' class='mute'>no actors</td></tr>";
   renderList("jobs", st.jobs, ["job", "name", "id"], ["state", "status", "lastStatus"], ["lastRunAt", "lastRun", "startedAt", "lastStartedAt"], ["nextRunAt", "nextRun", "schedule"]);
+  renderCluster(st.cluster);
   renderList("backups", st.backups, ["kind", "path", "file"], ["status", "state"], ["finishedAt", "finished_at", "startedAt", "started_at", "at"], ["sizeBytes", "size_bytes", "size"]);
+}
+
+/** Cluster mode: the nodes (alive or not) and who holds each singleton's lease. */
+function renderCluster(c) {
+  const el = $("cluster");
+  if (!c) { el.innerHTML = "<tr><td class='mute'>not reported by this system</td></tr>"; return; }
+  const nodes = (c.nodes || []).map((n) => "<tr data-node='" + esc(n.node) + "'><td>" + esc(n.node) + (n.node === c.node ? " <span class='pill'>this node</span>" : "") +
+    "</td><td class='" + (n.alive ? "ok" : "bad") + "'>" + (n.alive ? "alive" : "gone") + "</td><td>" + when(n.lastSeenAt) + "</td></tr>");
+  const leases = (c.leases || []).map((l) => "<tr data-lease='" + esc(l.name) + "'><td>" + esc(l.name) + "</td><td class='" + (l.holder === c.node ? "ok" : "") + "'>" +
+    esc(l.holder || "none") + "</td><td class='num'>epoch " + esc(l.epoch) + "</td></tr>");
+  el.innerHTML = nodes.join("") + (leases.length ? "<tr><td colspan='3' class='mute'>leases</td></tr>" + leases.join("") : "");
 }
 
 /** Jobs and backups: arrays or maps of objects, shown with whichever fields they carry. */
@@ -190,6 +202,7 @@ export const STATUS_PAGE = `<!doctype html>
 <section><h2>Latest prices</h2><div class="prices"><div class="price" id="price-btc">BTC …</div><div class="price" id="price-eth">ETH …</div></div></section>
 <section><h2>Strike table BTC</h2><p id="strike-head" class="mute">…</p>
 <table><thead><tr><th>strike</th><th>buffer %</th><th>prob.</th><th>yes ask</th><th>no ask</th><th>side</th><th>ticker</th></tr></thead><tbody id="strikes"></tbody></table></section>
+<section><h2>Cluster</h2><table><tbody id="cluster"></tbody></table></section>
 <section><h2>Jobs</h2><table><tbody id="jobs"></tbody></table></section>
 <section><h2>Backups</h2><table><tbody id="backups"></tbody></table></section>
 <section class="wide"><h2>Supervision events <small class="mute">(live, newest first)</small></h2>

@@ -100,6 +100,9 @@ Deno.test({
       assert.match(await page.textContent("#price-btc") ?? "", /\$97,123\.45.*momentum \+0\.012%/s);
       await page.waitForSelector("#price-eth[data-state='none']");
       assert.match(await page.textContent("#price-eth") ?? "", /no data/);
+      // The cluster of one: this node, alive.
+      await page.waitForSelector("#cluster tr[data-node]");
+      assert.match(await page.textContent("#cluster") ?? "", /this node.*alive/s);
       await page.waitForSelector("#strikes[data-state='stale']");
       assert.equal(await page.$$eval("#strikes tr", (r) => r.length), 3);
       assert.match(await page.textContent("#strike-head") ?? "", /stale price feed lagging/);
