@@ -22,27 +22,9 @@ import { getLogger } from "../lib/log.ts";
 import { createTestDb, eventually } from "../tests/_db.ts";
 import { hostWatchdog } from "../tests/_price_watchdog.ts";
 import { FakeCoinbase } from "../tests/fakes/coinbase_server.ts";
-
-/** One result row. */
-export interface BenchRow {
-  bench: string;
-  metric: string;
-  value: number;
-  unit: string;
-  note?: string;
-}
+import { type BenchRow, percentile, round } from "./_stats.ts";
 
 const BENCH = "price_watchdog";
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
 
 /** Frame `i` of a ticker stream as the fake Coinbase sends it (Advanced Trade), at `timeMs`. */
 function tickerFrame(i: number, timeMs: number): string {
@@ -174,7 +156,7 @@ async function smallCopyP50(sql: Sql): Promise<number> {
     }
   });
   times.sort((a, b) => a - b);
-  return percentile(times, 0.5);
+  return percentile(times, 50);
 }
 
 /** Raw PostgreSQL ceilings for the price-log row shape (into `live_data.eth_price_log`). */
@@ -208,8 +190,8 @@ async function ceilings(sql: Sql, fast: Sql, n: number) {
   return {
     insertRps,
     copyRps,
-    singleP50: percentile(single, 0.5),
-    singleP99: percentile(single, 0.99),
+    singleP50: percentile(single, 50),
+    singleP99: percentile(single, 99),
   };
 }
 
@@ -343,8 +325,8 @@ async function endToEnd(url: string, sql: Sql, options: { n: number; rate: numbe
     }).sort((a, b) => a - b);
     return {
       rowsPerSec: options.n / elapsed,
-      p50: percentile(lat, 0.5),
-      p99: percentile(lat, 0.99),
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
     };
   } finally {
     await w.stop();
@@ -403,7 +385,7 @@ export async function run(): Promise<BenchRow[]> {
     "close_to_durable_p99_50fps",
     live.p99,
     "ms",
-    `target <= flushMs + 2 x commit = ${round(bound)} ms`,
+    `target <= flushMs + 2 x commit = ${round(bound, 1)} ms`,
   );
   return out;
 }
