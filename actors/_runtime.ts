@@ -49,6 +49,13 @@ export interface LeaseView {
   fenced(error: unknown): void;
 }
 
+/** The lease of an actor that is not a singleton (tests and benches build contexts with it). */
+export const NOT_LEASED: LeaseView = {
+  current: undefined,
+  onChange: () => {},
+  fenced: () => {},
+};
+
 /** What an actor gets from the runtime. */
 export interface ActorContext {
   readonly id: string;

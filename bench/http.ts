@@ -90,6 +90,8 @@ function child(id: string, critical: boolean): ChildStatus {
     lastError: null,
     nextRestartAt: null,
     restartsByCause: { crash: 1 },
+    lease: null,
+    singleton: null,
   };
 }
 

@@ -9,7 +9,7 @@
 import { buildModel } from "../actors/strike_coordinator/model_build.ts";
 import { createStrikeCoordinator } from "../actors/strike_coordinator/mod.ts";
 import { createCoordinatorStore } from "../actors/strike_coordinator/store.ts";
-import type { ActorContext } from "../actors/_runtime.ts";
+import { type ActorContext, NOT_LEASED } from "../actors/_runtime.ts";
 import { systemClock } from "../lib/clock.ts";
 import { getLogger } from "../lib/log.ts";
 import { createTestDb, type TestDb } from "../tests/_db.ts";
@@ -35,6 +35,7 @@ function context(): ActorContext {
     degraded: () => {},
     recovered: () => {},
     finish: () => {},
+    lease: NOT_LEASED,
   };
 }
 
