@@ -7,7 +7,7 @@
  */
 import { type Clock, systemClock } from "../lib/clock.ts";
 import { getLogger } from "../lib/log.ts";
-import type { ActorContext } from "../actors/_runtime.ts";
+import { type ActorContext, NOT_LEASED } from "../actors/_runtime.ts";
 
 /** A recording context. */
 export interface TestContext {
@@ -52,6 +52,7 @@ export function testContext(
     degraded: (reason) => void health.push(`degraded:${reason}`),
     recovered: () => void health.push("running"),
     finish: () => void (finished = true),
+    lease: NOT_LEASED,
   };
   return {
     ctx,

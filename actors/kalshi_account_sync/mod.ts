@@ -19,6 +19,12 @@
  *   socket going down and coming back is logged once each (polling covers the gap).
  *   Every transition is reported and logged once (`lib/kalshi/health.ts`), not per request.
  * - without credentials it reports degraded "no Kalshi credentials configured" and does nothing.
+ * - a cold singleton in cluster mode: every write of the store proves `ctx.lease.current`
+ *   (`lib/fence.ts`, as the user's own role). While the lease is not held nothing is synced; a
+ *   write the database refuses for a stale grant commits nothing, is reported
+ *   (`ctx.lease.fenced`, counted `writes.fenced`, not a sync error) and never retried under that
+ *   grant. A new grant starts with a full reconcile (idempotent on natural keys, like a new holder
+ *   starting).
  *
  * Bad items are rejected and counted (`rejected.<kind>`), logged with a rate limit, never written
  * (an identifier with a NUL, invalid UTF-8 or over-long is a bad item; the raw payload is
@@ -40,6 +46,7 @@
 import { backoffDelay } from "../../lib/backoff.ts";
 import type { Actor, ActorContext } from "../_runtime.ts";
 import { InputError } from "../../lib/errors.ts";
+import { FencedError, isFenced, requireGrant } from "../../lib/fence.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import type { AccountStore } from "../../lib/kalshi/account_store.ts";
 import type { KalshiClient } from "../../lib/kalshi/client.ts";
@@ -94,7 +101,26 @@ export function createAccountSync(
   const authRefused = () => health.current?.key === "auth";
   const waker = createWaker(ctx.signal);
   const ws = createAccountSocket(ctx, { settings, warn, waker, authRefused });
-  const sync = createSync(ctx, { settings, client, store, warn, socketUp: ws.isUp });
+  const pass = createSync(ctx, { settings, client, store, warn, socketUp: ws.isUp });
+  /** One sync; a write refused for a stale grant is reported (unless the grant changed since). */
+  async function sync(full: boolean): Promise<SyncResult> {
+    // Not the holder: not even a request to Kalshi, whose answer could not be written.
+    const grant = requireGrant(ctx.lease.current);
+    try {
+      return await pass(full);
+    } catch (error) {
+      if (isFenced(error) && !(error instanceof FencedError)) {
+        if (ctx.lease.current === grant) ctx.lease.fenced(error);
+        else ctx.count("writes.fenced");
+      }
+      throw error;
+    }
+  }
+  let regranted = false;
+  ctx.lease.onChange((grant) => {
+    if (grant) regranted = true;
+    waker.wake();
+  });
   let mainLoop: Promise<void> | undefined;
   let socketLoop: Promise<void> | undefined;
 
@@ -104,6 +130,13 @@ export function createAccountSync(
     let rateLimited = 0;
     while (!ctx.signal.aborted) {
       waker.clear();
+      if (ctx.lease.current === null) {
+        // Not the holder: write nothing until granted again (a new grant wakes this pause).
+        await waker.pause(settings.pollMs);
+        continue;
+      }
+      if (regranted) lastFull = -Infinity;
+      regranted = false;
       const full = ctx.clock.monotonic() - lastFull >= settings.reconcileMs;
       let delay = settings.pollMs;
       try {
@@ -119,6 +152,7 @@ export function createAccountSync(
         delay = ws.isUp() ? settings.idlePollMs : settings.pollMs;
       } catch (error) {
         if (ctx.signal.aborted) return;
+        if (isFenced(error)) continue; // reported by sync(): neither Kalshi's nor the database's fault
         health.observe(syncFailureCondition(error));
         if (error instanceof KalshiAuthError) {
           authFailures++;

@@ -1,9 +1,10 @@
 /**
  * Worker entry of `kalshi_account_sync`: wiring only. Reads the private key from the file named
  * in its args (the only file it may read), builds the signed client, the socket opener and the
- * store of the user's schema. Without a key id and key path it runs unauthenticated, and the
- * actor reports that it has no credentials. Without a `wsUrl` the socket is the one of the REST
- * base's environment (never production's for a demo or local base).
+ * store of the user's schema (its writes fenced by the actor's lease). Without a key id and key
+ * path it runs unauthenticated, and the actor reports that it has no credentials. Without a
+ * `wsUrl` the socket is the one of the REST base's environment (never production's for a demo or
+ * local base).
  *
  * @module
  */
@@ -46,7 +47,7 @@ runActor(async (ctx) => {
   const actor = createAccountSync(ctx, {
     settings,
     client,
-    store: createAccountStore(sql, settings.user),
+    store: createAccountStore(sql, settings.user, { lease: ctx.lease }),
     openSocket: signer && wsUrl
       ? (signal) => openKalshiSocket(wsUrl, { signer, clock: ctx.clock, signal })
       : undefined,

@@ -20,6 +20,11 @@
  * failing otherwise is "kalshi unreachable: …". Each transition is reported and logged once
  * (`lib/kalshi/health.ts`).
  *
+ * A cold singleton in cluster mode: each snapshot's transaction proves `ctx.lease.current`
+ * (`lib/fence.ts`). Kalshi is not polled while the lease is not held; a write the database refuses
+ * for a stale grant commits nothing, is reported (`ctx.lease.fenced`, counted `writes.fenced`, not
+ * a write error) and is not retried under that grant; a new grant is written under at once.
+ *
  * @example
  * ```ts ignore
  * const actor = createMarketWatchdog(ctx, { settings: resolveArgs(ctx.args), client, store });
@@ -33,6 +38,7 @@ import { InputError } from "../../lib/errors.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import { KalshiClient } from "../../lib/kalshi/client.ts";
 import { KalshiRateLimitError, KalshiRequestError } from "../../lib/kalshi/errors.ts";
+import { isFenced, type LeaseGrant } from "../../lib/fence.ts";
 import { type Condition, HealthReporter } from "../../lib/kalshi/health.ts";
 import { backoffDelay } from "../../lib/backoff.ts";
 import { sleep } from "../../lib/sleep.ts";
@@ -167,10 +173,7 @@ export function createMarketWatchdog(
     now: () => ctx.clock.now(),
   });
   const lastArchive = new Map<string, number>();
-  const status = new Map<
-    string,
-    { at: string; markets: number } | { error: string }
-  >();
+  const status = new Map<string, { at: string; markets: number } | { error: string }>();
   let loop: Promise<void> | undefined;
 
   async function one(
@@ -191,10 +194,7 @@ export function createMarketWatchdog(
         result.rateLimited++;
         ctx.count("errors.rate_limited");
         if (error.retryAfterMs !== undefined) {
-          result.retryAfterMs = Math.max(
-            result.retryAfterMs ?? 0,
-            error.retryAfterMs,
-          );
+          result.retryAfterMs = Math.max(result.retryAfterMs ?? 0, error.retryAfterMs);
         }
         status.set(eventTicker, { error: "rate limited (HTTP 429)" });
         return;
@@ -223,10 +223,7 @@ export function createMarketWatchdog(
       const why = error instanceof Error ? error.message : String(error);
       result.lastError ??= why;
       status.set(eventTicker, { error: why });
-      warn.warn("fetch", "Cannot fetch Kalshi event {event}: {why}", {
-        event: eventTicker,
-        why,
-      });
+      warn.warn("fetch", "Cannot fetch Kalshi event {event}: {why}", { event: eventTicker, why });
       return;
     }
     const v = validateSnapshot(body, eventTicker);
@@ -246,11 +243,17 @@ export function createMarketWatchdog(
       return;
     }
     const observedAt = new Date(observedMs);
-    const w = await store.writeSnapshot(
-      v.snapshot,
-      observedAt,
-      seriesSymbol(series),
-    );
+    const grant = ctx.lease.current;
+    if (grant === null) return; // the lease was lost during the poll: write nothing
+    let w: Awaited<ReturnType<MarketStore["writeSnapshot"]>>;
+    try {
+      w = await store.writeSnapshot(v.snapshot, observedAt, seriesSymbol(series), grant);
+    } catch (error) {
+      if (!isFenced(error)) throw error;
+      refused(grant, error);
+      status.set(eventTicker, { error: "not written: the lease is not held" });
+      return;
+    }
     for (const r of w.refused) {
       ctx.count("rows.rejected");
       warn.warn(
@@ -268,10 +271,7 @@ export function createMarketWatchdog(
     ctx.count("snapshots.written");
     ctx.count("rows.history", w.historyRows);
     ctx.dataAt(observedMs);
-    status.set(eventTicker, {
-      at: observedAt.toISOString(),
-      markets: w.markets,
-    });
+    status.set(eventTicker, { at: observedAt.toISOString(), markets: w.markets });
     if (settings.archiveDir) {
       const last = lastArchive.get(eventTicker);
       if (last === undefined || observedMs - last >= settings.archiveEveryMs) {
@@ -300,6 +300,12 @@ export function createMarketWatchdog(
     }
   }
 
+  /** A write refused under `grant`: steps down unless the grant already changed. */
+  function refused(grant: LeaseGrant | undefined, error: unknown): void {
+    if (ctx.lease.current === grant) ctx.lease.fenced(error);
+    else ctx.count("writes.fenced");
+  }
+
   const health = new HealthReporter(ctx);
   let backoffLevel = 0;
   let nextPollMs = settings.pollMs;
@@ -316,6 +322,8 @@ export function createMarketWatchdog(
       rateLimited: 0,
       ms: 0,
     };
+    // Not the lease holder (stepped down, or lost): nothing to write, so nothing to poll.
+    if (ctx.lease.current === null) return result;
     const now = ctx.clock.now();
     const wanted: { series: string; ticker: string }[] = [];
     for (const series of settings.series) {

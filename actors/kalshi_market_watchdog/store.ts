@@ -14,10 +14,15 @@
  * its markets are still written. Refusals come back in {@linkcode WriteResult.refused} for the
  * actor to count and log. This path runs only after such a refusal.
  *
+ * Fencing (cluster mode, `lib/fence.ts`): given a lease grant, each of these transactions proves
+ * it first, so a watchdog whose lease moved commits nothing (SQLSTATE `RF001`, thrown to the
+ * actor); without one nothing is checked.
+ *
  * @module
  */
 import { isDataError, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
+import { fence, type LeaseGrant } from "../../lib/fence.ts";
 import type { EventSnapshot } from "./snapshot.ts";
 
 /** A row PostgreSQL refused for its data, left out of the write. */
@@ -39,13 +44,19 @@ export interface WriteResult {
 
 /** The watchdog's store. */
 export interface MarketStore {
-  writeSnapshot(snapshot: EventSnapshot, observedAt: Date, symbol: string): Promise<WriteResult>;
+  /** Writes one snapshot; under `grant` when given (refused with `RF001` when it is stale). */
+  writeSnapshot(
+    snapshot: EventSnapshot,
+    observedAt: Date,
+    symbol: string,
+    grant?: LeaseGrant,
+  ): Promise<WriteResult>;
 }
 
 /** Creates the store. */
 export function createMarketStore(sql: Sql): MarketStore {
   return {
-    async writeSnapshot(snapshot, observedAt, symbol) {
+    async writeSnapshot(snapshot, observedAt, symbol, grant) {
       const rows = snapshot.markets.map((m) => ({
         market_ticker: m.ticker,
         event_ticker: snapshot.eventTicker,
@@ -129,6 +140,7 @@ export function createMarketStore(sql: Sql): MarketStore {
       try {
         // The common case: the whole snapshot, three statements, one transaction.
         return await sql.begin(async (tx) => {
+          await fence(tx, grant);
           await upsertEvent(tx as unknown as Sql);
           const historyRows = await writeMarkets(tx as unknown as Sql, rows);
           return { markets: rows.length, historyRows, refused: [] };
@@ -137,6 +149,7 @@ export function createMarketStore(sql: Sql): MarketStore {
         if (!isDataError(error)) throw error;
       }
       return await sql.begin(async (tx) => {
+        await fence(tx, grant);
         const refused: RefusedRow[] = [];
         let markets = 0;
         let historyRows = 0;

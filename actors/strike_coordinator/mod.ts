@@ -10,6 +10,12 @@
  * coordinator resumes by itself when its inputs are fresh again. Time to close comes from the
  * event's own strike time (UTC), never from "the next top of the hour" on the local clock.
  *
+ * A cold singleton in cluster mode: both writes (the table, the stale flag) prove
+ * `ctx.lease.current` in the database (`lib/fence.ts`), and the files are written only after such a
+ * write and while that grant is still held. While the lease is not held a cycle writes nothing; a
+ * write refused for a stale grant commits nothing, is reported (`ctx.lease.fenced`, counted
+ * `writes.fenced`, not a failed cycle) and is not retried under that grant.
+ *
  * @example
  * ```ts ignore
  * const actor = createStrikeCoordinator(ctx, { store, settings, writeFile });
@@ -18,6 +24,7 @@
  * @module
  */
 import type { Actor, ActorContext } from "../_runtime.ts";
+import { isFenced, type LeaseGrant } from "../../lib/fence.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
 import { staleAge, type StaleWarning, warnStale } from "./staleness.ts";
@@ -42,11 +49,13 @@ export interface CoordinatorDeps {
   close?: () => Promise<void>;
 }
 
-/** The outcome of one cycle. */
-export type CycleResult = { published: true; strikes: number } | {
-  published: false;
-  stale: string;
-};
+/** The outcome of one cycle; `fenced`: nothing written, the lease is not held (cluster mode). */
+export type CycleResult =
+  | { published: true; strikes: number }
+  | { published: false; stale: string }
+  | { published: false; fenced: true };
+
+const NOT_HELD: CycleResult = { published: false, fenced: true };
 
 /** Builds the coordinator actor. */
 export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps): Actor & {
@@ -91,6 +100,29 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     strikes,
   });
 
+  /**
+   * Runs `write` under the current grant; false when nothing was written: the lease is not held,
+   * or the database refused the grant (reported, so the coordinator steps down, unless the grant
+   * changed meanwhile). `write` writes its files only while `held(grant)`.
+   */
+  async function underLease(
+    write: (grant: LeaseGrant | undefined) => Promise<void>,
+  ): Promise<boolean> {
+    const grant = ctx.lease.current;
+    if (grant === null) return false;
+    try {
+      await write(grant);
+      return true;
+    } catch (error) {
+      if (!isFenced(error)) throw error;
+      if (ctx.lease.current === grant) ctx.lease.fenced(error);
+      else ctx.count("writes.fenced");
+      return false;
+    }
+  }
+  /** Whether the grant a write proved is still the current one. */
+  const held = (grant: LeaseGrant | undefined) => ctx.lease.current === grant;
+
   /** `kind` names the cause; `reason` says it with the numbers, which change every cycle. */
   async function markStale(kind: string, reason: string): Promise<CycleResult> {
     ctx.count("cycles.stale");
@@ -104,17 +136,21 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       staleReason = reason;
       ctx.degraded(`strike table stale: ${reason}`);
     }
-    await deps.store.markStale(reason);
-    if (files) {
-      const table = { ...(lastPublished ?? unpublished()), stale: true, stale_reason: reason };
-      await deps.writeJson(files.table, table);
-      await deps.writeJson(files.watch, watchFile(table, []));
-    }
+    const wrote = await underLease(async (grant) => {
+      await deps.store.markStale(reason, grant);
+      if (files && held(grant)) {
+        const table = { ...(lastPublished ?? unpublished()), stale: true, stale_reason: reason };
+        await deps.writeJson(files.table, table);
+        await deps.writeJson(files.watch, watchFile(table, []));
+      }
+    });
+    if (!wrote) return NOT_HELD;
     ctx.setDetails({ stale: true, staleReason: reason, mode: s.mode });
     return { published: false, stale: reason };
   }
 
   async function cycle(): Promise<CycleResult> {
+    if (ctx.lease.current === null) return NOT_HELD;
     const now = ctx.clock.now();
     const price = await deps.store.latestPrice();
     if (!price) return markStale("no_price", "no price yet");
@@ -187,7 +223,6 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       model_mode: s.mode,
       last_updated: new Date(now),
     };
-    await deps.store.publish(header, rows);
     const json = {
       symbol: sym,
       current_price: price.price,
@@ -204,11 +239,15 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       stale_reason: null,
       strikes: rows,
     };
-    lastPublished = json;
-    if (files) {
-      await deps.writeJson(files.table, json);
-      await deps.writeJson(files.watch, watchFile(json, watchlist(rows, s.watchlist)));
-    }
+    const wrote = await underLease(async (grant) => {
+      await deps.store.publish(header, rows, grant);
+      lastPublished = json;
+      if (files && held(grant)) {
+        await deps.writeJson(files.table, json);
+        await deps.writeJson(files.watch, watchFile(json, watchlist(rows, s.watchlist)));
+      }
+    });
+    if (!wrote) return NOT_HELD;
     warned = null;
     if (staleReason !== null) {
       staleReason = null;

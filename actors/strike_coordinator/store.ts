@@ -3,9 +3,14 @@
  * replaces its symbol's strike table in one transaction. Numerics arrive as strings and are
  * converted once here.
  *
+ * Its two writes take the coordinator's lease grant (cluster mode, `lib/fence.ts`): the publish
+ * transaction proves it first, the stale flag in its one statement; a stale grant is refused with
+ * SQLSTATE `RF001` and nothing is written. Without a grant nothing is checked.
+ *
  * @module
  */
 import type { Sql } from "../../lib/db.ts";
+import { fence, fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
 import type { PricePoint } from "./closed_form.ts";
 import type { LookupRow } from "./empirical.ts";
 import type { MarketQuote, StrikeRow } from "./strike_table.ts";
@@ -122,9 +127,10 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
       };
     },
 
-    /** Replaces the symbol's table and header in one transaction. */
-    async publish(header: Header, rows: StrikeRow[]): Promise<void> {
+    /** Replaces the symbol's table and header in one transaction (under `grant` when given). */
+    async publish(header: Header, rows: StrikeRow[], grant?: LeaseGrant): Promise<void> {
       await sql.begin(async (tx) => {
+        await fence(tx, grant);
         await tx`delete from live_data.strike_table where symbol = ${header.symbol}`;
         if (rows.length > 0) {
           await tx`insert into live_data.strike_table ${
@@ -170,10 +176,11 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
       });
     },
 
-    /** Flags the table stale (the rows stay as last published). */
-    async markStale(reason: string): Promise<void> {
+    /** Flags the table stale (the rows stay as last published; under `grant` when given). */
+    async markStale(reason: string, grant?: LeaseGrant): Promise<void> {
       await sql`insert into live_data.strike_table_header (symbol, stale, stale_reason)
-        values (${symbol.toUpperCase()}, true, ${reason})
+        select ${symbol.toUpperCase()}::text, true, ${reason}::text
+        where ${fenceCondition(sql, grant)}
         on conflict (symbol) do update set stale = true, stale_reason = excluded.stale_reason`;
     },
 

@@ -20,67 +20,35 @@
  * other position is replaced and the closed ones deleted: no real position is deleted because of
  * one bad row, and none is half-written. A connection error is thrown as before.
  *
+ * Fencing (cluster mode, `lib/fence.ts`): a store given the account sync's `lease` proves its
+ * current grant in every write, first in each transaction and in the WHERE of each single
+ * statement (`system.lease_fence` is executable by the per-user roles). A stale grant is refused
+ * with SQLSTATE `RF001`, a lease not held with a `FencedError` before anything is sent; either way
+ * nothing of that write is committed. Without `lease` (the historical ingest, a command) nothing is
+ * checked.
+ *
  * @module
  */
 import { cleanText, isDataError, rejectionReason, writeSplitting } from "../bad_rows.ts";
 import type { Sql, TransactionSql } from "../db.ts";
-import type {
-  Balance,
-  KalshiFill,
-  KalshiOrder,
-  KalshiPosition,
-  KalshiSettlement,
-} from "./schemas.ts";
+import { fence, fenceCondition, requireGrant } from "../fence.ts";
+import {
+  type AccountStore,
+  type AccountStoreOptions,
+  type Db,
+  REFUSED_KEPT,
+  type RefusedRow,
+} from "./account_store_types.ts";
+
+export type {
+  AccountStore,
+  AccountStoreOptions,
+  RefusedRow,
+  SyncCursor,
+} from "./account_store_types.ts";
 
 /** Rows per statement (one JSON parameter each). */
 const BATCH = 2_000;
-
-/** A stored incremental or backfill cursor. */
-export interface SyncCursor {
-  cursor: string | null;
-  lastTime: Date | null;
-}
-
-type Db = Sql | TransactionSql;
-
-/** A row PostgreSQL refused for its data and that was left out of its write. */
-export interface RefusedRow {
-  table: string;
-  /** Its natural key (e.g. the order id). */
-  key: string;
-  /** SQLSTATE and message. */
-  reason: string;
-}
-
-/** Refused rows kept for {@linkcode AccountStore.takeRefused} (the count covers the rest). */
-const REFUSED_KEPT = 100;
-
-/** The account store of one user schema. */
-export interface AccountStore {
-  readonly user: string;
-  insertBalance(balance: Balance, observedAt: Date): Promise<void>;
-  /**
-   * Replaces all positions with `positions` in one transaction; returns how many were written (a
-   * refused one keeps its stored row).
-   */
-  replacePositions(positions: readonly KalshiPosition[], syncedAt: Date): Promise<number>;
-  /** Upserts orders; returns rows written. */
-  upsertOrders(orders: readonly KalshiOrder[], db?: Db): Promise<number>;
-  /** Inserts new fills; returns how many were new. */
-  insertFills(fills: readonly KalshiFill[], db?: Db): Promise<number>;
-  /** Inserts new settlements; returns how many were new. */
-  insertSettlements(settlements: readonly KalshiSettlement[], db?: Db): Promise<number>;
-  getCursor(stream: string, db?: Db): Promise<SyncCursor | null>;
-  setCursor(stream: string, cursor: SyncCursor, db?: Db): Promise<void>;
-  deleteCursor(stream: string, db?: Db): Promise<void>;
-  /** Runs `fn` in one transaction. */
-  transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T>;
-  /**
-   * Rows PostgreSQL refused since the last call, left out of their writes: how many, and the
-   * first {@linkcode REFUSED_KEPT} of them.
-   */
-  takeRefused(): { count: number; rows: RefusedRow[] };
-}
 
 function inTransaction(db: Db): db is TransactionSql {
   return typeof (db as { savepoint?: unknown }).savepoint === "function";
@@ -98,11 +66,19 @@ function lastByKey<T>(rows: readonly T[], key: (r: T) => string): T[] {
 }
 
 /** Creates the store of `user` (a `user_NNNN` schema). */
-export function createAccountStore(sql: Sql, user: string): AccountStore {
+export function createAccountStore(
+  sql: Sql,
+  user: string,
+  options: AccountStoreOptions = {},
+): AccountStore {
   if (!/^user_[0-9]{4}$/.test(user)) {
     throw new RangeError(`Cannot use account schema "${user}": expected a name like user_0001`);
   }
   const t = (name: string) => sql(`${user}.${name}`);
+  /** The grant a write proves now (throws `FencedError` while the lease is not held). */
+  const grant = () => requireGrant(options.lease?.current);
+  /** The fence of a single statement, on `q`. */
+  const fenced = (q: Db) => fenceCondition(q, grant());
   let refusedCount = 0;
   let refused: RefusedRow[] = [];
 
@@ -203,8 +179,9 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
       try {
         await sql`insert into ${t("account_balance")}
             (balance_dollars, portfolio_value_dollars, observed_at)
-          values (${balance.balanceDollars}::numeric, ${balance.portfolioValueDollars}::numeric,
-            ${observedAt})`;
+          select ${balance.balanceDollars}::numeric, ${balance.portfolioValueDollars}::numeric,
+            ${observedAt}::timestamptz
+          where ${fenced(sql)}`;
       } catch (error) {
         if (!isDataError(error)) throw error;
         refuse([{
@@ -230,6 +207,7 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
       const insert = insertPositions(syncedAt);
       try {
         return await sql.begin(async (tx) => {
+          await fence(tx, grant());
           await tx`delete from ${t("positions")}`;
           let n = 0;
           for (const batch of chunks(rows)) n += await insert(tx as unknown as Db, batch);
@@ -240,6 +218,7 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
       }
       // Refused: closed positions deleted, each other one upserted, a refused one left as stored.
       const r = await sql.begin(async (tx) => {
+        await fence(tx, grant());
         const tickers = rows.map((p) => p.ticker);
         await tx`delete from ${t("positions")} where not (ticker = any(${tickers}::text[]))`;
         let written = 0;
@@ -291,6 +270,7 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
             initial_count_fp numeric, remaining_count_fp numeric, fill_count_fp numeric,
             created_time timestamptz, expiration_time timestamptz, last_update_time timestamptz,
             raw jsonb)
+          where ${fenced(q)}
           on conflict (order_id) do update set
             client_order_id = excluded.client_order_id, ticker = excluded.ticker,
             status = excluded.status, action = excluded.action, side = excluded.side,
@@ -332,6 +312,7 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
             order_id text, ticker text, side text, action text, count_fp numeric,
             yes_price_dollars numeric, no_price_dollars numeric, is_taker boolean,
             fee_cost_dollars numeric, created_time timestamptz, raw jsonb)
+          where ${fenced(q)}
           on conflict (trade_id) do nothing`;
         return r.count;
       });
@@ -359,6 +340,7 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
             settled_time timestamptz, market_result text, yes_count_fp numeric,
             yes_total_cost_dollars numeric, no_count_fp numeric, no_total_cost_dollars numeric,
             revenue_dollars numeric, fee_cost_dollars numeric, raw jsonb)
+          where ${fenced(q)}
           on conflict (ticker, settled_time) do nothing`;
         return r.count;
       });
@@ -372,17 +354,21 @@ export function createAccountStore(sql: Sql, user: string): AccountStore {
 
     async setCursor(stream, cursor, db = sql) {
       await db`insert into ${t("sync_cursors")} (stream, cursor, last_time, updated_at)
-        values (${stream}, ${cursor.cursor}, ${cursor.lastTime}, now())
+        select ${stream}::text, ${cursor.cursor}::text, ${cursor.lastTime}::timestamptz, now()
+        where ${fenced(db)}
         on conflict (stream) do update set cursor = excluded.cursor,
           last_time = excluded.last_time, updated_at = excluded.updated_at`;
     },
 
     async deleteCursor(stream, db = sql) {
-      await db`delete from ${t("sync_cursors")} where stream = ${stream}`;
+      await db`delete from ${t("sync_cursors")} where stream = ${stream} and ${fenced(db)}`;
     },
 
     transaction<T>(fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
-      return sql.begin((tx) => fn(tx as unknown as TransactionSql)) as Promise<T>;
+      return sql.begin(async (tx) => {
+        await fence(tx, grant());
+        return await fn(tx as unknown as TransactionSql);
+      }) as Promise<T>;
     },
 
     takeRefused() {
