@@ -3,7 +3,9 @@
  * and the `history_backfill` job: inserts 1-minute candles, existing minutes untouched. A candle
  * whose minute timestamptz cannot store is refused (`rejected.unstorable_candle`); one that
  * PostgreSQL refuses for its data (a volume beyond numeric(20, 8)) is split out of its batch in
- * savepoints (`lib/bad_rows.ts`), dropped alone, counted (`candles.rejected`) and logged.
+ * savepoints (`lib/bad_rows.ts`), dropped alone, counted (`candles.rejected`) and logged. A
+ * leased writer (the price watchdog in cluster mode) passes `grant`: each insert is then its own
+ * transaction that proves the grant first (`lib/fence.ts`), and a stale one rejects with RF001.
  *
  * @example
  * ```ts ignore
@@ -18,6 +20,7 @@
 import type { Sql } from "./db.ts";
 import type { RateLimitedLog } from "./log.ts";
 import { rejectionReason, writeSplitting } from "./bad_rows.ts";
+import { fencedBegin, type LeaseGrant } from "./fence.ts";
 
 /** A 1-minute candle (prices as decimal strings). */
 export interface CandleRow {
@@ -38,6 +41,8 @@ export interface CandleStoreOptions {
   count?(name: string, n?: number): void;
   /** Where refusals are logged (the caller's rate-limited log). */
   warn: RateLimitedLog;
+  /** The grant each insert proves (undefined, or no getter: not leased, nothing checked). */
+  grant?: () => LeaseGrant | undefined;
 }
 
 /** The candle table of one symbol. */
@@ -79,8 +84,12 @@ export function createCandleStore(o: CandleStoreOptions): CandleStore {
       let inserted = 0;
       await writeSplitting(values, {
         write: async (part) => {
-          const result = await sql`
-            insert into ${ohlc} ${sql(part)} on conflict ("timestamp") do nothing`;
+          const grant = o.grant?.();
+          const insert = (q: Sql) =>
+            q`insert into ${ohlc} ${q(part)} on conflict ("timestamp") do nothing`;
+          const result = grant === undefined
+            ? await insert(sql)
+            : await fencedBegin(sql, grant, (tx) => insert(tx as unknown as Sql));
           inserted += result.count;
         },
         onReject: (c, error) => {
