@@ -6,10 +6,16 @@
  * PostgreSQL refuses for its data, and the start-up seed. Counting and logging are the caller's
  * (`store.ts`): this module reports what happened.
  *
+ * Fencing (cluster mode, `lib/fence.ts`): every write proves the grant it is given. The single
+ * statements (the live flush and its ON CONFLICT retry) carry the fence as a WHERE condition, so
+ * a live flush stays one round trip; every transaction (rows with records, COPY, the refusal
+ * split) runs the fence first. A stale grant rejects with SQLSTATE RF001 (`isFenced`) and nothing
+ * of the batch is written. A grant of `undefined` checks nothing (not leased).
+ *
  * @example
  * ```ts ignore
  * const log = new PriceLog({ sql, symbol: "btc", clock, bulk });
- * const outcome = await log.write(buffer.take(500), false);
+ * const outcome = await log.write(buffer.take(500), false, grant);
  * await log.close();
  * ```
  *
@@ -18,6 +24,7 @@
 import type { Clock } from "../../lib/clock.ts";
 import type { Sql } from "../../lib/db.ts";
 import { isDataError, writeSplitting } from "../../lib/bad_rows.ts";
+import { fence, fenceCondition, isFenced, type LeaseGrant } from "../../lib/fence.ts";
 import { copyText, type GapRow, type PriceRow, unnestColumns } from "./store_format.ts";
 import type { Batch, DropRecord } from "./write_buffer.ts";
 
@@ -102,35 +109,49 @@ export class PriceLog {
   }
 
   /**
-   * Writes a batch, through COPY when `bulk` (falling back to plain statements), split in
-   * savepoints when refused for its data; rejects when the database is unreachable (nothing of
-   * the batch is then written).
+   * The newest committed second (epoch ms, null when the table is empty), read under `grant` (a
+   * takeover: rejects with RF001 when the grant is stale).
    */
-  async write(batch: Batch, bulk: boolean): Promise<WriteOutcome> {
+  async newest(grant: LeaseGrant | undefined): Promise<number | null> {
+    const sql = this.#sql;
+    const [row] = await sql<{ newest: Date | null }[]>`
+      select ${fenceCondition(sql, grant)} as fenced,
+        (select max("timestamp") from ${this.#priceLog}) as newest`;
+    return row?.newest ? row.newest.getTime() : null;
+  }
+
+  /**
+   * Writes a batch under `grant`, through COPY when `bulk` (falling back to plain statements),
+   * split in savepoints when refused for its data; rejects when the database is unreachable or
+   * the grant is stale (RF001), and nothing of the batch is then written.
+   */
+  async write(batch: Batch, bulk: boolean, grant?: LeaseGrant): Promise<WriteOutcome> {
     const { rows, gaps, drop } = batch;
     let copied = false;
     let bulkError: unknown;
     try {
       if (bulk) {
         try {
-          copied = await this.#bulkWrite(rows);
+          copied = await this.#bulkWrite(rows, grant);
         } catch (error) {
+          if (isFenced(error)) throw error;
           bulkError = error;
         }
       }
       if (!copied && gaps.length === 0 && !drop) {
         // The common case: one statement, one round trip.
-        await this.#insertRowsFast(rows);
+        await this.#insertRowsFast(rows, grant);
       } else if (!copied) {
         await this.#sql.begin(async (tx) => {
+          await fence(tx, grant);
           await this.#insertRows(tx as unknown as Sql, rows);
           await this.#recordGapsAndDrops(tx as unknown as Sql, gaps, drop);
         });
       }
     } catch (error) {
-      // A connection error rejects: the caller keeps the batch.
+      // A connection error or a fence rejects: the caller keeps the batch.
       if (!isDataError(error)) throw error;
-      return { copied, bulkError, refused: await this.#writeRefusing(batch) };
+      return { copied, bulkError, refused: await this.#writeRefusing(batch, grant) };
     }
     return { copied, bulkError };
   }
@@ -142,22 +163,27 @@ export class PriceLog {
     await pool?.end({ timeout: 2 });
   }
 
-  #rowsFrom(q: Sql, c: (string | null)[][]) {
+  /** The batch as rows of a SELECT; `grant` fences the statement (undefined: no condition). */
+  #rowsFrom(q: Sql, c: (string | null)[][], grant?: LeaseGrant) {
     return q`select timestamptz 'epoch' + u.t * interval '1 millisecond' as t, u.p, u.m,
         u.d1, u.d2, u.d3, u.d4, u.d15, u.d30,
         timestamptz 'epoch' + u.r * interval '1 millisecond' as r, u.c
       from unnest(${c[0]!}::int8[], ${c[1]!}::numeric[], ${c[2]!}::numeric[], ${c[3]!}::numeric[],
         ${c[4]!}::numeric[], ${c[5]!}::numeric[], ${c[6]!}::numeric[], ${c[7]!}::numeric[],
         ${c[8]!}::numeric[], ${c[9]!}::int8[], ${c[10]!}::text[]::bool[])
-        as u(t, p, m, d1, d2, d3, d4, d15, d30, r, c)`;
+        as u(t, p, m, d1, d2, d3, d4, d15, d30, r, c)
+      where ${fenceCondition(q, grant)}`;
   }
 
-  /** Idempotent on "timestamp": rows already stored (or repeated in the batch) are skipped. */
-  async #insertRows(q: Sql, batch: readonly PriceRow[]): Promise<void> {
+  /**
+   * Idempotent on "timestamp": rows already stored (or repeated in the batch) are skipped. `grant`
+   * fences a statement outside a transaction (a transaction runs its fence first).
+   */
+  async #insertRows(q: Sql, batch: readonly PriceRow[], grant?: LeaseGrant): Promise<void> {
     if (batch.length === 0) return;
     await q`insert into ${this.#priceLog} ("timestamp", price, momentum, delta_1m, delta_2m,
         delta_3m, delta_4m, delta_15m, delta_30m, received_at, complete)
-      ${this.#rowsFrom(q, unnestColumns(batch))}
+      ${this.#rowsFrom(q, unnestColumns(batch), grant)}
       on conflict ("timestamp") do nothing`;
   }
 
@@ -166,19 +192,20 @@ export class PriceLog {
    * anti-join skips stored rows and a plain INSERT avoids ON CONFLICT's speculative insertion
    * (about 1.5x the server-side rate). A unique violation (a row repeated within the batch, or
    * one committed meanwhile by another writer) rolls the statement back; the batch is then
-   * written again through ON CONFLICT DO NOTHING.
+   * written again through ON CONFLICT DO NOTHING. Both statements prove `grant` (an
+   * uncorrelated condition: evaluated once, before any row is inserted).
    */
-  async #insertRowsFast(batch: readonly PriceRow[]): Promise<void> {
+  async #insertRowsFast(batch: readonly PriceRow[], grant?: LeaseGrant): Promise<void> {
     if (batch.length === 0) return;
     const sql = this.#sql;
     try {
       await sql`insert into ${this.#priceLog} ("timestamp", price, momentum, delta_1m, delta_2m,
           delta_3m, delta_4m, delta_15m, delta_30m, received_at, complete)
-        select * from (${this.#rowsFrom(sql, unnestColumns(batch))}) as x
+        select * from (${this.#rowsFrom(sql, unnestColumns(batch), grant)}) as x
         where not exists (select 1 from ${this.#priceLog} as l where l."timestamp" = x.t)`;
     } catch (error) {
       if ((error as { code?: string })?.code !== "23505") throw error;
-      await this.#insertRows(sql, batch);
+      await this.#insertRows(sql, batch, grant);
     }
   }
 
@@ -190,9 +217,10 @@ export class PriceLog {
    * last chunk leaves postgres.js waiting for good) the pool is ended, whatever state its one
    * connection is in, and the error is rethrown for the caller to fall back. Gap and drop records
    * never ride along: a deadline passing while COMMIT is in flight would have the fallback write
-   * them twice; rows are idempotent, those records are not.
+   * them twice; rows are idempotent, those records are not. The transaction proves `grant`
+   * first; a fence refusal leaves the pool open (its connection is sound) and rejects.
    */
-  async #bulkWrite(batch: readonly PriceRow[]): Promise<boolean> {
+  async #bulkWrite(batch: readonly PriceRow[], grant: LeaseGrant | undefined): Promise<boolean> {
     for (let i = 1; i < batch.length; i++) {
       if (batch[i]!.secondMs <= batch[i - 1]!.secondMs) return false;
     }
@@ -202,6 +230,7 @@ export class PriceLog {
     const timeoutMs = this.#bulkTimeoutMs;
     let cancel: (() => void) | undefined;
     const work = pool.begin(async (tx) => {
+      await fence(tx, grant);
       const [taken] = await tx`select 1 from ${this.#priceLog}
         where "timestamp" between ${first} and ${last} limit 1`;
       if (taken) return false;
@@ -217,6 +246,7 @@ export class PriceLog {
     try {
       return await Promise.race([work, deadline]);
     } catch (error) {
+      if (isFenced(error)) throw error;
       work.catch(() => {}); // settles (rejected) once its pool is ended below
       this.#bulkSql = undefined;
       await pool.end({ timeout: 0 }).catch(() => {});
@@ -281,11 +311,12 @@ export class PriceLog {
    * out; everything else commits at once (so a connection error rolls back all of it, and the
    * caller keeps the whole batch as before). Returns what was left out, once committed.
    */
-  async #writeRefusing(batch: Batch): Promise<Refusal[]> {
+  async #writeRefusing(batch: Batch, grant: LeaseGrant | undefined): Promise<Refusal[]> {
     const refused: Refusal[] = [];
     const drop = batch.drop;
     await this.#sql.begin(async (tx) => {
       refused.length = 0;
+      await fence(tx, grant);
       const inSavepoint = async (write: (q: Sql) => Promise<void>) => {
         await tx.savepoint((sp) => write(sp as unknown as Sql));
       };

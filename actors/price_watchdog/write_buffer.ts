@@ -5,6 +5,11 @@
  * with the next batch. A batch is taken, then either committed (taken off) or released (kept
  * for the next try). Pure data: no SQL, no timers ({@linkcode FlushCadence} drives it).
  *
+ * A warm standby (cluster mode) keeps its rows here too, as a retention of the newest `limit`
+ * seconds: pushed with `retain`, the oldest beyond the limit are trimmed without a drop record
+ * (another node writes them), and so are gap records that end before the oldest row kept. On
+ * takeover {@linkcode WriteBuffer.discardThrough} removes what the other node already committed.
+ *
  * @example
  * ```ts
  * import { WriteBuffer } from "./write_buffer.ts";
@@ -47,19 +52,29 @@ export class WriteBuffer {
   #rows: PriceRow[] = [];
   #gaps: GapRow[] = [];
   #drop: DropRecord | null = null;
-  /** Rows at the head held by a write in flight (never dropped). */
+  /** Rows and gap records at the head held by a write in flight (never dropped). */
   #inflight = 0;
+  #inflightGaps = 0;
 
   /** Keeps at most `limit` rows. */
   constructor(readonly limit: number) {}
 
-  /** Appends a row; returns how many of the oldest were dropped to make room (0 mostly). */
-  push(row: PriceRow): number {
+  /**
+   * Appends a row; returns how many of the oldest were dropped to make room (0 mostly). With
+   * `retain` (a standby) they are trimmed instead: no drop record, older gap records go too.
+   */
+  push(row: PriceRow, retain = false): number {
     this.#rows.push(row);
     const over = this.#rows.length - this.limit;
     if (over <= 0) return 0;
     // Never drop rows a write in flight holds; drop the oldest after them.
     const dropped = this.#rows.splice(this.#inflight, over);
+    if (retain) {
+      const oldest = this.#rows[0]!.secondMs;
+      const held = this.#gaps.slice(0, this.#inflightGaps);
+      this.#gaps = [...held, ...this.#gaps.slice(held.length).filter((g) => g.toMs >= oldest)];
+      return dropped.length;
+    }
     const first = dropped[0]!.secondMs;
     const last = dropped[dropped.length - 1]!.secondMs;
     this.#drop = this.#drop
@@ -77,12 +92,14 @@ export class WriteBuffer {
   take(size: number): Batch {
     const rows = this.#rows.slice(0, size);
     this.#inflight = rows.length;
+    this.#inflightGaps = this.#gaps.length;
     return { rows, gaps: this.#gaps.slice(), drop: this.#drop };
   }
 
   /** The batch was written: takes it off (rows dropped meanwhile stay on record). */
   commit(batch: Batch): void {
     this.#inflight = 0;
+    this.#inflightGaps = 0;
     this.#rows.splice(0, batch.rows.length);
     this.#gaps.splice(0, batch.gaps.length);
     if (batch.drop === this.#drop) this.#drop = null;
@@ -92,6 +109,22 @@ export class WriteBuffer {
   /** The batch was not written: everything stays for the next try. */
   release(): void {
     this.#inflight = 0;
+    this.#inflightGaps = 0;
+  }
+
+  /**
+   * Takes off the rows at or before `newestMs` and the gap records that end by then (committed or
+   * covered by another node: a takeover); returns how many of each. Not while a write is in flight.
+   */
+  discardThrough(newestMs: number): { rows: number; gaps: number } {
+    if (this.#inflight > 0 || this.#inflightGaps > 0) {
+      throw new Error("Cannot discard buffered rows while a write holds them");
+    }
+    const rows = this.#rows.length;
+    const gaps = this.#gaps.length;
+    this.#rows = this.#rows.filter((r) => r.secondMs > newestMs);
+    this.#gaps = this.#gaps.filter((g) => g.toMs > newestMs);
+    return { rows: rows - this.#rows.length, gaps: gaps - this.#gaps.length };
   }
 
   /** Rows waiting. */

@@ -89,3 +89,40 @@ Deno.test("WriteBuffer.empty is true only without rows, gap records and drop rec
   b.commit(batch);
   assert.equal(b.empty, true);
 });
+
+Deno.test("WriteBuffer.push() with retain (a standby) trims the oldest rows and older gap records without a drop record", () => {
+  const b = new WriteBuffer(3);
+  b.pushGap({ fromMs: T, toMs: T + 2_000, cause: "silence" }); // ends before row 3
+  b.pushGap({ fromMs: T + 2_000, toMs: T + 4_000, cause: "close" });
+  const trimmed = [1, 2, 3, 4, 5, 6].map((s) => b.push(row(s), true));
+  assert.deepEqual(trimmed, [0, 0, 0, 1, 1, 1]);
+  const batch = b.take(10);
+  assert.deepEqual(seconds(batch.rows), [4, 5, 6], "the newest seconds retained");
+  assert.equal(batch.drop, null, "trimming a retention is no drop");
+  assert.deepEqual(batch.gaps.map((g) => g.cause), ["close"], "a gap ending by row 4 is kept");
+});
+
+Deno.test("WriteBuffer.push() with retain keeps the gap records a write in flight holds", () => {
+  const b = new WriteBuffer(2);
+  b.pushGap(gap); // ends at second 6
+  const batch = b.take(10); // holds the gap record
+  for (const s of [7, 8, 9]) b.push(row(s), true);
+  b.commit(batch);
+  assert.equal(b.hasRecords, false, "the gap record was taken off by its commit, not twice");
+  assert.deepEqual(seconds(b.take(10).rows), [8, 9]);
+});
+
+Deno.test("WriteBuffer.discardThrough() takes off the rows at or before a second and the gaps that end by then", () => {
+  const b = new WriteBuffer(10);
+  for (const s of [1, 2, 3, 4, 5]) b.push(row(s));
+  b.pushGap({ fromMs: T, toMs: T + 3_000, cause: "restart" });
+  b.pushGap({ fromMs: T + 2_000, toMs: T + 5_000, cause: "close" }); // ends after second 3
+  assert.deepEqual(b.discardThrough(T + 3_000), { rows: 3, gaps: 1 });
+  const batch = b.take(10);
+  assert.deepEqual(seconds(batch.rows), [4, 5]);
+  assert.deepEqual(batch.gaps.map((g) => g.cause), ["close"]);
+  assert.throws(() => b.discardThrough(T + 4_000), /while a write holds them/);
+  b.release();
+  assert.deepEqual(b.discardThrough(T + 9_000), { rows: 2, gaps: 1 });
+  assert.equal(b.empty, true);
+});
