@@ -1,7 +1,8 @@
 /**
  * The price watchdog's gaps: a break of more than {@linkcode GAP_MS} (a restart, a feed break)
  * is recorded in `system.ingest_gaps` and backfilled from 1-minute candles, and the rows after
- * it wait until the backfill is done, so their deltas can use the candle closes.
+ * it wait until the backfill is done, so their deltas can use the candle closes. A warm standby
+ * backfills its history the same way but writes no candle (cluster mode, `store.ts`).
  *
  * @module
  */
@@ -102,10 +103,12 @@ export class GapBackfill {
           toMs,
         );
         if (got.rejected > 0) ctx.count("rejected.candle", got.rejected);
+        // A standby fetches the candles for its deltas but does not insert them (the store skips
+        // and counts that): its gap record then says the gap was not backfilled.
         const inserted = await store.insertCandles(got.candles);
         for (const c of got.candles) history.addCandle(c.startMs, Number(c.close));
         ctx.count("candles.backfilled", inserted);
-        ok = true;
+        ok = store.role.role === "holder";
       } catch (error) {
         ctx.count("backfill.failed");
         warn.warn("backfill", "Cannot backfill the {product} gap: {error}", {

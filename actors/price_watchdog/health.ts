@@ -1,7 +1,8 @@
 /**
  * The price watchdog's health and status details: `degraded` while the feed is down (`feed
  * <cause>`, until the next exchange time) or the database is (`database unavailable, N rows
- * buffered`, until the buffer has drained), `running` again once neither is.
+ * buffered`, until the buffer has drained, or the store is a standby that writes nothing),
+ * `running` again once neither is. The details carry the store's role and lease epoch.
  *
  * @module
  */
@@ -49,7 +50,10 @@ export class WatchdogHealth {
   report(): void {
     const store = this.#d.store;
     if (store.failing) this.#dbDown = true;
-    else if (this.#dbDown && store.pending === 0) this.#dbDown = false; // down until drained
+    // Down until drained (a standby keeps its rows: nothing to drain).
+    else if (this.#dbDown && (store.pending === 0 || store.role.role === "standby")) {
+      this.#dbDown = false;
+    }
     const reasons: string[] = [];
     if (this.#feedDown) reasons.push(`feed ${this.#feedDown}`);
     if (this.#dbDown) reasons.push(`database unavailable, ${store.pending} rows buffered`);
@@ -73,6 +77,7 @@ export class WatchdogHealth {
       newestRowAt: data.newestRowMs === null ? null : new Date(data.newestRowMs).toISOString(),
       buffered: store.pending,
       databaseAvailable: !this.#dbDown,
+      ...store.role,
     });
   }
 }

@@ -21,6 +21,12 @@
  *   unavailable, N rows buffered`, until the buffer has drained); `running` again after.
  * - The heartbeat carries the exchange time of the newest row (`ctx.dataAt`), so the
  *   supervisor's freshness rule restarts a feed that is connected but not advancing.
+ * - Cluster mode (a warm singleton, `ctx.lease`): every node runs the feed and computes the same
+ *   rows; only the holder of the lease writes, each write proving its grant (`store.ts`). A
+ *   standby (`lease` null) keeps the newest `bufferRows` seconds; on a grant it writes those after
+ *   the newest committed one; a fenced write makes it a standby. The command `release` (a
+ *   handover) writes every closed second under the grant, then stops writing and answers
+ *   `{ lastCommittedMs }`. The details show `role` (`holder` or `standby`) and `epoch`.
  *
  * @example
  * ```ts ignore
@@ -109,6 +115,11 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
     },
     emit: (row) => gaps.emit(row),
   });
+  // Registered before start: a grant that arrives during the seed is taken over by the first pass.
+  ctx.lease.onChange((grant) => {
+    store.leaseChanged(grant);
+    details();
+  });
   let lastFrameMono = clock.monotonic();
   let feedRun: Promise<void> | undefined;
   let idle: ReturnType<typeof setInterval> | undefined;
@@ -192,9 +203,16 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
       gaps.emit(intake.bucket.flush(true));
       await store.close(3_000);
     },
-    command(name) {
-      if (name === "flush") return store.drain(3_000);
-      return Promise.reject(new Error(`unknown command "${name}"`));
+    async command(name) {
+      if (name === "flush") return await store.drain(3_000);
+      if (name === "release") {
+        // Rows held back by a backfill are closed seconds too: they are written first.
+        await gaps.running;
+        const result = await store.release(3_000);
+        details();
+        return result;
+      }
+      throw new Error(`unknown command "${name}"`);
     },
   };
 }

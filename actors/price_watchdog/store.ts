@@ -10,7 +10,8 @@
  * - `write_buffer.ts`: the bounded buffer (oldest rows dropped beyond `bufferRows`, never those a
  *   write holds) and `flush_cadence.ts`: when to write, on the clock seam;
  * - `price_log.ts`: the SQL of the price log and its records;
- * - `lib/candle_store.ts`: the candle table, shared with the `history_backfill` job.
+ * - `lib/candle_store.ts`: the candle table, shared with the `history_backfill` job;
+ * - `store_lease.ts`: the write role in cluster mode; `store_reports.ts`: admission and reports.
  *
  * Live flushes (a few rows every 250 ms) are one `unnest` statement. A backlog (after an outage,
  * or rows arriving faster than flushes) drains through COPY on a dedicated single-connection pool
@@ -26,6 +27,16 @@
  * it refuses (`lib/bad_rows.ts`): those are dropped, counted (`rows.rejected`,
  * `records.rejected`) and logged with their reason (rate-limited), every other row commits. This
  * path runs only after such a failure. A connection error still keeps everything buffered.
+ *
+ * Cluster mode (`lease`, see `store_lease.ts`): every write proves the current grant
+ * (`price_log.ts`, `lib/fence.ts`). A write the database fences (RF001) is no failure: the batch
+ * stays buffered, `fenced` is called (the actor steps down) and the store becomes a warm standby.
+ * A standby writes nothing: its buffer is a retention of the newest `bufferRows` seconds (trimmed
+ * without a drop record; counted as `standby.trimmed`) and its candle inserts are skipped
+ * (`candles.standby_skipped`). On a new grant (`leaseChanged`) the first pass reads the newest
+ * committed second under the grant, takes off what is at or before it (`takeover.rows_skipped`,
+ * `takeover.gaps_skipped`) and writes the rest, idempotently. `release` flushes everything under
+ * the grant, then writes nothing more and answers the newest committed second.
  *
  * @example
  * ```ts ignore
@@ -43,25 +54,22 @@
 import type { Logger } from "@logtape/logtape";
 import type { Clock } from "../../lib/clock.ts";
 import type { Sql } from "../../lib/db.ts";
+import { FencedError, isFenced, type LeaseGrant, requireGrant } from "../../lib/fence.ts";
 import { RateLimitedLog } from "../../lib/log.ts";
 import { sleep } from "../../lib/sleep.ts";
-import { cleanText, isDataError, rejectionReason } from "../../lib/bad_rows.ts";
+import { isDataError } from "../../lib/bad_rows.ts";
 import { type CandleRow, createCandleStore } from "../../lib/candle_store.ts";
 import { FlushCadence } from "./flush_cadence.ts";
-import { PriceLog, type Refusal, type Seed } from "./price_log.ts";
-import {
-  CAUSE_CHARS,
-  checkRow,
-  fitPercents,
-  type GapRow,
-  type PriceRow,
-  storable,
-} from "./store_format.ts";
+import { PriceLog, type Seed } from "./price_log.ts";
+import type { GapRow, PriceRow } from "./store_format.ts";
+import { type RoleStatus, StoreLease } from "./store_lease.ts";
+import { admit, admitGap, reportBulkFailure, reportRefusals } from "./store_reports.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 
 export type { CandleRow } from "../../lib/candle_store.ts";
 export type { Seed } from "./price_log.ts";
 export type { GapRow, PriceRow } from "./store_format.ts";
+export type { RoleStatus } from "./store_lease.ts";
 
 /** Options of {@linkcode createPriceStore}. */
 export interface PriceStoreOptions {
@@ -93,6 +101,13 @@ export interface PriceStoreOptions {
   bulkTimeoutMs?: number;
   /** After a failed bulk write that plain statements then wrote, skip COPY this long (60 s). */
   bulkCoolDownMs?: number;
+  /**
+   * The grant writes prove (`() => ctx.lease.current`): undefined (or no getter) = not leased,
+   * nothing fenced; null = a warm standby, write nothing; a grant = write under it.
+   */
+  lease?: () => LeaseGrant | null | undefined;
+  /** The database fenced a write (`ctx.lease.fenced`); without it `writes.fenced` is counted. */
+  fenced?(error: unknown): void;
 }
 
 /** The price watchdog's store. */
@@ -102,18 +117,28 @@ export interface PriceStore {
   enqueue(row: PriceRow): void;
   /** Records a gap (queued with the rows when the database is down). */
   recordGap(gap: GapRow): void;
-  /** Writes candles, existing minutes untouched; returns how many were new. */
+  /** Writes candles, existing minutes untouched; returns how many were new (0 as a standby). */
   insertCandles(candles: readonly CandleRow[]): Promise<number>;
   /** Starts the flush timer. */
   start(): void;
   /** Writes everything buffered, retrying failures for about `timeoutMs`; true if empty. */
   drain(timeoutMs: number): Promise<boolean>;
-  /** Drains, stops the timer, ends the pool if it owns it. */
+  /** Drains (not as a standby), stops the timer, ends the pool if it owns it. */
   close(timeoutMs: number): Promise<void>;
-  /** Rows waiting to be written. */
+  /** The lease changed (`ctx.lease.onChange`): a grant takes over, null stops writing. */
+  leaseChanged(grant: LeaseGrant | null): void;
+  /**
+   * Handover: writes everything buffered under the current grant, then nothing until the next
+   * grant; answers the newest second this node committed (or the table's newest). Rejects, still
+   * the holder, when the rows cannot be written within `timeoutMs`.
+   */
+  release(timeoutMs: number): Promise<{ lastCommittedMs: number | null }>;
+  /** Rows waiting to be written (a standby's retained rows). */
   readonly pending: number;
   /** The last write failed (the database is unreachable); false again after one succeeds. */
   readonly failing: boolean;
+  /** Holder or standby, and the epoch of the grant. */
+  readonly role: RoleStatus;
 }
 
 const SYMBOL = /^[a-z][a-z0-9]{0,15}$/;
@@ -135,6 +160,7 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     windowMs: 60_000,
     now: () => o.clock.now(),
   });
+  const lease = new StoreLease(o.lease);
   const log = new PriceLog({
     sql: o.sql,
     symbol: o.symbol,
@@ -142,18 +168,27 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     bulk: o.bulk,
     bulkTimeoutMs: o.bulkTimeoutMs,
   });
-  const candles = createCandleStore({ sql: o.sql, symbol: o.symbol, count: o.count, warn });
+  const candles = createCandleStore({
+    sql: o.sql,
+    symbol: o.symbol,
+    count: o.count,
+    warn,
+    grant: () => requireGrant(lease.grant),
+  });
   const buffer = new WriteBuffer(o.bufferRows);
   const cadence = new FlushCadence({
     clock: o.clock,
     flushMs: o.flushMs,
     flush: writeBatch,
-    empty: () => buffer.empty,
-    full: () => buffer.pending >= o.maxBatch,
+    // A standby has nothing to write: no pass runs.
+    empty: () => buffer.empty || lease.grant === null,
+    full: () => lease.grant !== null && buffer.pending >= o.maxBatch,
   });
   /** When COPY may be tried again after a failure. */
   let bulkAfter = 0;
   const backlogBatch = Math.max(o.maxBatch, BACKLOG_BATCH);
+  /** The newest second this store committed (epoch ms). */
+  let lastCommittedMs: number | null = null;
 
   /** Backlog batches go through COPY when a bulk pool is configured and not cooling down. */
   function bulkNow(): boolean {
@@ -173,8 +208,44 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     return false;
   }
 
+  /** The database fenced a write: keep everything, step down, write nothing until a grant. */
+  function fencedWrite(what: string, error: unknown): true {
+    buffer.release();
+    lease.pause();
+    if (o.fenced) o.fenced(error);
+    else o.count("writes.fenced");
+    warn.warn("fenced", "Stopped writing {what} of {symbol}: the lease is held elsewhere", {
+      what,
+      symbol: o.symbol,
+    });
+    return true;
+  }
+
+  /** A new grant's first pass: what the other node committed is not written again. */
+  async function takeOver(grant: LeaseGrant): Promise<void> {
+    const newest = await log.newest(grant);
+    lease.tookOver(grant);
+    o.count("takeovers");
+    if (newest === null) return;
+    const cut = buffer.discardThrough(newest);
+    if (cut.rows > 0) o.count("takeover.rows_skipped", cut.rows);
+    if (cut.gaps > 0) o.count("takeover.gaps_skipped", cut.gaps);
+  }
+
   /** One batch written (true) or kept for the next try (false); counts what happened. */
   async function writeBatch(): Promise<boolean> {
+    const grant = lease.grant;
+    if (grant === null) return true; // a standby writes nothing
+    const due = lease.takeoverDue;
+    if (due) {
+      try {
+        await takeOver(due);
+      } catch (error) {
+        if (isFenced(error)) return fencedWrite("price rows", error);
+        return writeFailed(buffer.pending, error);
+      }
+      if (buffer.empty) return true;
+    }
     const bulk = bulkNow();
     // A backlog (after an outage, or rows arriving faster than flushes) drains in larger
     // statements; a live flush holds at most maxBatch rows as before.
@@ -182,8 +253,9 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     const batch = buffer.take(bulk ? BULK_BATCH : n > o.maxBatch ? backlogBatch : o.maxBatch);
     let outcome;
     try {
-      outcome = await log.write(batch, bulk);
+      outcome = await log.write(batch, bulk, grant);
     } catch (error) {
+      if (isFenced(error)) return fencedWrite("price rows", error);
       return writeFailed(batch.rows.length, error);
     }
     const { copied, bulkError, refused } = outcome;
@@ -199,10 +271,27 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     const left = reportRefusals(o, warn, refused ?? []);
     buffer.commit(batch);
     const durable = left.size ? batch.rows.filter((r) => !left.has(r)) : batch.rows;
+    for (const r of durable) lastCommittedMs = Math.max(lastCommittedMs ?? r.secondMs, r.secondMs);
     o.count("rows.written", durable.length);
     o.gauge("buffer.depth", buffer.pending);
     if (durable.length > 0) o.onDurable?.(durable);
     return true;
+  }
+
+  async function drain(timeoutMs: number): Promise<boolean> {
+    // Bounded by attempts, not by the clock seam: a test's manual clock does not move.
+    let waits = Math.ceil(timeoutMs / 100);
+    for (;;) {
+      if (lease.grant === null) {
+        // A standby writes nothing; a write still in flight (the lease just lost) may finish.
+        await cadence.flushOnce();
+        return buffer.empty;
+      }
+      const ok = await cadence.flushOnce();
+      if (buffer.empty) return true;
+      if (!ok && waits-- <= 0) return false;
+      if (!ok) await sleep(100);
+    }
   }
 
   return {
@@ -210,8 +299,10 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     enqueue(input) {
       const row = admit(input, o, warn);
       if (!row) return;
-      const dropped = buffer.push(row);
-      if (dropped > 0) {
+      const standby = lease.grant === null;
+      const dropped = buffer.push(row, standby);
+      if (dropped > 0 && standby) o.count("standby.trimmed", dropped);
+      else if (dropped > 0) {
         o.count("rows.dropped", dropped);
         warn.warn("drop", "Dropped {n} buffered price rows of {symbol}: buffer full", {
           n: dropped,
@@ -221,7 +312,7 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       o.gauge("buffer.depth", buffer.pending);
       // Flush at once when a batch is full, or when the last flush is flushMs old (a row
       // arriving after a quiet spell need not wait a whole interval).
-      cadence.arrived(buffer.pending >= o.maxBatch);
+      cadence.arrived(!standby && buffer.pending >= o.maxBatch);
     },
     recordGap(input) {
       const gap = admitGap(input, o, warn);
@@ -229,24 +320,35 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       buffer.pushGap(gap);
       cadence.arrived(true);
     },
-    insertCandles: (c) => candles.insert(c),
+    async insertCandles(c) {
+      if (lease.grant === null) {
+        o.count("candles.standby_skipped", c.length);
+        return 0;
+      }
+      try {
+        return await candles.insert(c);
+      } catch (error) {
+        if (!isFenced(error)) throw error;
+        // FencedError: the lease was lost during the insert (nothing was sent under it).
+        if (!(error instanceof FencedError)) fencedWrite("candles", error);
+        o.count("candles.standby_skipped", c.length);
+        return 0;
+      }
+    },
     start() {
       cadence.start();
     },
-    async drain(timeoutMs) {
-      // Bounded by attempts, not by the clock seam: a test's manual clock does not move.
-      let waits = Math.ceil(timeoutMs / 100);
-      for (;;) {
-        const ok = await cadence.flushOnce();
-        if (buffer.empty) return true;
-        if (!ok && waits-- <= 0) return false;
-        if (!ok) await sleep(100);
-      }
-    },
+    drain,
     async close(timeoutMs) {
       cadence.stop();
-      const empty = await this.drain(timeoutMs);
-      if (!empty) {
+      const empty = lease.grant === null ? buffer.empty : await drain(timeoutMs);
+      if (lease.grant === null && !buffer.empty) {
+        // The holder writes these seconds from what it received: not lost.
+        o.log.info("Stopped as a standby, {rows} price rows of {symbol} retained", {
+          rows: buffer.pending,
+          symbol: o.symbol,
+        });
+      } else if (!empty) {
         o.count("rows.lost_at_stop", buffer.pending);
         o.log.error("Stopped with {rows} price rows of {symbol} unwritten", {
           rows: buffer.pending,
@@ -256,90 +358,36 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
       await log.close();
       if (o.endSql) await o.sql.end({ timeout: 2 });
     },
+    leaseChanged(grant) {
+      lease.changed(grant);
+      if (grant) cadence.arrived(true);
+    },
+    async release(timeoutMs) {
+      if (!lease.leased) {
+        throw new Error(`Cannot release the price log of ${o.symbol}: it is not leased`);
+      }
+      if (lease.grant !== null) {
+        const empty = await drain(timeoutMs);
+        if (!empty && lease.grant !== null) {
+          throw new Error(
+            `Cannot release the price log of ${o.symbol}: ${buffer.pending} rows not written ` +
+              `within ${timeoutMs} ms`,
+          );
+        }
+        lease.pause();
+        // A pass still in flight finishes under the grant (none starts: the store is paused).
+        await cadence.flushOnce();
+      }
+      return { lastCommittedMs: lastCommittedMs ?? await log.newest(undefined) };
+    },
     get pending() {
       return buffer.pending;
     },
     get failing() {
       return cadence.failures > 0;
     },
+    get role() {
+      return lease.status();
+    },
   };
-}
-
-/** Sinks of the admission checks and the reports. */
-type Sinks = Pick<PriceStoreOptions, "symbol" | "count">;
-
-/**
- * The row as it is stored, or null when refused: a row the table cannot take would fail its
- * whole batch again and again, so it is refused here (`rejected.unstorable_row`); a percent beyond
- * numeric(10, 6) (or not finite) is stored as null, the price being good (`rows.percent_nulled`).
- */
-function admit(row: PriceRow, o: Sinks, warn: RateLimitedLog): PriceRow | null {
-  const bad = checkRow(row);
-  if (bad) {
-    o.count("rejected.unstorable_row");
-    warn.warn("reject", "Refused a price row of {symbol}: {reason}", {
-      symbol: o.symbol,
-      reason: bad,
-    });
-    return null;
-  }
-  const fitted = fitPercents(row);
-  if (!fitted) return row;
-  o.count("rows.percent_nulled");
-  warn.warn(
-    "percent",
-    "Price row of {symbol} at {second}: momentum or a delta is out of range, stored as null",
-    {
-      symbol: o.symbol,
-      second: new Date(row.secondMs).toISOString(),
-    },
-  );
-  return fitted;
-}
-
-/** The gap record as it is stored (its cause cleaned), or null when its times are unstorable. */
-function admitGap(gap: GapRow, o: Sinks, warn: RateLimitedLog): GapRow | null {
-  if (!storable(gap.fromMs) || !storable(gap.toMs)) {
-    o.count("rejected.unstorable_gap");
-    warn.warn("reject", "Refused a gap record of {symbol}: {from}-{to} is not of 2000-9999", {
-      symbol: o.symbol,
-      from: gap.fromMs,
-      to: gap.toMs,
-    });
-    return null;
-  }
-  return { ...gap, cause: cleanText(gap.cause, CAUSE_CHARS) };
-}
-
-/** Counts and logs a COPY that failed where plain statements then wrote the batch. */
-function reportBulkFailure(o: Sinks, warn: RateLimitedLog, rows: number, error: unknown): void {
-  o.count("db.bulk_failed");
-  warn.warn(
-    "bulk",
-    "Bulk write of {rows} price rows of {symbol} failed and was written without COPY: {error}",
-    {
-      rows,
-      symbol: o.symbol,
-      error: error instanceof Error ? error.message : String(error),
-    },
-  );
-}
-
-/** Counts and logs what PostgreSQL refused (once committed); returns the refused price rows. */
-function reportRefusals(
-  o: Sinks,
-  warn: RateLimitedLog,
-  refused: readonly Refusal[],
-): Set<PriceRow> {
-  const rows = new Set<PriceRow>();
-  for (const r of refused) {
-    if (r.row) rows.add(r.row);
-    o.count(r.row ? "rows.rejected" : "records.rejected");
-    warn.warn("refused", "Price {what} of {symbol} refused by PostgreSQL and dropped: {reason}", {
-      what: r.what,
-      symbol: o.symbol,
-      reason: rejectionReason(r.error),
-    });
-  }
-  return rows;
 }

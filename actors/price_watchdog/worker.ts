@@ -31,6 +31,9 @@ runActor((ctx) => {
     maxBatch: settings.maxBatch,
     bufferRows: settings.bufferRows,
     endSql: true,
+    // Cluster mode: writes prove the lease; a fenced write steps down (a warm standby).
+    lease: () => ctx.lease.current,
+    fenced: (error) => ctx.lease.fenced(error),
   });
   return createPriceWatchdog(ctx, { settings, store });
 });
