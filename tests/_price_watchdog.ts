@@ -8,7 +8,13 @@
 import { type Clock, systemClock } from "../lib/clock.ts";
 import type { Sql } from "../lib/db.ts";
 import { hostActor, type Port } from "../actors/_runtime.ts";
-import type { ActorMessage, InitMessage, Progress } from "../schema/messages.ts";
+import type {
+  ActorMessage,
+  InitMessage,
+  LeaseGrant,
+  Progress,
+  SupervisorMessage,
+} from "../schema/messages.ts";
 import { createPriceWatchdog, resolveArgs } from "../actors/price_watchdog/mod.ts";
 import {
   createPriceStore,
@@ -50,6 +56,10 @@ export interface Hosted extends AsyncDisposable {
   fatal(): unknown;
   stop(): Promise<void>;
   durable: { row: PriceRow; at: number }[];
+  /** Posts a supervisor message (a lease change) to the actor. */
+  send(message: SupervisorMessage): void;
+  /** Runs a command; resolves its result, rejects with its error. */
+  command(name: string): Promise<unknown>;
 }
 
 /** Starts a watchdog over an in-process port; resolves once it is ready. */
@@ -61,6 +71,8 @@ export async function hostWatchdog(options: {
   endSql?: boolean;
   /** The store's bulk pool factory (as the worker passes it). */
   bulk?: () => Sql;
+  /** The lease in the init (cluster mode): a grant, or null for a warm standby. */
+  lease?: LeaseGrant | null;
 }): Promise<Hosted> {
   const messages: ActorMessage[] = [];
   const durable: { row: PriceRow; at: number }[] = [];
@@ -83,6 +95,9 @@ export async function hostWatchdog(options: {
       bufferRows: settings.bufferRows,
       endSql: options.endSql ?? false,
       ...(options.bulk ? { bulk: options.bulk } : {}),
+      // As the worker wires it.
+      lease: () => ctx.lease.current,
+      fenced: (error) => ctx.lease.fenced(error),
       onDurable: (rows) => {
         const at = performance.now();
         for (const row of rows) durable.push({ row, at });
@@ -98,6 +113,7 @@ export async function hostWatchdog(options: {
     args: options.args,
     heartbeatMs: 50,
     log: { format: "json", level: "fatal" },
+    ...(options.lease !== undefined ? { lease: options.lease } : {}),
   };
   port.onmessage!({ data: init } as MessageEvent);
   await eventually(() => {
@@ -110,6 +126,19 @@ export async function hostWatchdog(options: {
     const last = beats[beats.length - 1];
     if (!last || last.type !== "heartbeat") throw new Error("no heartbeat yet");
     return last.progress;
+  };
+  const send = (message: SupervisorMessage) => port.onmessage!({ data: message } as MessageEvent);
+  let commands = 0;
+  const command = async (name: string) => {
+    const id = ++commands;
+    send({ type: "command", id, name });
+    const answer = await eventually(
+      () => messages.find((m) => m.type === "command_result" && m.id === id),
+      { message: `no answer to command "${name}"` },
+    );
+    if (answer.type !== "command_result") throw new Error("unreachable");
+    if (!answer.ok) throw new Error(answer.error);
+    return answer.result;
   };
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -126,6 +155,8 @@ export async function hostWatchdog(options: {
     counters: () => progress().counters,
     fatal: () => fatal,
     stop,
+    send,
+    command,
     [Symbol.asyncDispose]: stop,
   };
 }
