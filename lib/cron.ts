@@ -39,3 +39,19 @@ export function nextCronRun(expr: string, afterMs: number): number {
   if (!next) throw new TypeError(`Cannot compute the next run of "${expr}": it never fires`);
   return next.getTime();
 }
+
+/**
+ * The occurrence a cron handler firing at `atMs` belongs to: the latest time (epoch ms, UTC) at
+ * or before `atMs` at which `expr` fires, to the second. The same on every node whose clock is
+ * within one period of the others, so it keys an occurrence cluster-wide. Throws a `TypeError`
+ * for an invalid expression or one that never fired.
+ */
+export function lastCronRun(expr: string, atMs: number): number {
+  const problem = cronProblem(expr);
+  if (problem) throw new TypeError(`Cannot parse cron expression "${expr}": ${problem}`);
+  // previousRuns() is strictly before its reference and drops milliseconds: the next second.
+  const reference = new Date(Math.floor(atMs / 1_000) * 1_000 + 1_000);
+  const [last] = new Cron(expr, { timezone: "UTC", paused: true }).previousRuns(1, reference);
+  if (!last) throw new TypeError(`Cannot compute the last run of "${expr}": it never fired`);
+  return last.getTime();
+}

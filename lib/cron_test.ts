@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "./config.ts";
-import { cronProblem, nextCronRun } from "./cron.ts";
+import { cronProblem, lastCronRun, nextCronRun } from "./cron.ts";
 import { ConfigError } from "./errors.ts";
 
 const at = (iso: string) => Date.parse(iso);
@@ -76,4 +76,20 @@ Deno.test("loadConfig() takes job schedules as cron expressions or off, and name
       e instanceof ConfigError && /RECIO_JOB_BACKUP: a cron expression or "off"/.test(e.message),
   );
   assert.throws(() => loadConfig({ RECIO_RETENTION_MONTHS: "0" }), /RECIO_RETENTION_MONTHS/);
+});
+
+Deno.test("lastCronRun() gives the occurrence a handler firing at or after it belongs to", () => {
+  const daily = "0 3 * * *";
+  assert.equal(iso(lastCronRun(daily, at("2026-11-24T03:00:00Z"))), "2026-11-24T03:00:00.000Z");
+  assert.equal(iso(lastCronRun(daily, at("2026-11-24T03:00:00.750Z"))), "2026-11-24T03:00:00.000Z");
+  assert.equal(iso(lastCronRun(daily, at("2026-11-24T02:59:59Z"))), "2026-11-23T03:00:00.000Z");
+  assert.equal(
+    iso(lastCronRun("*/15 * * * *", at("2026-11-24T08:29:59Z"))),
+    "2026-11-24T08:15:00.000Z",
+  );
+  assert.equal(
+    lastCronRun(daily, nextCronRun(daily, at("2026-12-31T23:00:00Z"))),
+    at("2027-01-01T03:00:00Z"),
+  );
+  assert.throws(() => lastCronRun("0 25 * * *", 0), /Cannot parse cron expression/);
 });

@@ -35,7 +35,7 @@ function setup(readOutcome?: OutcomeReader, clock = new ManualClock(Date.UTC(202
   const view = new FakeView();
   view.states.set("backup", "stopped");
   const events = new Events();
-  const jobs = new JobScheduler([BACKUP], { view, events, clock, readOutcome });
+  const jobs = new JobScheduler([BACKUP], { view, events, clock, readOutcome, node: "n1" });
   return { view, events, jobs, clock };
 }
 
@@ -68,10 +68,17 @@ Deno.test("JobScheduler - refuses a bad cron expression and a duplicate job name
   const view = new FakeView();
   const events = new Events();
   assert.throws(
-    () => new JobScheduler([{ ...BACKUP, schedule: "0 25 * * *" }], { view, events }),
+    () => new JobScheduler([{ ...BACKUP, schedule: "0 25 * * *" }], { view, events, node: "n1" }),
     /Cannot parse cron expression/,
   );
-  assert.throws(() => new JobScheduler([BACKUP, BACKUP], { view, events }), /duplicate job/);
+  assert.throws(
+    () => new JobScheduler([BACKUP, BACKUP], { view, events, node: "n1" }),
+    /duplicate job/,
+  );
+  assert.throws(
+    () => new JobScheduler([{ ...BACKUP, maxAttempts: 0 }], { view, events, node: "n1" }),
+    /maxAttempts must be >= 1/,
+  );
 });
 
 Deno.test("JobScheduler.jobs() shows the next run computed from the schedule", () => {
@@ -84,6 +91,7 @@ Deno.test("JobScheduler.jobs() shows the next run computed from the schedule", (
   const manual = new JobScheduler([{ ...BACKUP, schedule: null }], {
     view: new FakeView(),
     events: new Events(),
+    node: "n1",
   });
   assert.equal(manual.jobs()[0]?.nextRunAt, null);
 });
@@ -103,6 +111,8 @@ Deno.test("JobScheduler.observe() closes a run by its outcome row; a failed one 
   await jobs.settled();
   const run = jobs.jobs()[0]?.lastRun;
   assert.deepEqual(run, {
+    id: null,
+    scheduledAt: null,
     startedAt: start,
     endedAt: start + 500,
     status: "failed",
@@ -144,4 +154,19 @@ Deno.test("JobScheduler.observe() counts a normal exit without an outcome row as
   jobs.observe({ actorId: "backup", event: "stopped", reason: "supervisor stopping", at: 4 });
   assert.equal(jobs.jobs()[0]?.lastRun?.status, "stopped");
   assert.deepEqual(jobs.degradedReasons(), []);
+});
+
+Deno.test("JobScheduler.fire() runs the occurrence its clock is at; a job without a schedule cannot fire", async () => {
+  const { view, jobs, clock } = setup();
+  clock.set(Date.UTC(2026, 10, 25, 4, 0, 0, 800));
+  assert.equal(await jobs.fire("backup"), "started");
+  assert.deepEqual(view.started, ["backup"]);
+  jobs.observe({ actorId: "backup", event: "start", at: clock.now() });
+  assert.equal(jobs.jobs()[0]?.lastRun?.scheduledAt, "2026-11-25T04:00:00.000Z");
+  const manual = new JobScheduler([{ ...BACKUP, schedule: null }], {
+    view: new FakeView(),
+    events: new Events(),
+    node: "n1",
+  });
+  assert.throws(() => manual.fire("backup"), /Cannot fire job "backup": no schedule/);
 });

@@ -75,7 +75,11 @@ export interface SupervisorView {
   zombies(): number;
   restartChild(id: string, reason: string): Promise<void>;
   stopChild(id: string, reason: string): Promise<void>;
-  startChild(id: string, reason: string): Promise<void>;
+  /**
+   * Starts a stopped child; `extraArgs` (a job's `runId`) join its spec's args for this start and
+   * the restarts that follow it.
+   */
+  startChild(id: string, reason: string, extraArgs?: Record<string, unknown>): Promise<void>;
   /** Terminates a running child's worker as a crash (restarted by its policy). */
   terminateChild?(id: string, reason: string): void;
   /** Cluster mode: the node holding a singleton's lease when it is not this one, else null. */

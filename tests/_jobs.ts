@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createJobActor, type JobWork } from "../actors/jobs/_job.ts";
+import { createJobActor, type JobWork, takeRunId } from "../actors/jobs/_job.ts";
 import { hostActor, type Port } from "../actors/_runtime.ts";
 import type { Clock } from "../lib/clock.ts";
 import { loadConfig } from "../lib/config.ts";
@@ -26,15 +26,19 @@ export interface JobHarness {
   events: EventLog;
 }
 
-/** A supervisor over `specs` with a scheduler wired to its events, as supervisor/main.ts does. */
+/**
+ * A supervisor over `specs` with a scheduler wired to its events, as supervisor/main.ts does, as
+ * node `node` (several of them on one database are a cluster).
+ */
 export async function withJobs(
   db: TestDb,
   specs: ChildSpecInput[],
   fn: (h: JobHarness) => Promise<void>,
   defs: JobDefinition[] = specs.map((s) => ({ name: s.id, childId: s.id, schedule: "0 4 * * *" })),
+  node = "test",
 ): Promise<void> {
   const events = new EventLog(db.sql, {
-    node: "test",
+    node,
     flushMs: 20,
     onEvent: (e) => jobs.observe(e),
   });
@@ -42,14 +46,14 @@ export async function withJobs(
   // A user's job connects as that user's own role, as under supervisor/main.ts.
   const users = [...new Set(validated.map(databaseUser).filter((u) => u !== undefined))];
   const sup = new Supervisor(validated, {
-    node: "test",
+    node,
     events,
     databaseUrl: db.url,
     userDatabaseUrls: await testUserLogins(db, users),
     tickMs: 50,
     log: { format: "text", level: "fatal" },
   });
-  const jobs = new JobScheduler(defs, { view: sup, events, sql: db.sql });
+  const jobs = new JobScheduler(defs, { view: sup, events, sql: db.sql, node });
   sup.start();
   try {
     await fn({ sup, jobs, events });
@@ -86,27 +90,31 @@ export interface JobRunResult {
 
 /**
  * Runs `work` once as job `job` through {@linkcode createJobActor}, in this process (no worker),
- * on `clock`; resolves when the actor has stopped or crashed.
+ * on `clock`, with the init args a scheduler would give (`args.runId`, on node `node`); resolves
+ * when the actor has stopped or crashed.
  */
 export async function runJobInProcess(
   db: TestDb,
   job: string,
   work: JobWork,
   clock: Clock,
+  init: { args?: Record<string, unknown>; node?: string; databaseUrl?: string } = {},
 ): Promise<JobRunResult> {
   const posted: ActorMessage[] = [];
   const port: Port = { postMessage: (m) => posted.push(m), onmessage: null };
-  hostActor(port, (ctx) => createJobActor(ctx, { job, sql: createSql(db.url, { max: 1 }), work }), {
-    clock,
-  });
+  const url = init.databaseUrl ?? db.url;
+  hostActor(port, (ctx) => {
+    const { runId } = takeRunId(ctx.args);
+    return createJobActor(ctx, { job, runId, sql: createSql(url, { max: 1 }), work });
+  }, { clock });
   port.onmessage!(
     new MessageEvent("message", {
       data: {
         type: "init",
         id: job,
         incarnation: 1,
-        node: "test",
-        args: {},
+        node: init.node ?? "test",
+        args: init.args ?? {},
         heartbeatMs: 20,
         databaseUrl: db.url,
         log: { format: "text", level: "fatal" },

@@ -5,18 +5,20 @@
  */
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
-import { createJobActor } from "../_job.ts";
+import { createJobActor, takeRunId } from "../_job.ts";
 import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { runBackup } from "./mod.ts";
 
 runActor((ctx) => {
-  const args = parseActorArgs("backup", ctx.args);
+  const { runId, args: raw } = takeRunId(ctx.args);
+  const args = parseActorArgs("backup", raw);
   const url = ctx.databaseUrl;
   if (!url) throw new Error("Cannot start backup: no database URL");
   // Two connections: one holds the dump's snapshot while the other records the backup.
   const sql = createSql(url, { max: 2, applicationName: "recio-backup" });
   return createJobActor(ctx, {
     job: "backup",
+    runId,
     sql,
     work: async (signal) => {
       const r = await runBackup({

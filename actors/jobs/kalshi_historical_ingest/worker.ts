@@ -1,14 +1,14 @@
 /**
  * Worker entry of `kalshi_historical_ingest` as a transient child: runs one backfill, records it
- * in `system.job_runs` (job `kalshi_historical_ingest:<user>`, as the other scheduled jobs do)
- * and finishes. A refused key is reported as degraded, the run is `failed` and the job ends
+ * in its run of `system.job_runs` (job `kalshi_historical_ingest:<user>`, the `runId` the
+ * scheduler passed, as the other scheduled jobs do) and finishes. A refused key is reported as degraded, the run is `failed` and the job ends
  * (restarting cannot fix it); any other failure is recorded, then crashes the job so the
  * supervisor's policy retries it (it resumes).
  *
  * @module
  */
 import { runActor } from "../../_runtime.ts";
-import { finishJobRun, startJobRun } from "../_job.ts";
+import { type JobOutcome, openJobRun, takeRunId } from "../_job.ts";
 import { createSql } from "../../../lib/db.ts";
 import { errorInfo } from "../../../lib/errors.ts";
 import { redactText } from "../../../lib/log.ts";
@@ -20,7 +20,8 @@ import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { runBackfill } from "./mod.ts";
 
 runActor(async (ctx) => {
-  const args = parseActorArgs("kalshi_historical_ingest", ctx.args);
+  const { runId, args: raw } = takeRunId(ctx.args);
+  const args = parseActorArgs("kalshi_historical_ingest", raw);
   if (!ctx.databaseUrl) throw new Error("Cannot start kalshi_historical_ingest: no database URL");
   const signer = await signerFromFile(args.keyId, args.keyPath);
   const sql = createSql(ctx.databaseUrl, { max: 2, applicationName: "recio-kalshi_backfill" });
@@ -36,9 +37,17 @@ runActor(async (ctx) => {
   let failure: unknown;
   return {
     async start() {
-      const runId = await startJobRun(sql, jobName, ctx.clock.now());
-      const record = (outcome: Parameters<typeof finishJobRun>[3]) =>
-        finishJobRun(sql, runId, ctx.clock.now(), outcome);
+      // The scheduler's run, begun as this user's role: it may touch only runs of its own job.
+      const run = await openJobRun(sql, { job: jobName, node: ctx.node, runId }, ctx.clock.now());
+      if ("refused" in run) {
+        ctx.count("runs.refused");
+        ctx.log.warn("Job {job} does not run: {reason}", { job: jobName, reason: run.refused });
+        ctx.finish();
+        return;
+      }
+      const record = async (outcome: JobOutcome) => {
+        if (await run.finish(ctx.clock.now(), outcome) === "fenced") ctx.count("runs.fenced");
+      };
       job = runBackfill({
         client,
         store: createAccountStore(sql, args.user),
@@ -68,7 +77,7 @@ runActor(async (ctx) => {
           ctx.finish();
         },
         async (error) => {
-          // A stop leaves the run `running`: the scheduler shows it as interrupted.
+          // A stop leaves the run `running`: retried by a survivor once this node is gone.
           if (ctx.signal.aborted) return;
           if (error instanceof KalshiAuthError) {
             const reason = `kalshi authentication refused (${error.status || 401})`;
@@ -79,7 +88,7 @@ runActor(async (ctx) => {
           }
           failure = error;
           const info = errorInfo(error);
-          // Best effort: the scheduler closes a `running` row on the crash exit as well.
+          // Best effort: the restart resumes the run (it is begun again, as its next attempt).
           await record({
             status: "failed",
             error: redactText(`${info.name}: ${info.message}`),

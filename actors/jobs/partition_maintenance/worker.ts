@@ -5,16 +5,18 @@
  */
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
-import { createJobActor } from "../_job.ts";
+import { createJobActor, takeRunId } from "../_job.ts";
 import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { maintainPartitions } from "./mod.ts";
 
 runActor((ctx) => {
-  const args = parseActorArgs("partition_maintenance", ctx.args);
+  const { runId, args: raw } = takeRunId(ctx.args);
+  const args = parseActorArgs("partition_maintenance", raw);
   if (!ctx.databaseUrl) throw new Error("Cannot start partition_maintenance: no database URL");
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-partitions" });
   return createJobActor(ctx, {
     job: "partition_maintenance",
+    runId,
     sql,
     work: async () => {
       const r = await maintainPartitions({

@@ -5,16 +5,18 @@
  */
 import { runActor } from "../../_runtime.ts";
 import { createSql } from "../../../lib/db.ts";
-import { createJobActor } from "../_job.ts";
+import { createJobActor, takeRunId } from "../_job.ts";
 import { parseActorArgs } from "../../../schema/actor_args.ts";
 import { applyRetention } from "./mod.ts";
 
 runActor((ctx) => {
-  const args = parseActorArgs("retention", ctx.args);
+  const { runId, args: raw } = takeRunId(ctx.args);
+  const args = parseActorArgs("retention", raw);
   if (!ctx.databaseUrl) throw new Error("Cannot start retention: no database URL");
   const sql = createSql(ctx.databaseUrl, { max: 1, applicationName: "recio-retention" });
   return createJobActor(ctx, {
     job: "retention",
+    runId,
     sql,
     work: async () => {
       const r = await applyRetention({
