@@ -34,6 +34,8 @@ export interface Child {
   restartCause: string | null;
   stopWaiter: (() => void) | undefined;
   stale: boolean;
+  /** Arguments of this start added to the spec's (a job's run id), kept for its restarts. */
+  startArgs: Record<string, unknown>;
   /** A singleton's lease as this node last saw it (null: not a singleton, or no cluster). */
   lease: ChildLease | null;
 }
@@ -72,6 +74,7 @@ export function newChild(spec: ChildSpec, restartHistory: number[] = []): Child 
     restartCause: null,
     stopWaiter: undefined,
     stale: false,
+    startArgs: {},
     lease: null,
   };
 }

@@ -137,9 +137,11 @@ export async function startSystem(
     {
       view: {
         child: (id) => supervisor.child(id),
-        startChild: (id, reason) => supervisor.startChild(id, reason),
+        startChild: (id, reason, args) => supervisor.startChild(id, reason, args),
+        stopChild: (id, reason) => supervisor.stopChild(id, reason),
       },
       events: { record: (e) => events.record(e) },
+      node: config.node,
       sql,
       scheduled: config.jobs.enabled,
     },

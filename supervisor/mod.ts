@@ -25,6 +25,12 @@
  *   matched to answers by id.
  * - Every timer (the watch, a stop's wait, a command's answer) is on the clock seam: the whole
  *   supervisor runs on `ManualClock` in tests (`mod_test.ts`, with fake workers).
+ * - Cluster mode: `singletons.ts` (where a singleton may run, its grant in `init`) and
+ *   `singleton_control.ts` (lease changes, the 409 of a child held elsewhere, handovers).
+ *
+ * Why this file is longer than the house's ~400 lines: it is the one place that changes child
+ * records and applies effects (spawn, stop, events, status), in an order that matters; every
+ * decision comes from the modules above, and splitting the effects would hide their order.
  *
  * @example
  * ```ts ignore
@@ -54,7 +60,8 @@ import {
   type WorkerFactory,
 } from "./spawn.ts";
 import type { LeaseChange } from "./leases.ts";
-import { initLease, isLeased, leaseView, mayRunHere, standbyReason } from "./singletons.ts";
+import { SingletonControl } from "./singleton_control.ts";
+import { initLease, leaseView, mayRunHere } from "./singletons.ts";
 import { childStatus, readiness, statusRow } from "./status.ts";
 import type {
   ChildStatus,
@@ -85,6 +92,7 @@ export class Supervisor implements SupervisorView {
   #stopping = false;
   #log = getLogger("supervisor");
   #createWorker: WorkerFactory;
+  #singletons: SingletonControl | undefined;
 
   constructor(specs: ChildSpec[], options: SupervisorOptions) {
     this.#opts = options;
@@ -101,6 +109,18 @@ export class Supervisor implements SupervisorView {
     for (const spec of specs) checkDatabaseAccess(spec, options);
     this.#children = specs.map((spec) => newChild(spec, options.restartHistory?.get(spec.id)));
     for (const c of this.#children) this.#byId.set(c.spec.id, c);
+    if (options.leases) {
+      this.#singletons = new SingletonControl({
+        leases: options.leases,
+        child: (id) => this.#byId.get(id),
+        stopChild: (c, reason) => this.#stopChild(c, reason),
+        event: (c, event, extra) => this.#event(c, event, extra),
+        publish: (c) => this.#publish(c),
+        startEligible: () => this.#startEligible(),
+        command: (id, name, payload, ms) => this.command(id, name, payload, ms),
+        warn: (message, properties) => this.#log.warn(message, properties),
+      });
+    }
   }
 
   /** Starts every child in dependency order; resolves once each has been spawned or is waiting. */
@@ -120,13 +140,7 @@ export class Supervisor implements SupervisorView {
    * holds are handed to live standbys first (`handover`), so the cluster keeps running.
    */
   async stop(reason = "supervisor stopping"): Promise<void> {
-    const leases = this.#opts.leases;
-    if (leases && !this.#stopping) {
-      for (const c of this.#children) if (isLeased(c, leases)) leases.retire(c.spec.id);
-      for (const c of this.#children) {
-        if (leases.grant(c.spec.id)) await this.#handOver(c, reason).catch(() => {});
-      }
-    }
+    if (!this.#stopping) await this.#singletons?.handOverAll(this.#children, reason);
     this.#stopping = true;
     this.#cancelWatch?.();
     this.#cancelWatch = undefined;
@@ -163,6 +177,7 @@ export class Supervisor implements SupervisorView {
     this.#count(c, "manual");
     c.restartCause = reason;
     c.backoffStep = 0;
+    c.startArgs = {}; // a restart by hand is a start of its own (a job opens its own run)
     this.#spawn(c);
   }
 
@@ -185,10 +200,12 @@ export class Supervisor implements SupervisorView {
     this.#exited(c, c.incarnation, "crash", reason);
   }
 
-  startChild(id: string, reason: string): Promise<void> {
+  startChild(id: string, reason: string, extraArgs?: Record<string, unknown>): Promise<void> {
     const c = this.#get(id);
     c.wanted = true;
     if (!isAlive(c.state)) {
+      // A job's run id: in the init args of this start and of the restarts that resume it.
+      c.startArgs = extraArgs ?? {};
       c.restartCause = reason;
       c.backoffStep = 0;
       this.#spawn(c);
@@ -209,81 +226,30 @@ export class Supervisor implements SupervisorView {
     return this.#commands.send(w, id, { name, payload, timeoutMs });
   }
 
-  // ---- cluster mode (singletons.ts, leases.ts) ------------------------------------------------
+  // ---- cluster mode (singleton_control.ts) --------------------------------------------------
 
   /** The lease manager acquired or lost a lease of this node. */
   leaseChanged(change: LeaseChange): void {
-    const c = this.#byId.get(change.name);
-    if (!c || !isLeased(c, this.#opts.leases)) return;
-    const event = change.kind === "acquired" ? "lease_acquired" : "lease_lost";
-    this.#event(c, event, { reason: change.reason, epoch: change.epoch });
-    if (c.spec.singleton === "warm") {
-      if (c.worker && isAlive(c.state)) {
-        c.worker.postMessage({ type: "lease", lease: change.grant });
-      }
-    } else if (change.grant === null && isAlive(c.state)) {
-      void this.#stopChild(c, `lease lost: ${change.reason}`).then(() => this.#standby(c));
-    } else this.#standby(c);
-    this.#publish(c);
-    this.#startEligible();
+    this.#singletons?.changed(change);
   }
 
   /** The holder of a singleton's lease when it is another node (for a 409), else null. */
   heldElsewhere(id: string): string | null {
     const c = this.#get(id);
-    const leases = this.#opts.leases;
-    if (!isLeased(c, leases) || leases.grant(id)) return null;
-    return leases.holder(id) ?? "no node";
+    return this.#singletons?.heldElsewhere(c) ?? null;
   }
 
   /** Hands a singleton's lease to a live standby (`POST /actors/:id/handover`). */
-  async handover(id: string): Promise<string> {
+  handover(id: string): Promise<string> {
     const c = this.#get(id);
-    const leases = this.#opts.leases;
-    if (!isLeased(c, leases)) {
-      throw new SupervisorError(`Cannot hand over "${id}": not a singleton`);
+    if (!this.#singletons) {
+      return Promise.reject(new SupervisorError(`Cannot hand over "${id}": no cluster`));
     }
-    if (!leases.grant(id)) {
-      throw new SupervisorError(`Cannot hand over "${id}": held by ${leases.holder(id) ?? "none"}`);
-    }
-    if (await leases.standbyFor(id) === null) {
-      throw new SupervisorError(`Cannot hand over "${id}": no live standby node`);
-    }
-    return await this.#handOver(c, "handover requested") ?? "nobody";
+    return this.#singletons.handover(c);
   }
 
-  /**
-   * At a second boundary: a warm holder flushes what is complete and stops writing (`release`),
-   * a cold one stops; then the lease moves with a new epoch and a NOTIFY wakes the new holder.
-   */
-  async #handOver(c: Child, reason: string): Promise<string | null> {
-    const leases = this.#opts.leases!;
-    const epoch = leases.grant(c.spec.id)?.epoch ?? null;
-    if (c.spec.singleton === "warm" && c.worker && isAlive(c.state)) {
-      await this.command(c.spec.id, "release", undefined, 5_000).catch((e) =>
-        this.#log.warn("Release of {id} before its handover failed: {error}", {
-          id: c.spec.id,
-          error: String(e),
-        })
-      );
-    } else if (isAlive(c.state)) {
-      await this.#stopChild(c, `handover: ${reason}`);
-    }
-    const to = await leases.handOver(c.spec.id);
-    this.#event(c, "lease_released", { reason: to ? `handed over to ${to}` : reason, epoch });
-    if (c.spec.singleton === "warm" && c.worker && isAlive(c.state)) {
-      c.worker.postMessage({ type: "lease", lease: null });
-    }
-    this.#standby(c);
-    this.#publish(c);
-    return to;
-  }
-
-  /** A cold singleton not running here shows why. */
   #standby(c: Child): void {
-    const leases = this.#opts.leases;
-    if (c.spec.singleton !== "cold" || !leases || leases.grant(c.spec.id)) return;
-    if (c.state === "stopped") c.reason = standbyReason(c, leases);
+    this.#singletons?.standby(c);
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -369,7 +335,7 @@ export class Supervisor implements SupervisorView {
     }
     c.worker.postMessage(
       initMessage(
-        c.spec,
+        { ...c.spec, args: { ...c.spec.args, ...c.startArgs } },
         { incarnation, node: this.node, databaseUrl, lease: initLease(c, this.#opts.leases) },
         this.#opts.log,
       ),
