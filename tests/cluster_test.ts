@@ -64,6 +64,28 @@ async function standingBy(n: ClusterNode): Promise<void> {
   }, { timeoutMs: 60_000, message: `${n.name} is no standby` });
 }
 
+/** Node n1 holding the feed and n2 its warm standby, fed by one market; n1 may go through a proxy. */
+async function holderAndStandby(db: TestDb, n1Url = db.url) {
+  const nodes: ClusterNode[] = [];
+  const market = new Market(() => nodes);
+  const n1 = await startNode({ databaseUrl: n1Url, name: "n1", index: 1 });
+  nodes.push(n1);
+  await holding(db, n1);
+  const n2 = await startNode({ databaseUrl: db.url, name: "n2", index: 2 });
+  nodes.push(n2);
+  await standingBy(n2);
+  return {
+    market,
+    n1,
+    n2,
+    async [Symbol.asyncDispose]() {
+      market.stop();
+      await n2[Symbol.asyncDispose]();
+      await n1[Symbol.asyncDispose]();
+    },
+  };
+}
+
 /** Waits until node `index` wrote rows for `seconds` more seconds, then stops the market. */
 async function runOn(db: TestDb, market: Market, index: number, seconds: number): Promise<void> {
   let first: number | undefined;
@@ -91,14 +113,8 @@ async function assertNoSecondLost(db: TestDb, market: Market): Promise<void> {
 
 Deno.test("cluster - SIGKILL of the holder: the warm standby takes over and no second is lost or doubled", async () => {
   await using db = await createTestDb();
-  const nodes: ClusterNode[] = [];
-  using market = new Market(() => nodes);
-  await using n1 = await startNode({ databaseUrl: db.url, name: "n1", index: 1 });
-  nodes.push(n1);
-  await holding(db, n1);
-  await using n2 = await startNode({ databaseUrl: db.url, name: "n2", index: 2 });
-  nodes.push(n2);
-  await standingBy(n2);
+  await using pair = await holderAndStandby(db);
+  const { market, n1, n2 } = pair;
   // Exactly one writer: both nodes see n1 as the holder.
   assert.equal(await holderOf(n2), "n1");
   n1.kill("SIGKILL");
@@ -119,14 +135,8 @@ Deno.test("cluster - SIGKILL of the holder: the warm standby takes over and no s
 
 Deno.test("cluster - a holder paused past its lease commits nothing after losing it, then runs as a standby", async () => {
   await using db = await createTestDb();
-  const nodes: ClusterNode[] = [];
-  using market = new Market(() => nodes);
-  await using n1 = await startNode({ databaseUrl: db.url, name: "n1", index: 1 });
-  nodes.push(n1);
-  await holding(db, n1);
-  await using n2 = await startNode({ databaseUrl: db.url, name: "n2", index: 2 });
-  nodes.push(n2);
-  await standingBy(n2);
+  await using pair = await holderAndStandby(db);
+  const { market, n1, n2 } = pair;
   n1.kill("SIGSTOP");
   const stoppedAt = Date.now();
   // Three lease periods: n2 takes over meanwhile.
@@ -151,17 +161,12 @@ Deno.test("cluster - a holder paused past its lease commits nothing after losing
 
 Deno.test("cluster - SIGTERM hands the lease over with no missing second", async () => {
   await using db = await createTestDb();
-  const nodes: ClusterNode[] = [];
-  using market = new Market(() => nodes);
-  await using n1 = await startNode({ databaseUrl: db.url, name: "n1", index: 1 });
-  nodes.push(n1);
-  await holding(db, n1);
-  await using n2 = await startNode({ databaseUrl: db.url, name: "n2", index: 2 });
-  nodes.push(n2);
-  await standingBy(n2);
+  await using pair = await holderAndStandby(db);
+  const { market, n1, n2 } = pair;
   assert.equal(await n1.stop(), 0);
   await runOn(db, market, 2, 2);
   await assertNoSecondLost(db, market);
+  assert.equal(await holderOf(n2), "n2");
   const [released] = await db.sql<{ reason: string }[]>`select reason from system.supervisor_events
     where node = 'n1' and event = 'lease_released' and actor_id = ${FEED}`;
   assert.equal(released?.reason, "handed over to n2");
@@ -175,14 +180,8 @@ Deno.test("cluster - a holder cut off from the database fences itself, the other
   await using db = await createTestDb();
   const p = await TcpProxy.forUrl(db.url);
   await using _proxy = p.proxy;
-  const nodes: ClusterNode[] = [];
-  using market = new Market(() => nodes);
-  await using n1 = await startNode({ databaseUrl: p.url, name: "n1", index: 1 });
-  nodes.push(n1);
-  await holding(db, n1);
-  await using n2 = await startNode({ databaseUrl: db.url, name: "n2", index: 2 });
-  nodes.push(n2);
-  await standingBy(n2);
+  await using pair = await holderAndStandby(db, p.url);
+  const { market, n1, n2 } = pair;
   await p.proxy.down();
   await eventually(async () => (await holderOf(n2)) === "n2", {
     timeoutMs: 30_000,
