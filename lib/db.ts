@@ -2,6 +2,12 @@
  * PostgreSQL access through postgres.js: one way to open a pool, bounded retry at start-up, and a
  * description of the target that never includes the password.
  *
+ * A multi-host URL (`postgres://h1:5432,h2:5433/db?target_session_attrs=primary`) rides through
+ * a database failover: its pools connect through `db_hosts.ts`, which picks the hosts, bounds a
+ * connection attempt by `connectTimeout` when no host is usable, and ends a session that turned
+ * read-only, so that after the primary is replaced every pool reconnects to the new one (what
+ * postgres.js does alone, and why that is not enough, is written there).
+ *
  * @example
  * ```ts
  * import { connectWithRetry } from "./db.ts";
@@ -14,6 +20,7 @@
 import net from "node:net";
 import postgres from "postgres";
 import { backoffDelay } from "./backoff.ts";
+import { hostSocket } from "./db_hosts.ts";
 import { DatabaseError, DatabaseRefusedError } from "./errors.ts";
 import { formatHostPort } from "./host_port.ts";
 import { sleep } from "./sleep.ts";
@@ -62,6 +69,19 @@ export interface DatabaseTarget {
   database: string;
 }
 
+/**
+ * The `target_session_attrs` postgres.js knows. A multi-host URL of this runtime wants `primary`
+ * (it writes); `read-write` works too, but `primary` is the one checked by the server's own
+ * `in_hot_standby` rather than by a setting.
+ */
+export const SESSION_ATTRS: readonly string[] = [
+  "primary",
+  "read-write",
+  "standby",
+  "read-only",
+  "prefer-standby",
+];
+
 const URL_SHAPE = /^(postgres(?:ql)?):\/\/(?:([^@/?#]*)@)?([^/?#]*)(\/[^?#]*)?(\?[^#]*)?$/;
 const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)$/;
 
@@ -103,6 +123,10 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
     return fail("the database name is not valid percent-encoding");
   }
   if (/[\s]/.test(query)) fail("the query contains spaces");
+  const tsa = new URLSearchParams(query).getAll("target_session_attrs");
+  if (tsa.length > 1 || tsa.some((v) => !SESSION_ATTRS.includes(v))) {
+    fail(`target_session_attrs must be one of ${SESSION_ATTRS.join(", ")}, once`);
+  }
   return { hosts, database };
 }
 
@@ -141,7 +165,7 @@ export interface SqlOptions {
   /**
    * Set TCP_NODELAY on every connection (postgres.js leaves Nagle's algorithm on). Needed where a
    * client sends one message in several writes, as COPY FROM STDIN does: without it, the closing
-   * CopyDone waits for the server's delayed ACK (about 40-90 ms on Linux). Single-host URLs only.
+   * CopyDone waits for the server's delayed ACK (about 40-90 ms on Linux).
    */
   noDelay?: boolean;
 }
@@ -155,25 +179,44 @@ export interface SqlOptions {
  */
 function noDelaySocket(o: { host: string[]; port: number[]; path?: string | false }): net.Socket {
   if (o.path) return net.connect({ path: o.path });
-  if (o.host.length !== 1) {
-    throw new DatabaseError(`noDelay connections take a single host, not ${o.host.length}`);
-  }
   const socket = net.connect({ host: o.host[0]!, port: o.port[0] ?? 5432 });
   socket.setNoDelay(true);
   return socket;
 }
 
-/** Opens a pool (lazily: nothing connects until the first query). */
+/** The hosts of a multi-host URL; empty for one host (or a URL postgres.js is left to refuse). */
+function multiHosts(url: string): DatabaseTarget["hosts"] {
+  try {
+    const { hosts } = parseDatabaseUrl(url);
+    return hosts.length > 1
+      ? hosts.map((h) => ({ ...h, host: h.host.replace(/^\[|\]$/g, "") }))
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Opens a pool (lazily: nothing connects until the first query). A multi-host URL gets a socket
+ * of `db_hosts.ts` per pool (see the module documentation).
+ */
 export function createSql(url: string, options: SqlOptions = {}): Sql {
+  const connectTimeout = options.connectTimeout ?? 5;
+  const hosts = multiHosts(url);
+  const socket = hosts.length > 0
+    ? hostSocket({ hosts, noDelay: options.noDelay, connectTimeoutMs: connectTimeout * 1000 })
+    : options.noDelay
+    ? noDelaySocket
+    : undefined;
   return postgres(url, {
     max: options.max ?? 10,
-    connect_timeout: options.connectTimeout ?? 5,
+    connect_timeout: connectTimeout,
     idle_timeout: 60,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "recio" },
     // Timestamps come back as Date; numerics as strings (no float rounding on the way).
     types: {},
-    ...(options.noDelay ? { socket: noDelaySocket } : {}),
+    ...(socket ? { socket } : {}),
   }) as unknown as Sql;
 }
 

@@ -40,3 +40,21 @@ Deno.test("parseDatabaseUrl() refuses malformed URLs with a message that shows n
   assert.match(databaseUrlProblem(`postgres:/secx:${SECRET}@h/x`)!, /must be followed by \/\//);
   assert.match(databaseUrlProblem(`secx:${SECRET}@h`)!, /scheme is not postgres/);
 });
+
+Deno.test("parseDatabaseUrl() takes each target_session_attrs postgres.js knows and refuses others without showing the URL", () => {
+  for (const v of ["primary", "read-write", "standby", "read-only", "prefer-standby"]) {
+    assert.equal(databaseUrlProblem(`postgres://u@h1,h2/d?target_session_attrs=${v}`), undefined);
+  }
+  for (
+    const q of [
+      "target_session_attrs=any", // libpq's default; postgres.js refuses it
+      "target_session_attrs=Primary",
+      "target_session_attrs=",
+      "target_session_attrs=primary&target_session_attrs=standby",
+    ]
+  ) {
+    const problem = databaseUrlProblem(`postgres://secx:${SECRET}@h1,h2/d?${q}`);
+    assert.match(problem ?? "", /target_session_attrs must be one of primary, read-write/, q);
+    assert.ok(!problem!.includes(SECRET) && !problem!.includes("secx"), problem);
+  }
+});
