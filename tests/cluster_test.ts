@@ -103,9 +103,15 @@ async function assertNoSecondLost(db: TestDb, market: Market): Promise<void> {
   const rows = await readRows(db.sql);
   const seconds = rows.map((r) => r.t);
   assert.equal(new Set(seconds).size, seconds.length, "a second written twice");
-  assert.deepEqual(missingSeconds(seconds), [], "seconds missing between the first and last row");
-  // The seconds the venues sent after the first row, but the last one (possibly still open).
+  // The seconds the venues sent after the first row, but the last one (possibly still open). A
+  // second with no trade (the market's timer late by over a second on a loaded machine) has no row.
   const sent = [...new Set(market.sent.map(secondOf))].filter((t) => t >= seconds[0]!);
+  const quiet = new Set(missingSeconds(sent));
+  assert.deepEqual(
+    missingSeconds(seconds).filter((t) => !quiet.has(t)),
+    [],
+    "seconds missing between the first and last row",
+  );
   const have = new Set(seconds);
   const lost = sent.slice(0, -1).filter((t) => !have.has(t));
   assert.deepEqual(lost, [], "seconds the venues sent that no node wrote");
