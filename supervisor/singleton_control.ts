@@ -13,7 +13,7 @@
  * @module
  */
 import { SupervisorError } from "../lib/errors.ts";
-import type { Child } from "./_child.ts";
+import { type Child, readyForDependents } from "./_child.ts";
 import type { SupervisorEvent } from "./event_log.ts";
 import type { LeaseChange } from "./leases.ts";
 import { isAlive } from "./lifecycle.ts";
@@ -94,7 +94,8 @@ export class SingletonControl {
     const h = this.#h;
     const id = c.spec.id;
     const epoch = h.leases.grant(id)?.epoch ?? null;
-    if (c.spec.singleton === "warm" && c.worker && isAlive(c.state)) {
+    if (c.spec.singleton === "warm" && c.worker && readyForDependents(c.state)) {
+      // A feed still starting has written nothing yet; the lease message below stops it writing.
       await h.command(id, "release", undefined, 5_000).catch((e) =>
         h.warn("Release of {id} before its handover failed: {error}", { id, error: String(e) })
       );
