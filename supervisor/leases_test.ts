@@ -229,3 +229,23 @@ Deno.test("nodes - a second live node of one name is refused; a dead predecessor
     /RECIO_NODE must be/,
   );
 });
+
+Deno.test("nodes - a fresh row of a process of this host that is gone is taken back at once", async () => {
+  await using db = await createTestDb();
+  const gone = new Deno.Command(Deno.execPath(), { args: ["eval", "1"] }).spawn();
+  await gone.status;
+  const instance = crypto.randomUUID();
+  await db.sql`insert into system.cluster_nodes (node, instance, pid, host)
+    values ('again', ${crypto.randomUUID()}::uuid, ${gone.pid}, ${Deno.hostname()})`;
+  // A manual clock that never moves: watching the row would never end.
+  await registerNode(db.sql, {
+    node: "again",
+    instance,
+    pid: Deno.pid,
+    candidates: [],
+    nodeTtlMs: 60_000,
+    clock: new ManualClock(Date.now()),
+  });
+  const [r] = await db.sql`select instance::text from system.cluster_nodes where node = 'again'`;
+  assert.equal(r!.instance, instance);
+});

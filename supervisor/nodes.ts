@@ -7,7 +7,8 @@
  * same across the supervisor processes the heart restarts, so a restarted supervisor takes its
  * row back at once. A row of another instance that is still fresh may be a node that just died:
  * registration watches it for one node TTL (database time), and refuses to start (exit 2) only
- * when it keeps being renewed, i.e. when a second live node has the same name.
+ * when it keeps being renewed, i.e. when a second live node has the same name. A row written from
+ * this host by a process that is gone (its pid has no `/proc` entry) is taken back at once.
  *
  * @module
  */
@@ -52,8 +53,9 @@ export async function registerNode(sql: Sql, o: RegisterOptions): Promise<void> 
         `(starting with a letter or digit)`,
     );
   }
+  const host = Deno.hostname();
   const first = await readOther(sql, o);
-  if (first !== undefined) {
+  if (first !== undefined && !(first.host === host && processGone(first.pid))) {
     // Someone else's fresh row: a live twin renews it; a dead predecessor does not.
     const until = o.clock.monotonic() + o.nodeTtlMs;
     while (o.clock.monotonic() < until) {
@@ -69,10 +71,11 @@ export async function registerNode(sql: Sql, o: RegisterOptions): Promise<void> 
     }
   }
   await sql`insert into system.cluster_nodes as c
-      (node, instance, pid, started_at, last_seen_at, stopped_at, candidates)
-    values (${o.node}, ${o.instance}::uuid, ${o.pid}, now(), now(), null,
+      (node, instance, pid, host, started_at, last_seen_at, stopped_at, candidates)
+    values (${o.node}, ${o.instance}::uuid, ${o.pid}, ${host}, now(), now(), null,
       ${o.candidates as string[]})
     on conflict (node) do update set instance = excluded.instance, pid = excluded.pid,
+      host = excluded.host,
       started_at = now(), last_seen_at = now(), stopped_at = null, candidates = excluded.candidates`;
 }
 
@@ -80,9 +83,9 @@ export async function registerNode(sql: Sql, o: RegisterOptions): Promise<void> 
 async function readOther(
   sql: Sql,
   o: RegisterOptions,
-): Promise<{ seen: string; pid: number | null } | undefined> {
-  const [r] = await sql<{ seen: string; pid: number | null }[]>`
-    select c.last_seen_at::text as seen, c.pid from system.cluster_nodes c
+): Promise<{ seen: string; pid: number | null; host: string | null } | undefined> {
+  const [r] = await sql<{ seen: string; pid: number | null; host: string | null }[]>`
+    select c.last_seen_at::text as seen, c.pid, c.host from system.cluster_nodes c
     where c.node = ${o.node} and c.instance <> ${o.instance}::uuid
       and ${nodeAlive(sql, "c", o.nodeTtlMs)}`;
   return r;
@@ -114,4 +117,19 @@ export async function listNodes(sql: Sql, nodeTtlMs: number): Promise<NodeRow[]>
     startedAt: r.started_at.toISOString(),
     stoppedAt: r.stopped_at?.toISOString() ?? null,
   }));
+}
+
+/**
+ * Whether the process `pid` of this host is gone (Linux: no `/proc/<pid>`; our own pid is a
+ * predecessor's only if that one is gone, as in a restarted container). Unknown counts as alive.
+ */
+function processGone(pid: number | null): boolean {
+  if (pid === null) return false;
+  if (pid === Deno.pid) return true;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
 }
