@@ -14,7 +14,12 @@ import { maintainPartitions } from "../actors/jobs/partition_maintenance/mod.ts"
 import { applyRetention, retentionCutoff } from "../actors/jobs/retention/mod.ts";
 import { createTestDb } from "./_db.ts";
 
-const LIVE_TABLES = ["btc_price_log", "eth_price_log", "kalshi_market_history"];
+const LIVE_TABLES = [
+  "btc_price_log",
+  "eth_price_log",
+  "kalshi_market_history",
+  "strike_table_history",
+];
 
 async function partitions(sql: Sql, parent: string) {
   return await sql<

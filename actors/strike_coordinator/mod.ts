@@ -2,7 +2,8 @@
  * `strike_coordinator`: every cycle (1 s by default) reads, from PostgreSQL only, the latest
  * price and momentum of its symbol and the current Kalshi event's markets, computes the
  * probability of each strike (closed form by default, or the empirical lookup), and replaces
- * `live_data.strike_table` in one transaction and the JSON files atomically.
+ * `live_data.strike_table` in one transaction, which also keeps the table in
+ * `live_data.strike_table_history` with the ages of its inputs, and the JSON files atomically.
  *
  * Never stale, never wrong silently: when the price or the market snapshot is older than its
  * bound, or there is no open event, nothing new is published; the table header, the files, the
@@ -27,6 +28,7 @@ import type { Actor, ActorContext } from "../_runtime.ts";
 import { isFenced, type LeaseGrant } from "../../lib/fence.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
+import { historyRows } from "./history.ts";
 import { staleAge, type StaleWarning, warnStale } from "./staleness.ts";
 import { type CoordinatorStore, DELTAS, type Header } from "./store.ts";
 import {
@@ -240,7 +242,10 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       strikes: rows,
     };
     const wrote = await underLease(async (grant) => {
-      await deps.store.publish(header, rows, grant);
+      await deps.store.publish(header, historyRows(rows, m.markets, prob), {
+        priceAgeMs: priceAge,
+        marketAgeMs: marketAge,
+      }, grant);
       lastPublished = json;
       if (files && held(grant)) {
         await deps.writeJson(files.table, json);

@@ -1,11 +1,13 @@
 /**
  * The coordinator's SQL: it reads the price log, the Kalshi tables and the lookup table, and
- * replaces its symbol's strike table in one transaction. Numerics arrive as strings and are
+ * replaces its symbol's strike table in one transaction, which also appends the same table to
+ * `live_data.strike_table_history` (see `history.ts`). Numerics arrive as strings and are
  * converted once here.
  *
  * Its two writes take the coordinator's lease grant (cluster mode, `lib/fence.ts`): the publish
  * transaction proves it first, the stale flag in its one statement; a stale grant is refused with
- * SQLSTATE `RF001` and nothing is written. Without a grant nothing is checked.
+ * SQLSTATE `RF001` and nothing is written (no table, no history). Without a grant nothing is
+ * checked.
  *
  * @module
  */
@@ -13,7 +15,8 @@ import type { Sql } from "../../lib/db.ts";
 import { fence, fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
 import type { PricePoint } from "./closed_form.ts";
 import type { LookupRow } from "./empirical.ts";
-import type { MarketQuote, StrikeRow } from "./strike_table.ts";
+import { ageMs, type CycleInputs, type HistoryRow } from "./history.ts";
+import type { MarketQuote } from "./strike_table.ts";
 
 /** The newest price row. */
 export interface LatestPrice {
@@ -105,8 +108,8 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
 
     /** Ordered, so that everything taken from them (ties, the header's status) is repeatable. */
     async markets(eventTicker: string): Promise<EventMarkets> {
-      const rows = await sql`select market_ticker, floor_strike, yes_ask, no_ask, volume, status,
-          observed_at from live_data.kalshi_market_state
+      const rows = await sql`select market_ticker, floor_strike, yes_ask, no_ask, yes_bid, no_bid,
+          volume, status, close_time, observed_at from live_data.kalshi_market_state
         where event_ticker = ${eventTicker} and floor_strike is not null
         order by floor_strike, market_ticker`;
       let observedAt: number | null = null;
@@ -123,14 +126,61 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
           noAsk: num(r.no_ask),
           volume: num(r.volume),
           status: r.status ?? null,
+          yesBid: num(r.yes_bid),
+          noBid: num(r.no_bid),
+          closeTime: r.close_time === null ? null : (r.close_time as Date).getTime(),
         })),
       };
     },
 
-    /** Replaces the symbol's table and header in one transaction (under `grant` when given). */
-    async publish(header: Header, rows: StrikeRow[], grant?: LeaseGrant): Promise<void> {
+    /**
+     * Replaces the symbol's table and header and appends the same rows to the history (a cycle
+     * at the same instant again replaces that cycle's history), in one transaction (under
+     * `grant` when given).
+     */
+    async publish(
+      header: Header,
+      rows: HistoryRow[],
+      inputs: CycleInputs,
+      grant?: LeaseGrant,
+    ): Promise<void> {
       await sql.begin(async (tx) => {
         await fence(tx, grant);
+        await tx`delete from live_data.strike_table_history
+          where symbol = ${header.symbol} and cycle_at = ${header.last_updated}`;
+        if (rows.length > 0) {
+          await tx`insert into live_data.strike_table_history ${
+            tx(
+              rows.map((r) => ({
+                cycle_at: header.last_updated,
+                symbol: header.symbol,
+                strike: r.strike,
+                ticker: r.ticker,
+                event_ticker: header.event_ticker,
+                probability: r.prob_yes,
+                side_probability: r.probability,
+                yes_ask: r.yes_ask,
+                no_ask: r.no_ask,
+                yes_bid: r.yes_bid,
+                no_bid: r.no_bid,
+                yes_diff: r.yes_diff,
+                no_diff: r.no_diff,
+                buffer: r.buffer,
+                buffer_pct: r.buffer_pct,
+                volume: r.volume,
+                active_side: r.active_side,
+                current_price: header.current_price,
+                ttc_seconds: header.ttc_seconds,
+                close_time: r.close_time,
+                model_mode: header.model_mode,
+                momentum: header.momentum,
+                price_age_ms: ageMs(inputs.priceAgeMs),
+                market_age_ms: ageMs(inputs.marketAgeMs),
+                stale: false,
+              })) as never,
+            )
+          }`;
+        }
         await tx`delete from live_data.strike_table where symbol = ${header.symbol}`;
         if (rows.length > 0) {
           await tx`insert into live_data.strike_table ${

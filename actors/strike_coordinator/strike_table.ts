@@ -22,6 +22,10 @@ export interface MarketQuote {
   volume: number | null;
   /** Kalshi's market status (`active`, `closed`, ...). */
   status: string | null;
+  /** Bids in dollars and the market's close (epoch ms): kept in the history, not in the table. */
+  yesBid?: number | null;
+  noBid?: number | null;
+  closeTime?: number | null;
 }
 
 /** One row of the strike table. */
@@ -40,7 +44,13 @@ export interface StrikeRow {
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
-const cents = (dollars: number | null) => dollars === null ? null : r2(dollars * 100);
+/** Dollars (0..1) as cents rounded to a hundredth, as the table shows asks. */
+export const cents = (dollars: number | null) => dollars === null ? null : r2(dollars * 100);
+
+/** The model's percent chance that the market at `floorStrike` resolves YES, unrounded. */
+export function yesPercent(probAtOrAbove: (floorStrike: number) => number, floorStrike: number) {
+  return Math.min(1, Math.max(0, probAtOrAbove(floorStrike))) * 100;
+}
 
 /**
  * The markets with a usable strike, nearest `price` first; ties go to the lower strike, then
@@ -67,7 +77,7 @@ export function buildStrikeRows(
     .slice(0, count)
     .sort((a, b) => a.strike - b.strike);
   return nearest.map(({ m, strike }) => {
-    const pYes = Math.min(1, Math.max(0, probAtOrAbove(m.floorStrike))) * 100;
+    const pYes = yesPercent(probAtOrAbove, m.floorStrike);
     const below = strike < price;
     const probability = below ? pYes : 100 - pYes;
     const yesAsk = cents(m.yesAsk);
