@@ -76,6 +76,8 @@ Deno.test("migrate() applies every migration on an empty database and records ch
       "live_data.kalshi_market_history",
       "live_data.strike_table",
       "live_data.strike_table_header",
+      "live_data.strike_table_history",
+      "live_data.kalshi_market_results",
       "historical_data.btc_ohlc_1m",
       "historical_data.eth_ohlc_1m",
       "system.supervisor_events",

@@ -4,7 +4,11 @@
  * polls `GET /events/{ticker}?with_nested_markets=true` every `pollMs`, validates each snapshot
  * (see `snapshot.ts`) and only then writes it: `live_data.kalshi_events`, `kalshi_market_state`
  * (upserted) and `kalshi_market_history` (a row when a quote changes). Optionally archives
- * snapshots as gzip JSON for cold storage.
+ * snapshots as gzip JSON for cold storage. It sees its events through to their results: the
+ * events it followed are polled on (`follow.ts`) until Kalshi settles each market, whose result
+ * and settlement value go to `live_data.kalshi_market_results` once (`results.ts`); a refused
+ * result is counted (`results.rejected.<reason>`), its snapshot still written and the market
+ * followed on.
  *
  * Bad snapshots are rejected and counted (`rejected.<reason>`, including `nul_character`,
  * `invalid_unicode` and `text_too_long` for an identifier PostgreSQL could not store), logged
@@ -44,6 +48,7 @@ import { backoffDelay } from "../../lib/backoff.ts";
 import { sleep } from "../../lib/sleep.ts";
 import { hourlyEvents } from "../../lib/kalshi/tickers.ts";
 import { writeArchive } from "./archive.ts";
+import { createFollower, createResultRecorder, type EventStatus } from "./follow.ts";
 import { validateSnapshot } from "./snapshot.ts";
 import type { MarketStore } from "./store.ts";
 import { type ActorArgs, parseActorArgs } from "../../schema/actor_args.ts";
@@ -139,6 +144,10 @@ export interface CycleResult {
   rejected: number;
   missing: number;
   historyRows: number;
+  /** Final results recorded (rows inserted or changed in `kalshi_market_results`). */
+  results: number;
+  /** Events past the current and next hour polled for their results. */
+  followed: number;
   /** Events whose fetch failed (network, 5xx after retries, authentication). */
   failed: number;
   /** Events whose fetch Kalshi answered with 429. */
@@ -146,6 +155,21 @@ export interface CycleResult {
   /** The longest `Retry-After` of those 429s, when any was sent. */
   retryAfterMs?: number | undefined;
   ms: number;
+}
+
+/** A cycle that did nothing yet. */
+export function emptyCycleResult(): CycleResult {
+  return {
+    written: 0,
+    rejected: 0,
+    missing: 0,
+    historyRows: 0,
+    results: 0,
+    followed: 0,
+    failed: 0,
+    rateLimited: 0,
+    ms: 0,
+  };
 }
 
 /** The watchdog, with a `cycle()` for tests and benchmarks. */
@@ -173,13 +197,15 @@ export function createMarketWatchdog(
     now: () => ctx.clock.now(),
   });
   const lastArchive = new Map<string, number>();
-  const status = new Map<string, { at: string; markets: number } | { error: string }>();
+  const status = new Map<string, EventStatus>();
+  const recorder = createResultRecorder(ctx, store, warn);
   let loop: Promise<void> | undefined;
 
   async function one(
     series: string,
     eventTicker: string,
     result: CycleResult & { lastError?: string },
+    statuses: Map<string, EventStatus>,
   ): Promise<void> {
     const observedMs = ctx.clock.now();
     let body: unknown;
@@ -196,13 +222,13 @@ export function createMarketWatchdog(
         if (error.retryAfterMs !== undefined) {
           result.retryAfterMs = Math.max(result.retryAfterMs ?? 0, error.retryAfterMs);
         }
-        status.set(eventTicker, { error: "rate limited (HTTP 429)" });
+        statuses.set(eventTicker, { error: "rate limited (HTTP 429)" });
         return;
       }
       if (error instanceof KalshiRequestError && error.status === 404) {
         result.missing++;
         ctx.count("events.missing");
-        status.set(eventTicker, { error: "not listed" });
+        statuses.set(eventTicker, { error: "not listed" });
         return;
       }
       if (error instanceof InputError) {
@@ -222,7 +248,7 @@ export function createMarketWatchdog(
       result.failed++;
       const why = error instanceof Error ? error.message : String(error);
       result.lastError ??= why;
-      status.set(eventTicker, { error: why });
+      statuses.set(eventTicker, { error: why });
       warn.warn("fetch", "Cannot fetch Kalshi event {event}: {why}", { event: eventTicker, why });
       return;
     }
@@ -230,7 +256,7 @@ export function createMarketWatchdog(
     if (!v.ok) {
       result.rejected++;
       ctx.count(`rejected.${v.reason}`);
-      status.set(eventTicker, { error: `rejected: ${v.reason}` });
+      statuses.set(eventTicker, { error: `rejected: ${v.reason}` });
       warn.warn(
         `reject:${v.reason}`,
         "Rejected Kalshi snapshot {event} ({reason}): {detail}",
@@ -248,10 +274,11 @@ export function createMarketWatchdog(
     let w: Awaited<ReturnType<MarketStore["writeSnapshot"]>>;
     try {
       w = await store.writeSnapshot(v.snapshot, observedAt, seriesSymbol(series), grant);
+      result.results += await recorder.record(v.snapshot, observedAt, grant);
     } catch (error) {
       if (!isFenced(error)) throw error;
       refused(grant, error);
-      status.set(eventTicker, { error: "not written: the lease is not held" });
+      statuses.set(eventTicker, { error: "not written: the lease is not held" });
       return;
     }
     for (const r of w.refused) {
@@ -271,30 +298,20 @@ export function createMarketWatchdog(
     ctx.count("snapshots.written");
     ctx.count("rows.history", w.historyRows);
     ctx.dataAt(observedMs);
-    status.set(eventTicker, { at: observedAt.toISOString(), markets: w.markets });
+    statuses.set(eventTicker, { at: observedAt.toISOString(), markets: w.markets });
     if (settings.archiveDir) {
       const last = lastArchive.get(eventTicker);
       if (last === undefined || observedMs - last >= settings.archiveEveryMs) {
         lastArchive.set(eventTicker, observedMs);
         try {
-          await writeArchive(
-            settings.archiveDir,
-            series,
-            eventTicker,
-            observedAt,
-            body,
-          );
+          await writeArchive(settings.archiveDir, series, eventTicker, observedAt, body);
           ctx.count("archive.files");
         } catch (error) {
           ctx.count("errors.archive");
-          warn.warn(
-            "archive",
-            "Cannot archive Kalshi snapshot {event}: {why}",
-            {
-              event: eventTicker,
-              why: error instanceof Error ? error.message : String(error),
-            },
-          );
+          warn.warn("archive", "Cannot archive Kalshi snapshot {event}: {why}", {
+            event: eventTicker,
+            why: error instanceof Error ? error.message : String(error),
+          });
         }
       }
     }
@@ -306,6 +323,8 @@ export function createMarketWatchdog(
     else ctx.count("writes.fenced");
   }
 
+  const followed = createFollower({ ctx, store, series: settings.series, poll: one });
+
   const health = new HealthReporter(ctx);
   let backoffLevel = 0;
   let nextPollMs = settings.pollMs;
@@ -313,15 +332,7 @@ export function createMarketWatchdog(
 
   async function cycle(): Promise<CycleResult> {
     const started = ctx.clock.monotonic();
-    const result: CycleResult & { lastError?: string } = {
-      written: 0,
-      rejected: 0,
-      missing: 0,
-      historyRows: 0,
-      failed: 0,
-      rateLimited: 0,
-      ms: 0,
-    };
+    const result: CycleResult & { lastError?: string } = emptyCycleResult();
     // Not the lease holder (stepped down, or lost): nothing to write, so nothing to poll.
     if (ctx.lease.current === null) return result;
     const now = ctx.clock.now();
@@ -334,7 +345,8 @@ export function createMarketWatchdog(
     for (const key of [...status.keys()]) {
       if (!wanted.some((w) => w.ticker === key)) status.delete(key);
     }
-    await Promise.all(wanted.map((w) => one(w.series, w.ticker, result)));
+    await Promise.all(wanted.map((w) => one(w.series, w.ticker, result, status)));
+    await followed.round(now, wanted.map((w) => w.ticker), result);
     result.ms = ctx.clock.monotonic() - started;
     ctx.gauge("cycle.ms", Math.round(result.ms));
     ctx.handled();
@@ -348,6 +360,7 @@ export function createMarketWatchdog(
     ctx.gauge("poll.next_ms", nextPollMs);
     ctx.setDetails({
       events: Object.fromEntries(status),
+      ...(followed.status.size > 0 ? { settling: Object.fromEntries(followed.status) } : {}),
       ...(health.current ? { problem: health.current.reason } : {}),
       ...(backoffLevel > 0 || result.rateLimited > 0 ? { backoffMs: nextPollMs } : {}),
     });

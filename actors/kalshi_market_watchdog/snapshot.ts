@@ -4,7 +4,8 @@
  * with its required fields, belongs to the event, has a floor strike matching its ticker, and the
  * strikes form one ladder with a constant tier (none missing, none duplicated). A snapshot that
  * fails any check is rejected whole, with a reason for the `rejected.<reason>` counter: corrupt
- * data is worse than no data.
+ * data is worse than no data. The final results of its settled markets (`results.ts`) come with
+ * it; a market's refused result leaves the snapshot whole and is listed on its own.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { cleanJson } from "../../lib/bad_rows.ts";
 import { EventResponse, type KalshiMarket, Market, textReason } from "../../lib/kalshi/schemas.ts";
 import { compareDecimal, decimalToScaled } from "../../lib/kalshi/money.ts";
 import { tickerMatchesStrikeDate } from "../../lib/kalshi/tickers.ts";
+import { type MarketResult, marketResult, type ResultOutcome } from "./results.ts";
 
 /** Why a snapshot was rejected. */
 export type RejectReason =
@@ -40,6 +42,10 @@ export interface EventSnapshot {
   /** Dollars between consecutive strikes (null with a single market). */
   tier: string | null;
   raw: Record<string, unknown>;
+  /** The final results of its settled markets. */
+  results: MarketResult[];
+  /** Settled markets whose result was refused (the snapshot itself is fine). */
+  badResults: Extract<ResultOutcome, { ok: false }>[];
 }
 
 /** The outcome of {@linkcode validateSnapshot}. */
@@ -73,6 +79,8 @@ export function validateSnapshot(body: unknown, eventTicker: string): Validation
   if (rawMarkets.length === 0) return reject("empty_event", `${eventTicker} has no markets`);
 
   const markets: KalshiMarket[] = [];
+  const results: MarketResult[] = [];
+  const badResults: EventSnapshot["badResults"] = [];
   for (const [i, raw] of rawMarkets.entries()) {
     const m = Market.safeParse(raw);
     if (!m.success) {
@@ -96,6 +104,9 @@ export function validateSnapshot(body: unknown, eventTicker: string): Validation
       return reject("ticker_strike_mismatch", `market ${m.data.ticker} has ${m.data.floorStrike}`);
     }
     markets.push(m.data);
+    const outcome = marketResult(raw as Record<string, unknown>, m.data);
+    if (outcome?.ok) results.push(outcome.result);
+    else if (outcome) badResults.push(outcome);
   }
 
   markets.sort((a, b) => compareDecimal(a.floorStrike!, b.floorStrike!));
@@ -125,6 +136,8 @@ export function validateSnapshot(body: unknown, eventTicker: string): Validation
       markets,
       tier: tier === null ? null : scaled6(tier),
       raw: cleanJson({ ...event, markets: undefined }),
+      results,
+      badResults,
     },
   };
 }

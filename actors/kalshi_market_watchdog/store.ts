@@ -14,15 +14,23 @@
  * its markets are still written. Refusals come back in {@linkcode WriteResult.refused} for the
  * actor to count and log. This path runs only after such a refusal.
  *
+ * Market results (`live_data.kalshi_market_results`, `results.ts`): one statement upserts the
+ * results of a snapshot's settled markets, changing a stored row only when Kalshi's values differ
+ * (a repeated poll changes nothing, `recorded_at` included); a result PostgreSQL refuses is left
+ * out alone (halved down to it, as above) and reported. It also reads which followed events still
+ * have a market without a result (the events the watchdog keeps polling after they left the
+ * current and next hour).
+ *
  * Fencing (cluster mode, `lib/fence.ts`): given a lease grant, each of these transactions proves
- * it first, so a watchdog whose lease moved commits nothing (SQLSTATE `RF001`, thrown to the
- * actor); without one nothing is checked.
+ * it first (the results statement in its WHERE clause), so a watchdog whose lease moved commits
+ * nothing (SQLSTATE `RF001`, thrown to the actor); without one nothing is checked.
  *
  * @module
  */
 import { isDataError, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
-import { fence, type LeaseGrant } from "../../lib/fence.ts";
+import { fence, fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
+import type { MarketResult } from "./results.ts";
 import type { EventSnapshot } from "./snapshot.ts";
 
 /** A row PostgreSQL refused for its data, left out of the write. */
@@ -51,11 +59,30 @@ export interface MarketStore {
     symbol: string,
     grant?: LeaseGrant,
   ): Promise<WriteResult>;
+  /**
+   * Upserts final results observed at `recordedAt` (under `grant` when given); resolves to the
+   * rows inserted or changed and the results PostgreSQL refused (left out).
+   */
+  writeResults(
+    results: readonly MarketResult[],
+    recordedAt: Date,
+    grant?: LeaseGrant,
+  ): Promise<{ recorded: number; refused: RefusedRow[] }>;
+  /**
+   * The events of `series` with a strike date after `since` (not in `except`) that have a market
+   * without a recorded result, oldest first.
+   */
+  unsettledEvents(
+    series: readonly string[],
+    since: Date,
+    except: readonly string[],
+  ): Promise<{ eventTicker: string; seriesTicker: string; strikeDate: Date }[]>;
 }
 
 /** Creates the store. */
 export function createMarketStore(sql: Sql): MarketStore {
   return {
+    ...resultsStore(sql),
     async writeSnapshot(snapshot, observedAt, symbol, grant) {
       const rows = snapshot.markets.map((m) => ({
         market_ticker: m.ticker,
@@ -170,6 +197,65 @@ export function createMarketStore(sql: Sql): MarketStore {
         });
         return { markets, historyRows, refused };
       });
+    },
+  };
+}
+
+/** The results part of the store (see {@linkcode MarketStore.writeResults}). */
+function resultsStore(sql: Sql): Pick<MarketStore, "writeResults" | "unsettledEvents"> {
+  return {
+    async writeResults(results, recordedAt, grant) {
+      let recorded = 0;
+      const refused: RefusedRow[] = [];
+      await writeSplitting(results, {
+        write: async (part) => {
+          const json = JSON.stringify(part.map((r) => ({
+            ticker: r.ticker,
+            event_ticker: r.eventTicker,
+            strike: r.strike,
+            result: r.result,
+            settlement_value_dollars: r.settlementValueDollars,
+            close_time: r.closeTime,
+            settled_at: r.settledAt,
+          })));
+          const written = await sql`
+            insert into live_data.kalshi_market_results as r (ticker, event_ticker, strike, result,
+              settlement_value_dollars, close_time, settled_at, recorded_at)
+            select x.*, ${recordedAt}::timestamptz from jsonb_to_recordset(${json}::text::jsonb)
+              as x(ticker text, event_ticker text, strike numeric, result text,
+                settlement_value_dollars numeric, close_time timestamptz, settled_at timestamptz)
+            where ${fenceCondition(sql, grant)}
+            on conflict (ticker) do update set event_ticker = excluded.event_ticker,
+              strike = excluded.strike, result = excluded.result,
+              settlement_value_dollars = excluded.settlement_value_dollars,
+              close_time = excluded.close_time, settled_at = excluded.settled_at,
+              recorded_at = excluded.recorded_at
+            where (r.event_ticker, r.strike, r.result, r.settlement_value_dollars, r.close_time,
+                r.settled_at)
+              is distinct from (excluded.event_ticker, excluded.strike, excluded.result,
+                excluded.settlement_value_dollars, excluded.close_time, excluded.settled_at)`;
+          recorded += written.count;
+        },
+        onReject: (r, e) =>
+          refused.push({ what: `result of market ${r.ticker}`, reason: rejectionReason(e) }),
+      });
+      return { recorded, refused };
+    },
+
+    async unsettledEvents(series, since, except) {
+      const rows = await sql<{ event_ticker: string; series_ticker: string; strike_date: Date }[]>`
+        select e.event_ticker, e.series_ticker, e.strike_date from live_data.kalshi_events e
+        where e.series_ticker = any(${series as string[]}::text[]) and e.strike_date > ${since}
+          and e.event_ticker <> all(${except as string[]}::text[])
+          and exists (select 1 from live_data.kalshi_market_state s
+            where s.event_ticker = e.event_ticker and not exists (
+              select 1 from live_data.kalshi_market_results r where r.ticker = s.market_ticker))
+        order by e.strike_date, e.event_ticker`;
+      return rows.map((r) => ({
+        eventTicker: r.event_ticker,
+        seriesTicker: r.series_ticker,
+        strikeDate: r.strike_date,
+      }));
     },
   };
 }

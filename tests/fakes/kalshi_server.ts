@@ -6,7 +6,8 @@
  * ({@linkcode generateTestKeys}); `/portfolio/*` and the socket refuse anything else with 401.
  *
  * Scriptable: answer 429 (with or without `Retry-After`), 5xx or 401 for a number of calls, delay
- * responses, send bodies that are not JSON; emit WebSocket `market_position` and `fill` messages.
+ * responses, send bodies that are not JSON; emit WebSocket `market_position` and `fill` messages;
+ * settle a market or a whole event (status, result, settlement value).
  * It records every call. Stop it with `close()` or `await using`.
  *
  * @module
@@ -247,6 +248,50 @@ export class FakeKalshi implements AsyncDisposable {
       }
     }
     throw new Error(`no market ${marketTicker}`);
+  }
+
+  /**
+   * Settles one market as Kalshi reports it: `status` (`finalized` by default; `settled` too),
+   * `result`, `settlement_value_dollars` (1 or 0 per YES contract by the result, unless given)
+   * and `settlement_ts` (`settledAt`, epoch ms, when given).
+   */
+  settleMarket(
+    marketTicker: string,
+    result: string,
+    options: { status?: string; valueDollars?: string | null; settledAt?: number } = {},
+  ): void {
+    const byResult: Record<string, string> = { yes: "1.0000", no: "0.0000" };
+    const value = options.valueDollars !== undefined
+      ? options.valueDollars
+      : byResult[result] ?? null;
+    this.updateMarket(marketTicker, {
+      status: options.status ?? "finalized",
+      result,
+      settlement_value_dollars: value ?? undefined,
+      ...(options.settledAt === undefined
+        ? {}
+        : { settlement_ts: new Date(options.settledAt).toISOString() }),
+    });
+  }
+
+  /**
+   * Settles every market of `eventTicker` at the index value `price`: YES for the strikes at or
+   * below it (a market's strike is its floor_strike + 0.01), NO above. Returns ticker → result.
+   */
+  settleEvent(
+    eventTicker: string,
+    price: number,
+    options: { status?: string; settledAt?: number } = {},
+  ): Map<string, string> {
+    const e = this.events.get(eventTicker);
+    if (!e) throw new Error(`no event ${eventTicker}`);
+    const out = new Map<string, string>();
+    for (const m of e.markets) {
+      const result = Number(m.floor_strike) + 0.01 <= price ? "yes" : "no";
+      this.settleMarket(String(m.ticker), result, options);
+      out.set(String(m.ticker), result);
+    }
+    return out;
   }
 
   /** Adds a fill and sends it to sockets subscribed to `fill`. */
