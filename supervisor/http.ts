@@ -24,6 +24,7 @@ import { errorInfo } from "../lib/errors.ts";
 import { getLogger, RateLimitedLog, redactText } from "../lib/log.ts";
 import type { DrillRunner } from "./http_drills.ts";
 import { addMarketRoutes } from "./http_market.ts";
+import { addJournalRoutes } from "./http_journal.ts";
 import { addEventStreamRoute } from "./http_stream.ts";
 import { type AllowedHosts, allowedHosts, hostAllowed } from "./http_host.ts";
 import { bearerMatches } from "../lib/same_secret.ts";
@@ -355,6 +356,7 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
   }
 
   addMarketRoutes(app, { sql, clock, reject });
+  addJournalRoutes(app, { sql, reject });
   if (deps.bus) addEventStreamRoute(app, { bus: deps.bus, sql, reject, clock });
   else app.get("/events/stream", () => problem(503, "no live event stream in this process"));
   return app;

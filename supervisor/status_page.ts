@@ -4,12 +4,14 @@
  * incarnation, restarts, heartbeat age and data freshness; jobs and backups when `/status` has
  * them), the latest prices (`/prices/btc|eth/latest`) and the BTC strike table every 5 s, and
  * shows supervision events live from `GET /events/stream` (`EventSource`, which reconnects and
- * replays by itself), newest first, after loading the recent ones from `/events`.
+ * replays by itself), newest first, after loading the recent ones from `/events`; the model's
+ * reliability diagram and the first user's P&L curve come from `status_page_journal.ts`.
  *
  * Everything shown is escaped; the page never sends the status token and has no control buttons.
  *
  * @module
  */
+import { JOURNAL_HTML, JOURNAL_SCRIPT, JOURNAL_STYLE } from "./status_page_journal.ts";
 
 const STYLE = `
 :root{--ok:#0a7a28;--warn:#b36200;--bad:#c0182b;--mute:#6b7280;--line:#e5e7eb}
@@ -190,7 +192,7 @@ function connectEvents() {
 export const STATUS_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rec.io runtime</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>${STYLE}</style></head><body>
+<style>${STYLE}${JOURNAL_STYLE}</style></head><body>
 <header><h1>rec.io runtime</h1><small id="node"></small>
 <span id="ready">…</span><span>uptime <b id="uptime">–</b></span><span>database <b id="db">–</b></span>
 <span>zombies <b id="zombies">–</b></span><span>rejected inputs <b id="rejected">–</b></span>
@@ -202,10 +204,11 @@ export const STATUS_PAGE = `<!doctype html>
 <section><h2>Latest prices</h2><div class="prices"><div class="price" id="price-btc">BTC …</div><div class="price" id="price-eth">ETH …</div></div></section>
 <section><h2>Strike table BTC</h2><p id="strike-head" class="mute">…</p>
 <table><thead><tr><th>strike</th><th>buffer %</th><th>prob.</th><th>yes ask</th><th>no ask</th><th>side</th><th>ticker</th></tr></thead><tbody id="strikes"></tbody></table></section>
+${JOURNAL_HTML}
 <section><h2>Cluster</h2><table><tbody id="cluster"></tbody></table></section>
 <section><h2>Jobs</h2><table><tbody id="jobs"></tbody></table></section>
 <section><h2>Backups</h2><table><tbody id="backups"></tbody></table></section>
 <section class="wide"><h2>Supervision events <small class="mute">(live, newest first)</small></h2>
 <table><thead><tr><th>time</th><th>actor</th><th>event</th><th>incarnation</th><th>reason</th></tr></thead><tbody id="events"></tbody></table></section>
 </main>
-<script>${SCRIPT}</script></body></html>`;
+<script>${SCRIPT}${JOURNAL_SCRIPT}</script></body></html>`;

@@ -84,6 +84,10 @@ export async function insertTrades(
   rows: readonly TradeRow[],
   user = "user_0001",
 ): Promise<void> {
+  // Until 0102 (helper "trades") is committed, a checkout without it gets the column here; with
+  // it, this changes nothing.
+  await sql`alter table ${sql(`${user}.trades`)}
+    add column if not exists source text not null default 'legacy'`;
   for (const r of rows) {
     await sql`insert into ${sql(`${user}.trades`)}
         (status, source, ticker, side, opened_at, closed_at, pnl_dollars, position_count)

@@ -2,7 +2,8 @@
  * The status page end to end in headless Chromium (Debian's `chromium` package driven by
  * `playwright-core`; nothing is downloaded): the real supervisor process on a real database, the
  * page loaded once, a test actor that crashes, and its restart appearing live over
- * `GET /events/stream` without a reload.
+ * `GET /events/stream` without a reload; the model's reliability diagram and the first user's
+ * P&L curve drawn from the rows the test writes.
  *
  * Set `RECIO_UPDATE_SCREENSHOT=1` to refresh `docs/status_page.png`.
  */
@@ -11,6 +12,7 @@ import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { createTestDb } from "./_db.ts";
 import { eventually } from "./_eventually.ts";
+import { insertHistory, insertResults, insertTrades } from "./_journal.ts";
 import { startSupervisor, TEST_ACTOR, writeChildrenFile } from "./_system.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -44,6 +46,37 @@ Deno.test({
         ticker: `KXBTCD-26JAN0117-T${strike - 0.01}`,
       })))
     }`;
+    // Settled markets with the model's view 5 and 15 minutes before the close, and trades.
+    const close = Date.UTC(2026, 0, 5, 17);
+    const markets = [["T97000", "20", "no"], ["T97250", "22", "yes"], ["T97500", "70", "yes"]];
+    await insertResults(
+      db.sql,
+      markets.map(([t, , result]) => ({
+        ticker: `KXBTCD-26JAN0517-${t}`,
+        result: result!,
+        closeTime: new Date(close),
+      })),
+    );
+    await insertHistory(
+      db.sql,
+      markets.flatMap(([t, p]) =>
+        [5, 15].map((h) => ({
+          ticker: `KXBTCD-26JAN0517-${t}`,
+          cycleAt: new Date(close - h * 60_000),
+          probability: p!,
+        }))
+      ),
+    );
+    await insertTrades(
+      db.sql,
+      [["A", "1.50"], ["B", "0.04"], ["C", "-0.25"]].map(([t, pnl], i) => ({
+        ticker: t!,
+        source: "live",
+        status: "closed",
+        closedAt: new Date(close + i * 600_000),
+        pnl: pnl!,
+      })),
+    );
     const file = await writeChildrenFile([
       {
         id: "steady",
@@ -63,6 +96,8 @@ Deno.test({
         backoff: { minMs: 100, maxMs: 500 },
         intensity: { maxRestarts: 100, periodMs: 60_000 },
       },
+      // Stands in for the first configured user's account sync: the page takes its user.
+      { id: "kalshi_account_sync:user_0001", module: TEST_ACTOR, heartbeatMs: 100 },
     ]);
     await using sup = startSupervisor({ DATABASE_URL: db.url, RECIO_CHILDREN_FILE: file });
     const userDataDir = await Deno.makeTempDir({ prefix: "recio-chromium-" });
@@ -91,7 +126,7 @@ Deno.test({
       await page.waitForSelector("tr[data-actor='steady'][data-state='running']");
       await page.waitForSelector("tr[data-actor='crasher']");
       const ids = await page.$$eval("#actors tr", (rows) => rows.map((r) => r.dataset.actor));
-      assert.deepEqual(ids, ["steady", "crasher"]);
+      assert.deepEqual(ids, ["steady", "crasher", "kalshi_account_sync:user_0001"]);
       assert.match(await page.textContent("tr[data-actor='crasher'] td") ?? "", /└─ crasher/);
       await page.waitForSelector("#live.ok");
 
@@ -106,6 +141,18 @@ Deno.test({
       await page.waitForSelector("#strikes[data-state='stale']");
       assert.equal(await page.$$eval("#strikes tr", (r) => r.length), 3);
       assert.match(await page.textContent("#strike-head") ?? "", /stale price feed lagging/);
+
+      // The reliability diagram (two bins at each of two horizons) and the P&L curve of user_0001.
+      await page.waitForSelector("#calibration[data-state='data'] svg");
+      const dots = await page.$$eval(
+        "#calibration circle",
+        (cs) => cs.map((c) => `${c.dataset.horizon}:${c.dataset.bin}:${c.dataset.n}`).sort(),
+      );
+      assert.deepEqual(dots, ["15:20:2", "15:70:1", "5:20:2", "5:70:1"]);
+      assert.equal(await page.$$eval("#calibration-scores tr", (r) => r.length), 2);
+      await page.waitForSelector("#pnl[data-state='data'] polyline[data-points='3']");
+      assert.match(await page.textContent("#pnl-total") ?? "", /total \$1\.29 over 3 trades/);
+      assert.match(await page.textContent("#pnl-user") ?? "", /user_0001/);
 
       // The crash and its restart arrive over the event stream.
       await page.waitForSelector(
