@@ -25,6 +25,10 @@
  *   (`ctx.lease.fenced`, counted `writes.fenced`, not a sync error) and never retried under that
  *   grant. A new grant starts with a full reconcile (idempotent on natural keys, like a new holder
  *   starting).
+ * - with a trade store (`deps.trades`), the trades: after each sync those of the markets whose
+ *   fills or settlements came back are rebuilt from the stored rows (all after a full
+ *   reconcile), and every second the open ones are refreshed in `active_trades` (`trades.ts`),
+ *   fenced like every other write.
  *
  * Bad items are rejected and counted (`rejected.<kind>`), logged with a rate limit, never written
  * (an identifier with a NUL, invalid UTF-8 or over-long is a bad item; the raw payload is
@@ -60,6 +64,8 @@ import {
 } from "./settings.ts";
 import { createAccountSocket } from "./socket.ts";
 import { createSync, type SyncResult } from "./sync.ts";
+import { createTradeKeeper } from "./trades.ts";
+import type { TradeStore } from "../../lib/trades/store.ts";
 import { createWaker } from "./wake.ts";
 
 export {
@@ -78,11 +84,15 @@ export interface AccountSyncDeps {
   store: AccountStore;
   /** Opens the signed WebSocket; none = polling only. */
   openSocket?: (signal: AbortSignal) => Promise<WebSocket>;
+  /** The user's trades (`lib/trades/store.ts`); none = no trades are built. */
+  trades?: TradeStore;
 }
 
 /** The actor, with `sync()` for tests and benchmarks. */
 export interface AccountSync extends Actor {
   sync(full: boolean): Promise<SyncResult>;
+  /** One refresh of the open trades (what the loop does every second); 0 without trades. */
+  refreshTrades(): Promise<number>;
 }
 
 /** Creates the actor. */
@@ -101,7 +111,8 @@ export function createAccountSync(
   const authRefused = () => health.current?.key === "auth";
   const waker = createWaker(ctx.signal);
   const ws = createAccountSocket(ctx, { settings, warn, waker, authRefused });
-  const pass = createSync(ctx, { settings, client, store, warn, socketUp: ws.isUp });
+  const trades = deps.trades ? createTradeKeeper(ctx, { trades: deps.trades, warn }) : undefined;
+  const pass = createSync(ctx, { settings, client, store, warn, socketUp: ws.isUp, trades });
   /** One sync; a write refused for a stale grant is reported (unless the grant changed since). */
   async function sync(full: boolean): Promise<SyncResult> {
     // Not the holder: not even a request to Kalshi, whose answer could not be written.
@@ -123,6 +134,7 @@ export function createAccountSync(
   });
   let mainLoop: Promise<void> | undefined;
   let socketLoop: Promise<void> | undefined;
+  let tradesLoop: Promise<void> | undefined;
 
   async function run(): Promise<void> {
     let lastFull = -Infinity;
@@ -192,6 +204,7 @@ export function createAccountSync(
 
   return {
     sync,
+    refreshTrades: () => trades?.refresh() ?? Promise.resolve(0),
     start() {
       if (!client.authenticated) {
         // Reported after `ready`, so the supervisor sees running → degraded.
@@ -203,13 +216,16 @@ export function createAccountSync(
         return Promise.resolve();
       }
       mainLoop = run();
+      tradesLoop = trades?.follow();
       return Promise.resolve();
     },
     async stop() {
       ws.close();
       waker.interrupt();
+      trades?.stop();
       await mainLoop;
       await socketLoop;
+      await tradesLoop;
     },
     async command(name) {
       if (name === "sync") return await sync(false);

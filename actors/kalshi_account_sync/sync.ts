@@ -1,7 +1,8 @@
 /**
  * One sync of `kalshi_account_sync` over REST (see `mod.ts`): the balance, the positions as one
  * snapshot, orders, fills and settlements since their cursor time; bad items rejected and
- * counted, rows PostgreSQL refused counted and logged.
+ * counted, rows PostgreSQL refused counted and logged; then the trades of the markets whose fills
+ * or settlements came back (all of them after a full reconcile; `trades.ts`).
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   Settlement,
 } from "../../lib/kalshi/schemas.ts";
 import type { AccountSyncSettings } from "./settings.ts";
+import type { TradeKeeper } from "./trades.ts";
 
 /** What one sync wrote. */
 export interface SyncResult {
@@ -30,6 +32,8 @@ export interface SyncResult {
   fills: number;
   settlements: number;
   rejected: number;
+  /** Trades written (with a trade keeper). */
+  trades?: number;
 }
 
 /** What one sync needs. */
@@ -40,6 +44,8 @@ export interface SyncDeps {
   warn: RateLimitedLog;
   /** Whether the socket is up (shown in the details). */
   socketUp: () => boolean;
+  /** Builds the trades after each sync; none: no trades. */
+  trades?: TradeKeeper;
 }
 
 function laterIso(a: string | null, b: string | null): string | null {
@@ -56,6 +62,7 @@ class AccountSyncPass {
   #store: AccountStore;
   #warn: RateLimitedLog;
   #socketUp: () => boolean;
+  #trades: TradeKeeper | undefined;
   #lastBalance: { value: string; at: number } | undefined;
 
   constructor(ctx: ActorContext, deps: SyncDeps) {
@@ -65,6 +72,7 @@ class AccountSyncPass {
     this.#store = deps.store;
     this.#warn = deps.warn;
     this.#socketUp = deps.socketUp;
+    this.#trades = deps.trades;
   }
 
   #parseAll<S extends z.ZodType>(
@@ -234,6 +242,11 @@ class AccountSyncPass {
         null,
       ),
     );
+
+    if (this.#trades) {
+      const markets = new Set([...fills, ...settlements].map((r) => r.ticker));
+      result.trades = (await this.#trades.afterSync(full ? "all" : [...markets])).written;
+    }
 
     this.#ctx.count("rows.orders", result.orders);
     this.#ctx.count("rows.fills", result.fills);

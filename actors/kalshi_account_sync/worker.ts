@@ -1,7 +1,7 @@
 /**
  * Worker entry of `kalshi_account_sync`: wiring only. Reads the private key from the file named
  * in its args (the only file it may read), builds the signed client, the socket opener and the
- * store of the user's schema (its writes fenced by the actor's lease). Without a key id and key
+ * stores of the user's schema, account and trades (their writes fenced by the actor's lease). Without a key id and key
  * path it runs unauthenticated, and the actor reports that it has no credentials. Without a
  * `wsUrl` the socket is the one of the REST base's environment (never production's for a demo or
  * local base).
@@ -15,6 +15,7 @@ import { KalshiClient } from "../../lib/kalshi/client.ts";
 import { kalshiWsUrlFor } from "../../lib/kalshi/endpoints.ts";
 import { signerFromFile } from "../../lib/kalshi/signer.ts";
 import { openKalshiSocket } from "../../lib/kalshi/ws.ts";
+import { createTradeStore } from "../../lib/trades/store.ts";
 import { createAccountSync, resolveArgs } from "./mod.ts";
 
 runActor(async (ctx) => {
@@ -48,6 +49,7 @@ runActor(async (ctx) => {
     settings,
     client,
     store: createAccountStore(sql, settings.user, { lease: ctx.lease }),
+    trades: createTradeStore(sql, settings.user, { lease: ctx.lease }),
     openSocket: signer && wsUrl
       ? (signal) => openKalshiSocket(wsUrl, { signer, clock: ctx.clock, signal })
       : undefined,
