@@ -74,6 +74,9 @@ const PATHS = [
   "/metrics",
   "/prices/{x}/latest",
   "/strike-table/{x}",
+  "/cluster",
+  "/calibration",
+  "/users/{x}/pnl",
   "/actors/{x}/restart",
   "/actors/{x}/stop",
   "/actors/{x}/start",
@@ -83,7 +86,16 @@ const PATHS = [
   "/{x}",
   "//{x}//",
 ];
-const VALID = ["alpha", "beta", "btc", "eth", "BTC", "drop_price_feed", "stop_database"];
+const VALID = [
+  "alpha",
+  "beta",
+  "btc",
+  "eth",
+  "BTC",
+  "drop_price_feed",
+  "stop_database",
+  "user_0001",
+];
 const METHODS = ["GET", "GET", "GET", "POST", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
 
 function request(r: ReturnType<typeof rng>, base: string): { url: string; init: RequestInit } {
@@ -92,7 +104,17 @@ function request(r: ReturnType<typeof rng>, base: string): { url: string; init: 
   const path = r.pick(PATHS).replace("{x}", param);
   const params: string[] = [];
   for (let i = Math.floor(r.next() * 4); i > 0; i--) {
-    const key = r.pick(["actor", "since", "limit", "seconds", r.pick(NASTY), "a", "limit"]);
+    const key = r.pick([
+      "actor",
+      "since",
+      "limit",
+      "seconds",
+      r.pick(NASTY),
+      "a",
+      "limit",
+      "mode",
+      "horizon",
+    ]);
     const value = key === "since" ? r.pick(TIMES) : r.pick(NASTY);
     params.push(`${key}=${value}`);
   }
