@@ -21,6 +21,9 @@
  * have a market without a result (the events the watchdog keeps polling after they left the
  * current and next hour).
  *
+ * Each snapshot transaction notifies `recio_market_snapshot` (`lib/notify_channels.ts`: event,
+ * series, observation time, markets written), so a listener hears of it once it is committed.
+ *
  * Fencing (cluster mode, `lib/fence.ts`): given a lease grant, each of these transactions proves
  * it first (the results statement in its WHERE clause), so a watchdog whose lease moved commits
  * nothing (SQLSTATE `RF001`, thrown to the actor); without one nothing is checked.
@@ -30,6 +33,7 @@
 import { isDataError, rejectionReason, writeSplitting } from "../../lib/bad_rows.ts";
 import type { Sql } from "../../lib/db.ts";
 import { fence, fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
+import { MARKET_SNAPSHOT_CHANNEL } from "../../lib/notify_channels.ts";
 import type { MarketResult } from "./results.ts";
 import type { EventSnapshot } from "./snapshot.ts";
 
@@ -164,12 +168,24 @@ export function createMarketStore(sql: Sql): MarketStore {
         return history.count;
       }
 
+      /** Announces the snapshot to listeners (delivered only if the transaction commits). */
+      const notify = (tx: Sql, markets: number) =>
+        tx`select pg_notify(${MARKET_SNAPSHOT_CHANNEL}, ${
+          JSON.stringify({
+            event: snapshot.eventTicker,
+            series: snapshot.seriesTicker,
+            observedAt: observedAt.toISOString(),
+            markets,
+          })
+        })`;
+
       try {
         // The common case: the whole snapshot, three statements, one transaction.
         return await sql.begin(async (tx) => {
           await fence(tx, grant);
           await upsertEvent(tx as unknown as Sql);
           const historyRows = await writeMarkets(tx as unknown as Sql, rows);
+          await notify(tx as unknown as Sql, rows.length);
           return { markets: rows.length, historyRows, refused: [] };
         });
       } catch (error) {
@@ -195,6 +211,7 @@ export function createMarketStore(sql: Sql): MarketStore {
           onReject: (row, e) =>
             refused.push({ what: `market ${row.market_ticker}`, reason: rejectionReason(e) }),
         });
+        await notify(tx as unknown as Sql, markets);
         return { markets, historyRows, refused };
       });
     },

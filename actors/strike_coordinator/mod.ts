@@ -1,9 +1,12 @@
 /**
- * `strike_coordinator`: every cycle (1 s by default) reads, from PostgreSQL only, the latest
- * price and momentum of its symbol and the current Kalshi event's markets, computes the
- * probability of each strike (closed form by default, or the empirical lookup), and replaces
- * `live_data.strike_table` in one transaction, which also keeps the table in
- * `live_data.strike_table_history` with the ages of its inputs, and the JSON files atomically.
+ * `strike_coordinator`: each cycle reads, from PostgreSQL only, the latest price and momentum of
+ * its symbol and the current Kalshi event's markets, computes the probability of each strike
+ * (closed form by default, or the empirical lookup), and replaces `live_data.strike_table` in one
+ * transaction, which also keeps the table in `live_data.strike_table_history` with the ages of its
+ * inputs and notifies `recio_strike_table_<sym>` (`lib/notify_channels.ts`), and the JSON files
+ * atomically. A cycle runs when a price row or a market snapshot is committed (their
+ * notifications, coalesced: one running, one queued) and otherwise every `cycleMs` × 5 at the
+ * latest, as a safety net (`triggers.ts`).
  *
  * Never stale, never wrong silently: when the price or the market snapshot is older than its
  * bound, or there is no open event, nothing new is published; the table header, the files, the
@@ -31,6 +34,7 @@ import { Lookup } from "./empirical.ts";
 import { historyRows } from "./history.ts";
 import { staleAge, type StaleWarning, warnStale } from "./staleness.ts";
 import { type CoordinatorStore, DELTAS, type Header } from "./store.ts";
+import { createCycleLoop, type Listen } from "./triggers.ts";
 import {
   buildStrikeRows,
   nearestMarket,
@@ -49,7 +53,12 @@ export interface CoordinatorDeps {
   writeJson: (path: string, data: unknown) => Promise<void>;
   /** Closes the database pool on stop. */
   close?: () => Promise<void>;
+  /** LISTEN for price and market notifications (`triggers.ts`); absent: the timer alone. */
+  listen?: Listen;
 }
+
+/** The safety-net timer runs a cycle this many `cycleMs` after the last one, at the latest. */
+export const SAFETY_CYCLES = 5;
 
 /** The outcome of one cycle; `fenced`: nothing written, the lease is not held (cluster mode). */
 export type CycleResult =
@@ -75,8 +84,6 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
   let staleReason: string | null = null;
   let warned: StaleWarning | null = null;
   let lastPublished: Record<string, unknown> | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let running: Promise<unknown> | undefined;
 
   /** The table file before anything was published: every documented key, null if unknown. */
   const unpublished = (): Record<string, unknown> => ({
@@ -139,7 +146,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       ctx.degraded(`strike table stale: ${reason}`);
     }
     const wrote = await underLease(async (grant) => {
-      await deps.store.markStale(reason, grant);
+      await deps.store.markStale(reason, grant, new Date(ctx.clock.now()));
       if (files && held(grant)) {
         const table = { ...(lastPublished ?? unpublished()), stale: true, stale_reason: reason };
         await deps.writeJson(files.table, table);
@@ -152,7 +159,10 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
   }
 
   async function cycle(): Promise<CycleResult> {
-    if (ctx.lease.current === null) return NOT_HELD;
+    if (ctx.lease.current === null) {
+      ctx.count("cycles.standby");
+      return NOT_HELD;
+    }
     const now = ctx.clock.now();
     const price = await deps.store.latestPrice();
     if (!price) return markStale("no_price", "no price yet");
@@ -266,31 +276,22 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     return { published: true, strikes: rows.length };
   }
 
-  function loop(): void {
-    const t0 = ctx.clock.monotonic();
-    running = cycle().catch((e) => {
-      ctx.count("cycles.failed");
-      ctx.log.error("Strike table cycle failed: {error}", {
-        error: e instanceof Error ? e.message : String(e),
-      });
-    }).finally(() => {
-      running = undefined;
-      ctx.gauge("cycle.ms", Math.round(ctx.clock.monotonic() - t0));
-      if (!ctx.signal.aborted) {
-        timer = setTimeout(loop, Math.max(0, s.cycleMs - (ctx.clock.monotonic() - t0)));
-      }
-    });
-  }
+  const loop = createCycleLoop({
+    ctx,
+    symbol: sym,
+    safetyMs: s.cycleMs * SAFETY_CYCLES,
+    cycle,
+    listen: deps.listen,
+  });
 
   return {
     cycle,
     async start() {
       if (files) await Deno.mkdir(s.outputDir!, { recursive: true });
-      loop();
+      await loop.start();
     },
     async stop() {
-      if (timer !== undefined) clearTimeout(timer);
-      await running;
+      await loop.stop();
       await deps.close?.();
     },
     async command(name) {

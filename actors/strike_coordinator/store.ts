@@ -4,6 +4,9 @@
  * `live_data.strike_table_history` (see `history.ts`). Numerics arrive as strings and are
  * converted once here.
  *
+ * Both writes notify `recio_strike_table_<sym>` in their transaction (`lib/notify_channels.ts`), so
+ * a listener hears of a table only once it is committed, and of none a fenced write refused.
+ *
  * Its two writes take the coordinator's lease grant (cluster mode, `lib/fence.ts`): the publish
  * transaction proves it first, the stale flag in its one statement; a stale grant is refused with
  * SQLSTATE `RF001` and nothing is written (no table, no history). Without a grant nothing is
@@ -13,6 +16,7 @@
  */
 import type { Sql } from "../../lib/db.ts";
 import { fence, fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
+import { strikeTableChannel } from "../../lib/notify_channels.ts";
 import type { PricePoint } from "./closed_form.ts";
 import type { LookupRow } from "./empirical.ts";
 import { ageMs, type CycleInputs, type HistoryRow } from "./history.ts";
@@ -73,6 +77,7 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
   if (!/^[a-z]{2,10}$/.test(lower)) throw new Error(`Cannot use symbol "${symbol}"`);
   const priceLog = sql(`live_data.${lower}_price_log`);
   const series = `KX${symbol.toUpperCase()}D`;
+  const channel = strikeTableChannel(lower);
   return {
     async latestPrice(): Promise<LatestPrice | null> {
       const [r] = await sql`select * from ${priceLog} order by "timestamp" desc limit 1`;
@@ -223,15 +228,26 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
             momentum = excluded.momentum, deltas = excluded.deltas,
             model_mode = excluded.model_mode, stale = false, stale_reason = null,
             last_updated = excluded.last_updated`;
+        await tx`select pg_notify(${channel}, ${
+          JSON.stringify({ symbol: lower, cycleAt: header.last_updated.toISOString() })
+        })`;
       });
     },
 
-    /** Flags the table stale (the rows stay as last published; under `grant` when given). */
-    async markStale(reason: string, grant?: LeaseGrant): Promise<void> {
-      await sql`insert into live_data.strike_table_header (symbol, stale, stale_reason)
-        select ${symbol.toUpperCase()}::text, true, ${reason}::text
-        where ${fenceCondition(sql, grant)}
-        on conflict (symbol) do update set stale = true, stale_reason = excluded.stale_reason`;
+    /**
+     * Flags the table stale (the rows stay as last published; under `grant` when given) and
+     * notifies it with `"stale": true` and `at` (default: the database's now), in one statement.
+     */
+    async markStale(reason: string, grant?: LeaseGrant, at?: Date): Promise<void> {
+      await sql`with flagged as (
+          insert into live_data.strike_table_header (symbol, stale, stale_reason)
+          select ${symbol.toUpperCase()}::text, true, ${reason}::text
+          where ${fenceCondition(sql, grant)}
+          on conflict (symbol) do update set stale = true, stale_reason = excluded.stale_reason
+          returning 1)
+        select pg_notify(${channel}, json_build_object('symbol', ${lower}::text,
+          'cycleAt', to_json(coalesce(${at ?? null}::timestamptz, now())) #>> '{}',
+          'stale', true)::text) from flagged`;
     },
 
     async lookupRows(): Promise<LookupRow[]> {

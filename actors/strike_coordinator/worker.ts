@@ -18,6 +18,8 @@ runActor((ctx) => {
     store: createCoordinatorStore(sql, settings.symbol),
     settings,
     writeJson: writeJsonAtomic,
+    // postgres.js keeps one more connection of this pool for LISTEN, and re-listens after a drop.
+    listen: (channel, onPayload, onListen) => sql.listen(channel, onPayload, onListen),
     close: () => sql.end({ timeout: 2 }),
   });
 });
