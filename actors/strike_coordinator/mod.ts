@@ -32,6 +32,7 @@ import { isFenced, type LeaseGrant } from "../../lib/fence.ts";
 import { perSqrtSecond, probAtOrAbove, realizedVolPerSqrtSecond } from "./closed_form.ts";
 import { Lookup } from "./empirical.ts";
 import { historyRows } from "./history.ts";
+import { PriceWindow } from "./price_window.ts";
 import { staleAge, type StaleWarning, warnStale } from "./staleness.ts";
 import { type CoordinatorStore, DELTAS, type Header } from "./store.ts";
 import { createCycleLoop, type Listen } from "./triggers.ts";
@@ -81,6 +82,7 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     }
     : null;
   let lookup: Lookup | null = null;
+  const prices = new PriceWindow((since, after) => deps.store.recentPrices(since, after));
   let staleReason: string | null = null;
   let warned: StaleWarning | null = null;
   let lastPublished: Record<string, unknown> | null = null;
@@ -164,7 +166,11 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       return NOT_HELD;
     }
     const now = ctx.clock.now();
-    const price = await deps.store.latestPrice();
+    // Independent reads go out together (pipelined); the checks below keep their order.
+    const [price, event] = await Promise.all([
+      deps.store.latestPrice(),
+      deps.store.currentEvent(now),
+    ]);
     if (!price) return markStale("no_price", "no price yet");
     const priceAge = now - price.t;
     if (priceAge > s.priceMaxAgeMs) {
@@ -176,12 +182,14 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
     if (!Number.isFinite(price.price) || price.price <= 0) {
       return markStale("invalid_price", "invalid price");
     }
-    const event = await deps.store.currentEvent(now);
     if (!event) return markStale("no_event", "no open event");
     if (event.status && !["open", "active", "initialized", "unopened"].includes(event.status)) {
       return markStale("event_status", `event ${event.eventTicker} is ${event.status}`);
     }
-    const m = await deps.store.markets(event.eventTicker);
+    const [m, recent] = await Promise.all([
+      deps.store.markets(event.eventTicker),
+      s.mode === "closed_form" ? prices.points(now - s.volWindowS * 1000) : null,
+    ]);
     if (m.markets.length === 0 || m.observedAt === null) {
       return markStale("no_market", `no market snapshot for ${event.eventTicker}`);
     }
@@ -211,9 +219,8 @@ export function createStrikeCoordinator(ctx: ActorContext, deps: CoordinatorDeps
       const bucket = l.bucketFor(price.momentum);
       prob = (k) => l.probAtOrAbove(price.price, k, ttcSeconds, bucket);
     } else {
-      const recent = await deps.store.recentPrices(now - s.volWindowS * 1000);
       const floor = perSqrtSecond(s.volFloorAnnual);
-      const sigma = Math.max(floor, realizedVolPerSqrtSecond(recent) ?? 0);
+      const sigma = Math.max(floor, realizedVolPerSqrtSecond(recent ?? []) ?? 0);
       const drift = s.momentumDrift * ((price.momentum ?? 0) / 100) / 60;
       prob = (k) => probAtOrAbove({ price: price.price, strike: k, ttcSeconds, sigma, drift });
     }

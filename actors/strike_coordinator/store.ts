@@ -15,7 +15,7 @@
  * @module
  */
 import type { Sql } from "../../lib/db.ts";
-import { fence, fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
+import { fenceCondition, type LeaseGrant } from "../../lib/fence.ts";
 import { strikeTableChannel } from "../../lib/notify_channels.ts";
 import type { PricePoint } from "./closed_form.ts";
 import type { LookupRow } from "./empirical.ts";
@@ -90,9 +90,11 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
       };
     },
 
-    async recentPrices(sinceMs: number): Promise<PricePoint[]> {
+    /** Prices from `sinceMs` on (only those after `afterMs` when given), oldest first. */
+    async recentPrices(sinceMs: number, afterMs?: number): Promise<PricePoint[]> {
+      const after = afterMs === undefined ? sql`` : sql`and "timestamp" > ${new Date(afterMs)}`;
       const rows = await sql`select "timestamp", price from ${priceLog}
-        where "timestamp" >= ${new Date(sinceMs)} order by "timestamp"`;
+        where "timestamp" >= ${new Date(sinceMs)} ${after} order by "timestamp"`;
       return rows.map((r) => ({ t: (r.timestamp as Date).getTime(), price: Number(r.price) }));
     },
 
@@ -149,12 +151,15 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
       inputs: CycleInputs,
       grant?: LeaseGrant,
     ): Promise<void> {
-      await sql.begin(async (tx) => {
-        await fence(tx, grant);
-        await tx`delete from live_data.strike_table_history
-          where symbol = ${header.symbol} and cycle_at = ${header.last_updated}`;
+      // One pipelined batch: the statements go out together, in order, in one round trip; the
+      // fence first, so a refused grant aborts the rest (postgres.js rethrows its RF001).
+      await sql.begin((tx) => {
+        const q = [];
+        if (grant) q.push(tx`select ${fenceCondition(tx, grant)}`);
+        q.push(tx`delete from live_data.strike_table_history
+          where symbol = ${header.symbol} and cycle_at = ${header.last_updated}`);
         if (rows.length > 0) {
-          await tx`insert into live_data.strike_table_history ${
+          q.push(tx`insert into live_data.strike_table_history ${
             tx(
               rows.map((r) => ({
                 cycle_at: header.last_updated,
@@ -184,11 +189,11 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
                 stale: false,
               })) as never,
             )
-          }`;
+          }`);
         }
-        await tx`delete from live_data.strike_table where symbol = ${header.symbol}`;
+        q.push(tx`delete from live_data.strike_table where symbol = ${header.symbol}`);
         if (rows.length > 0) {
-          await tx`insert into live_data.strike_table ${
+          q.push(tx`insert into live_data.strike_table ${
             tx(
               rows.map((r) => ({
                 ...r,
@@ -209,9 +214,9 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
               "active_side",
               "event_ticker",
             )
-          }`;
+          }`);
         }
-        await tx`insert into live_data.strike_table_header ${
+        q.push(tx`insert into live_data.strike_table_header ${
           tx(
             {
               ...header,
@@ -227,10 +232,13 @@ export function createCoordinatorStore(sql: Sql, symbol: string) {
             strike_tier = excluded.strike_tier, market_status = excluded.market_status,
             momentum = excluded.momentum, deltas = excluded.deltas,
             model_mode = excluded.model_mode, stale = false, stale_reason = null,
-            last_updated = excluded.last_updated`;
-        await tx`select pg_notify(${channel}, ${
-          JSON.stringify({ symbol: lower, cycleAt: header.last_updated.toISOString() })
-        })`;
+            last_updated = excluded.last_updated`);
+        q.push(
+          tx`select pg_notify(${channel}, ${
+            JSON.stringify({ symbol: lower, cycleAt: header.last_updated.toISOString() })
+          })`,
+        );
+        return q;
       });
     },
 
