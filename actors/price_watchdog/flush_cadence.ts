@@ -1,10 +1,12 @@
 /**
- * When the price store writes: one flush pass at a time, on a fixed cadence of `flushMs` (the
- * next pass is due `flushMs` after the last one started, aimed 2 % early so timer lateness never
- * makes a row wait longer), at once when a full batch or a gap record arrives or when a row
- * arrives after a quiet spell of `flushMs`, pass after pass while full batches wait, and backing
- * off (`flushMs`·2^failures, at most 2 s) while writes fail. With nothing waiting it wakes once
- * per `flushMs`. Its timers run on the clock seam, so
+ * When the price store writes: one pass at a time; at once (one zero-delay pass for a burst) when
+ * something ready arrives (`arrived(true)`: the store calls it for every row, each a second known
+ * complete, and for gap records); pass after pass while ready rows wait (`full()`: what arrived
+ * during a write is written right after it, so rows coalesce into batches only while a write is in
+ * flight); and backing off (`flushMs`·2^failures, at most 2 s) while writes fail. Besides, a pass
+ * is due `flushMs` after the last one started (aimed 2 % early) while anything is left, and with
+ * nothing waiting it wakes once per `flushMs`: a safety net, not the way rows are written.
+ * `arrived(false)` (not ready yet) waits for that pass. Its timers run on the clock seam, so
  * `flush_cadence_test.ts` drives it on a `ManualClock` with no sleeps.
  *
  * @example
@@ -34,13 +36,13 @@ import type { Clock } from "../../lib/clock.ts";
 /** Options of {@linkcode FlushCadence}. */
 export interface FlushCadenceOptions {
   clock: Clock;
-  /** Flush at most this often (unless a full batch waits). */
+  /** The safety-net interval between passes and the base of the back-off. */
   flushMs: number;
   /** Writes one batch; resolves false when the write failed and everything was kept. */
   flush(): Promise<boolean>;
   /** Nothing waits (a pass then writes nothing). */
   empty(): boolean;
-  /** A full batch waits (the pass goes on at once). */
+  /** Rows ready to write wait (the pass goes on at once). */
   full(): boolean;
 }
 
@@ -77,9 +79,9 @@ export class FlushCadence {
   }
 
   /**
-   * Something arrived: a pass is scheduled at once when `now` (a full batch, a gap record) or
-   * when the last pass started `flushMs` ago, unless one runs or writes are failing (the running
-   * pass or the back-off picks it up).
+   * Something arrived: a pass is scheduled at once when `now` (ready to write) or when the last
+   * pass started `flushMs` ago, unless one runs or writes are failing (the running pass, which
+   * goes on while `full()`, or the back-off picks it up).
    */
   arrived(now: boolean): void {
     if (!this.#running || this.#flushing || this.#failures > 0) return;
@@ -127,7 +129,8 @@ export class FlushCadence {
     this.#immediate = false;
     const idle = !this.#flushing && this.#o.empty();
     let ok = await this.flushOnce();
-    // Keep writing full batches while they come; back off while the database fails.
+    // Keep writing while ready rows wait (they arrived during the write); back off while the
+    // database fails.
     while (ok && this.#running && this.#o.full()) ok = await this.flushOnce();
     const flushMs = this.#o.flushMs;
     const since = this.#o.clock.monotonic() - this.#lastFlushStart;

@@ -1,7 +1,7 @@
 /**
  * `price_watchdog`: one instance per symbol. Reads Coinbase trades (Advanced Trade or Exchange
  * feed), keeps one row per second of exchange time (the last trade price of that second) with
- * deltas and momentum (DESIGN.md §3), and writes them in batches to `live_data.<sym>_price_log`.
+ * deltas and momentum (DESIGN.md §3), and writes them to `live_data.<sym>_price_log`.
  *
  * - Start-up seeds the in-memory history from the table (and backfilled candles), so a restart
  *   keeps the deltas continuous, and records the restart gap.
@@ -15,8 +15,12 @@
  *   (`rows.incomplete`); breaks of more than 5 s are recorded in `system.ingest_gaps` and
  *   backfilled from 1-minute candles before the rows after the gap are computed, so `price_at(t)`
  *   across the gap can use a candle close.
- * - A second written before it was seen to end (a stop, a feed quiet for `idleEmitMs`) is stored
- *   `complete = false` too: a later trade of it may exist.
+ * - A second is written as soon as it is known complete (`ingest.ts`): the first frame of a later
+ *   second, or the clock passing its end plus a 150 ms grace for late frames; the store writes it
+ *   at once and announces it with `NOTIFY recio_price_<sym>` (`store.ts`).
+ * - A second written before it was seen to end (a stop, a feed quiet for `idleEmitMs` while it runs
+ *   too far behind our clock for the timed close) is stored `complete = false` too: a later trade
+ *   of it may exist.
  * - Health: `degraded` while the feed is down (`feed <cause>`) or while the database is (`database
  *   unavailable, N rows buffered`, until the buffer has drained); `running` again after.
  * - The heartbeat carries the exchange time of the newest row (`ctx.dataAt`), so the
@@ -199,6 +203,7 @@ export function createPriceWatchdog(ctx: ActorContext, deps: PriceWatchdogDeps):
       // The feed delivers every frame that arrives until its sockets have closed.
       await feedRun;
       await gaps.running;
+      intake.stop();
       // The open second was cut short: a later trade of it was never received.
       gaps.emit(intake.bucket.flush(true));
       await store.close(3_000);

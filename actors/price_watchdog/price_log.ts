@@ -6,6 +6,13 @@
  * PostgreSQL refuses for its data, and the start-up seed. Counting and logging are the caller's
  * (`store.ts`): this module reports what happened.
  *
+ * Announcing (`price_notify.ts`): every write that inserts rows sends one `NOTIFY` on
+ * `recio_price_<sym>` inside itself (the live statement carries it in the same statement; the
+ * transactions send it last), so it is delivered at commit, never for a write that did not commit
+ * (a fenced, failed or rolled-back one): payload `{"symbol","timestamp","price","rows"}` of the
+ * newest second this write inserted (rows skipped as already stored are not counted; a write that
+ * inserts none announces nothing).
+ *
  * Fencing (cluster mode, `lib/fence.ts`): every write proves the grant it is given. The single
  * statements (the live flush and its ON CONFLICT retry) carry the fence as a WHERE condition, so
  * a live flush stays one round trip; every transaction (rows with records, COPY, the refusal
@@ -25,6 +32,7 @@ import type { Clock } from "../../lib/clock.ts";
 import type { Sql } from "../../lib/db.ts";
 import { isDataError, writeSplitting } from "../../lib/bad_rows.ts";
 import { fence, fenceCondition, isFenced, type LeaseGrant } from "../../lib/fence.ts";
+import { type Inserted, NONE, PriceNotify } from "./price_notify.ts";
 import { copyText, type GapRow, type PriceRow, unnestColumns } from "./store_format.ts";
 import type { Batch, DropRecord } from "./write_buffer.ts";
 
@@ -63,6 +71,8 @@ export interface WriteOutcome {
   bulkError?: unknown;
   /** Set when PostgreSQL refused the batch for its data and it was split: what was left out. */
   refused?: Refusal[];
+  /** Rows this write inserted (and announced; 0: none, nothing announced). */
+  inserted: number;
 }
 
 /** Rows per chunk of a COPY stream. */
@@ -78,6 +88,8 @@ export class PriceLog {
   #priceLog: ReturnType<typeof table>;
   #ohlc: ReturnType<typeof table>;
   #source: string;
+  /** Committed rows are announced on `recio_price_<sym>`. */
+  #notify: PriceNotify;
   #bulkTimeoutMs: number;
   /** The open bulk pool, if any. */
   #bulkSql: Sql | undefined;
@@ -88,6 +100,8 @@ export class PriceLog {
     this.#priceLog = table(o.sql, `live_data.${o.symbol}_price_log`);
     this.#ohlc = table(o.sql, `historical_data.${o.symbol}_ohlc_1m`);
     this.#source = `price_watchdog:${o.symbol}`;
+    // Throws for a symbol that makes no valid channel name: the store refuses to open.
+    this.#notify = new PriceNotify(o.symbol);
     this.#bulkTimeoutMs = o.bulkTimeoutMs ?? 10_000;
   }
 
@@ -129,31 +143,35 @@ export class PriceLog {
     const { rows, gaps, drop } = batch;
     let copied = false;
     let bulkError: unknown;
+    let inserted = 0;
     try {
       if (bulk) {
         try {
           copied = await this.#bulkWrite(rows, grant);
+          if (copied) inserted = rows.length;
         } catch (error) {
           if (isFenced(error)) throw error;
           bulkError = error;
         }
       }
       if (!copied && gaps.length === 0 && !drop) {
-        // The common case: one statement, one round trip.
-        await this.#insertRowsFast(rows, grant);
+        // The common case: one statement (its NOTIFY included), one round trip.
+        inserted = (await this.#insertRowsFast(rows, grant)).n;
       } else if (!copied) {
-        await this.#sql.begin(async (tx) => {
+        inserted = await this.#sql.begin(async (tx) => {
           await fence(tx, grant);
-          await this.#insertRows(tx as unknown as Sql, rows);
+          const done = await this.#insertRows(tx as unknown as Sql, rows, undefined, true);
           await this.#recordGapsAndDrops(tx as unknown as Sql, gaps, drop);
+          return done.n;
         });
       }
     } catch (error) {
       // A connection error or a fence rejects: the caller keeps the batch.
       if (!isDataError(error)) throw error;
-      return { copied, bulkError, refused: await this.#writeRefusing(batch, grant) };
+      const split = await this.#writeRefusing(batch, grant);
+      return { copied, bulkError, refused: split.refused, inserted: split.inserted };
     }
-    return { copied, bulkError };
+    return { copied, bulkError, inserted };
   }
 
   /** Ends the bulk pool, if one is open. */
@@ -177,14 +195,25 @@ export class PriceLog {
 
   /**
    * Idempotent on "timestamp": rows already stored (or repeated in the batch) are skipped. `grant`
-   * fences a statement outside a transaction (a transaction runs its fence first).
+   * fences a statement outside a transaction (a transaction runs its fence first); `announce`
+   * sends the NOTIFY of the rows inserted in the same statement.
    */
-  async #insertRows(q: Sql, batch: readonly PriceRow[], grant?: LeaseGrant): Promise<void> {
-    if (batch.length === 0) return;
-    await q`insert into ${this.#priceLog} ("timestamp", price, momentum, delta_1m, delta_2m,
+  async #insertRows(
+    q: Sql,
+    batch: readonly PriceRow[],
+    grant?: LeaseGrant,
+    announce = false,
+  ): Promise<Inserted> {
+    if (batch.length === 0) return NONE;
+    return await this.#notify.inserting(
+      q,
+      q`insert into ${this.#priceLog} ("timestamp", price, momentum, delta_1m, delta_2m,
         delta_3m, delta_4m, delta_15m, delta_30m, received_at, complete)
       ${this.#rowsFrom(q, unnestColumns(batch), grant)}
-      on conflict ("timestamp") do nothing`;
+      on conflict ("timestamp") do nothing
+      returning "timestamp", price`,
+      announce,
+    );
   }
 
   /**
@@ -193,19 +222,25 @@ export class PriceLog {
    * (about 1.5x the server-side rate). A unique violation (a row repeated within the batch, or
    * one committed meanwhile by another writer) rolls the statement back; the batch is then
    * written again through ON CONFLICT DO NOTHING. Both statements prove `grant` (an
-   * uncorrelated condition: evaluated once, before any row is inserted).
+   * uncorrelated condition: evaluated once, before any row is inserted) and announce the rows
+   * they inserted in the same statement.
    */
-  async #insertRowsFast(batch: readonly PriceRow[], grant?: LeaseGrant): Promise<void> {
-    if (batch.length === 0) return;
+  async #insertRowsFast(batch: readonly PriceRow[], grant?: LeaseGrant): Promise<Inserted> {
+    if (batch.length === 0) return NONE;
     const sql = this.#sql;
     try {
-      await sql`insert into ${this.#priceLog} ("timestamp", price, momentum, delta_1m, delta_2m,
+      return await this.#notify.inserting(
+        sql,
+        sql`insert into ${this.#priceLog} ("timestamp", price, momentum, delta_1m, delta_2m,
           delta_3m, delta_4m, delta_15m, delta_30m, received_at, complete)
         select * from (${this.#rowsFrom(sql, unnestColumns(batch), grant)}) as x
-        where not exists (select 1 from ${this.#priceLog} as l where l."timestamp" = x.t)`;
+        where not exists (select 1 from ${this.#priceLog} as l where l."timestamp" = x.t)
+        returning "timestamp", price`,
+        true,
+      );
     } catch (error) {
       if ((error as { code?: string })?.code !== "23505") throw error;
-      await this.#insertRows(sql, batch, grant);
+      return await this.#insertRows(sql, batch, grant, true);
     }
   }
 
@@ -235,6 +270,14 @@ export class PriceLog {
         where "timestamp" between ${first} and ${last} limit 1`;
       if (taken) return false;
       await this.#copyRows(tx as unknown as Sql, batch);
+      // Every row of the batch was copied (none was stored): the newest is the last.
+      const newest = batch[batch.length - 1]!;
+      await this.#notify.announceCopied(
+        tx as unknown as Sql,
+        batch.length,
+        newest.secondMs,
+        newest.price,
+      );
       return true;
     });
     const deadline = new Promise<never>((_, reject) => {
@@ -311,17 +354,28 @@ export class PriceLog {
    * out; everything else commits at once (so a connection error rolls back all of it, and the
    * caller keeps the whole batch as before). Returns what was left out, once committed.
    */
-  async #writeRefusing(batch: Batch, grant: LeaseGrant | undefined): Promise<Refusal[]> {
+  async #writeRefusing(
+    batch: Batch,
+    grant: LeaseGrant | undefined,
+  ): Promise<{ refused: Refusal[]; inserted: number }> {
     const refused: Refusal[] = [];
     const drop = batch.drop;
+    let done: Inserted = NONE;
     await this.#sql.begin(async (tx) => {
       refused.length = 0;
+      done = NONE;
       await fence(tx, grant);
-      const inSavepoint = async (write: (q: Sql) => Promise<void>) => {
-        await tx.savepoint((sp) => write(sp as unknown as Sql));
+      const inSavepoint = async <T>(write: (q: Sql) => Promise<T>) => {
+        return await tx.savepoint((sp) => write(sp as unknown as Sql)) as T;
       };
       await writeSplitting(batch.rows, {
-        write: (rows) => inSavepoint((q) => this.#insertRows(q, rows)),
+        write: async (rows) => {
+          // Summed only once its savepoint is released: a refused part inserted nothing.
+          const part = await inSavepoint((q) => this.#insertRows(q, rows));
+          if (part.n > 0 && (done.t === null || part.t!.getTime() > done.t.getTime())) {
+            done = { n: done.n + part.n, t: part.t, price: part.price };
+          } else done = { ...done, n: done.n + part.n };
+        },
         onReject: (row, error) =>
           refused.push({ row, what: `row of ${new Date(row.secondMs).toISOString()}`, error }),
       });
@@ -336,7 +390,9 @@ export class PriceLog {
           onReject: (d, error) => refused.push({ what: `drop record of ${d.n} rows`, error }),
         });
       }
+      // One announcement for the whole split write, sent last in its transaction.
+      await this.#notify.announce(tx as unknown as Sql, done);
     });
-    return refused;
+    return { refused, inserted: done.n };
   }
 }

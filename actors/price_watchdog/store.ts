@@ -13,8 +13,15 @@
  * - `lib/candle_store.ts`: the candle table, shared with the `history_backfill` job;
  * - `store_lease.ts`: the write role in cluster mode; `store_reports.ts`: admission and reports.
  *
- * Live flushes (a few rows every 250 ms) are one `unnest` statement. A backlog (after an outage,
- * or rows arriving faster than flushes) drains through COPY on a dedicated single-connection pool
+ * When it writes (`flush_cadence.ts`): as soon as a row is queued (the actor queues a second the
+ * moment it is known complete), unless a write is in flight; rows queued meanwhile are written
+ * together right after it, so batches form only under backlog. While writes fail it backs off
+ * (`flushMs`·2^failures, at most 2 s). Every committed write of rows is announced with `NOTIFY
+ * recio_price_<sym>` inside it (`price_log.ts`, `lib/notify_channels.ts`); a symbol that makes no
+ * valid channel name is refused when the store is built.
+ *
+ * A live write (a row or a few) is one `unnest` statement. A backlog (after an outage,
+ * or rows arriving faster than writes) drains through COPY on a dedicated single-connection pool
  * when the caller provides one (`bulk`): straight into the price log when no stored row falls
  * within the batch's seconds, otherwise (a replay) through the idempotent unnest path. Rows are
  * checked on enqueue, so COPY cannot meet a value the table refuses. A bulk write that fails or
@@ -82,9 +89,9 @@ export interface PriceStoreOptions {
   count(name: string, n?: number): void;
   /** Gauge sink (`ctx.gauge`). */
   gauge(name: string, value: number): void;
-  /** Flush at most this often... */
+  /** The base of the back-off while writes fail, and of the idle wake-up. */
   flushMs: number;
-  /** ...or as soon as this many rows wait. */
+  /** Most rows of one live write (a backlog drains in larger batches). */
   maxBatch: number;
   /** Most rows kept while the database is unreachable; the oldest beyond are dropped. */
   bufferRows: number;
@@ -113,7 +120,7 @@ export interface PriceStoreOptions {
 /** The price watchdog's store. */
 export interface PriceStore {
   seed(): Promise<Seed>;
-  /** Queues a row; written within `flushMs` (or at once when `maxBatch` rows wait). */
+  /** Queues a row; written at once, or right after the write in flight. */
   enqueue(row: PriceRow): void;
   /** Records a gap (queued with the rows when the database is down). */
   recordGap(gap: GapRow): void;
@@ -182,7 +189,8 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     flush: writeBatch,
     // A standby has nothing to write: no pass runs.
     empty: () => buffer.empty || lease.grant === null,
-    full: () => lease.grant !== null && buffer.pending >= o.maxBatch,
+    // Any row waiting is ready (its second is complete): the pass after a write goes on at once.
+    full: () => lease.grant !== null && buffer.pending > 0,
   });
   /** When COPY may be tried again after a failure. */
   let bulkAfter = 0;
@@ -273,6 +281,7 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     const durable = left.size ? batch.rows.filter((r) => !left.has(r)) : batch.rows;
     for (const r of durable) lastCommittedMs = Math.max(lastCommittedMs ?? r.secondMs, r.secondMs);
     o.count("rows.written", durable.length);
+    if (outcome.inserted > 0) o.count("notifications");
     o.gauge("buffer.depth", buffer.pending);
     if (durable.length > 0) o.onDurable?.(durable);
     return true;
@@ -310,9 +319,9 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
         });
       }
       o.gauge("buffer.depth", buffer.pending);
-      // Flush at once when a batch is full, or when the last flush is flushMs old (a row
-      // arriving after a quiet spell need not wait a whole interval).
-      cadence.arrived(!standby && buffer.pending >= o.maxBatch);
+      // A row is queued once its second is complete: write it now (one zero-delay pass for rows
+      // queued together; after the write in flight if one is).
+      if (!standby) cadence.arrived(true);
     },
     recordGap(input) {
       const gap = admitGap(input, o, warn);
