@@ -1,7 +1,7 @@
 /**
  * The status API's read endpoints for market data: the latest price of a symbol
  * (`live_data.<symbol>_price_log`) and a strike table (`live_data.strike_table_header` plus its
- * rows). Symbols are parsed at the edge; price symbols are checked against the price-log tables
+ * rows), and both as a live stream (`GET /market/stream`, `http_market_stream.ts`). Symbols are parsed at the edge; price symbols are checked against the price-log tables
  * that exist, so no request text ever becomes an identifier it was not already.
  *
  * @module
@@ -10,6 +10,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import type { Clock } from "../lib/clock.ts";
 import type { Sql } from "../lib/db.ts";
+import { addMarketStreamRoute } from "./http_market_stream.ts";
 import { problem } from "./http_problem.ts";
 
 /** What the market routes need. */
@@ -47,7 +48,45 @@ function parseSymbol(raw: string, deps: MarketRouteDeps): string {
   return parsed.data;
 }
 
-/** Adds `GET /prices/:symbol/latest` and `GET /strike-table/:symbol` to `app`. */
+/** The newest row of `symbol`'s price log (an existing table) with its age, or null. */
+async function latestPrice(sql: Sql, clock: Clock, symbol: string) {
+  // `symbol` is one of the table names that exist: safe as an identifier.
+  const rows = await sql`
+    select "timestamp", price, momentum, delta_1m, delta_2m, delta_3m, delta_4m, delta_15m,
+           delta_30m, received_at
+    from ${sql(`live_data.${symbol}_price_log`)}
+    order by "timestamp" desc
+    limit 1`;
+  const row = rows[0];
+  if (!row) return null;
+  return { symbol, ...row, ageMs: clock.now() - (row.timestamp as Date).getTime() };
+}
+
+/** The strike table of `symbol` (header and rows from one snapshot), or null. */
+async function strikeTable(sql: Sql, symbol: string) {
+  // One snapshot, so the header and the rows come from the same coordinator cycle.
+  const [headers, strikes] = await sql.begin(
+    "isolation level repeatable read read only",
+    (tx) => [
+      tx`select * from live_data.strike_table_header where lower(symbol) = ${symbol}`,
+      tx`select * from live_data.strike_table where lower(symbol) = ${symbol} order by strike`,
+    ],
+  );
+  const header = headers[0];
+  if (!header && strikes.length === 0) return null;
+  return {
+    symbol,
+    stale: header?.stale ?? true,
+    stale_reason: header ? header.stale_reason : "no header row",
+    header: header ?? null,
+    strikes,
+  };
+}
+
+/**
+ * Adds `GET /prices/:symbol/latest`, `GET /strike-table/:symbol` and their live stream
+ * `GET /market/stream` (`http_market_stream.ts`) to `app`.
+ */
 export function addMarketRoutes(app: Hono, deps: MarketRouteDeps): void {
   const { sql, clock } = deps;
   let known: { symbols: Set<string>; at: number } | undefined;
@@ -62,37 +101,24 @@ export function addMarketRoutes(app: Hono, deps: MarketRouteDeps): void {
   app.get("/prices/:symbol/latest", async (c) => {
     const symbol = parseSymbol(c.req.param("symbol"), deps);
     if (!(await isPriceSymbol(symbol))) problem(404, `unknown symbol "${symbol}"`);
-    // `symbol` is now one of the table names that exist: safe as an identifier.
-    const rows = await sql`
-      select "timestamp", price, momentum, delta_1m, delta_2m, delta_3m, delta_4m, delta_15m,
-             delta_30m, received_at
-      from ${sql(`live_data.${symbol}_price_log`)}
-      order by "timestamp" desc
-      limit 1`;
-    const row = rows[0];
-    if (!row) problem(404, `no prices recorded for "${symbol}"`);
-    const ts = row.timestamp as Date;
-    return c.json({ symbol, ...row, ageMs: clock.now() - ts.getTime() });
+    const doc = await latestPrice(sql, clock, symbol);
+    if (!doc) problem(404, `no prices recorded for "${symbol}"`);
+    return c.json(doc);
   });
 
   app.get("/strike-table/:symbol", async (c) => {
     const symbol = parseSymbol(c.req.param("symbol"), deps);
-    // One snapshot, so the header and the rows come from the same coordinator cycle.
-    const [headers, strikes] = await sql.begin(
-      "isolation level repeatable read read only",
-      (tx) => [
-        tx`select * from live_data.strike_table_header where lower(symbol) = ${symbol}`,
-        tx`select * from live_data.strike_table where lower(symbol) = ${symbol} order by strike`,
-      ],
-    );
-    const header = headers[0];
-    if (!header && strikes.length === 0) problem(404, `no strike table for "${symbol}"`);
-    return c.json({
-      symbol,
-      stale: header?.stale ?? true,
-      stale_reason: header ? header.stale_reason : "no header row",
-      header: header ?? null,
-      strikes,
-    });
+    const doc = await strikeTable(sql, symbol);
+    if (!doc) problem(404, `no strike table for "${symbol}"`);
+    return c.json(doc);
+  });
+
+  addMarketStreamRoute(app, {
+    sql,
+    clock,
+    reject: deps.reject,
+    symbols: async () => [...(await priceSymbols(sql))].sort(),
+    readPrice: (symbol) => latestPrice(sql, clock, symbol),
+    readTable: (symbol) => strikeTable(sql, symbol),
   });
 }

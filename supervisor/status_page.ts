@@ -2,8 +2,9 @@
  * The status page at `/`: one HTML document with inline style and script, no build step and no
  * external assets. It polls `/status` every 2 s (the supervision tree with each actor's state,
  * incarnation, restarts, heartbeat age and data freshness; jobs and backups when `/status` has
- * them), the latest prices (`/prices/btc|eth/latest`) and the BTC strike table every 5 s, and
- * shows supervision events live from `GET /events/stream` (`EventSource`, which reconnects and
+ * them); it reads the latest prices (`/prices/btc|eth/latest`) and the BTC strike table once and
+ * then takes them live from `GET /market/stream` (`EventSource`) as they are committed, polling
+ * them every 5 s only while that stream is down; and it shows supervision events live from `GET /events/stream` (`EventSource`, which reconnects and
  * replays by itself), newest first, after loading the recent ones from `/events`; the model's
  * reliability diagram and the first user's P&L curve come from `status_page_journal.ts`.
  *
@@ -123,31 +124,59 @@ async function refreshStatus() {
   } catch (e) { $("status-error").textContent = "status unavailable: " + e.message; }
 }
 
+function renderPrice(sym, p, via) {
+  const el = $("price-" + sym);
+  if (!el) return;
+  el.dataset.state = p ? "data" : "none";
+  el.dataset.via = via;
+  el.innerHTML = "<div class='mute'>" + sym.toUpperCase() + "</div>" + (p ?
+    "<b>$" + num(p.price, 2) + "</b> <span class='" + (Number(p.momentum) >= 0 ? "ok" : "bad") + "'>momentum " + pct(p.momentum) + "</span>" +
+    "<div class='mute'>1m " + pct(p.delta_1m) + " · 15m " + pct(p.delta_15m) + " · 30m " + pct(p.delta_30m) + "</div>" +
+    "<div class='mute'>" + when(p.timestamp) + " (" + secs(p.ageMs) + " ago)</div>" : "<b class='mute'>no data</b>");
+}
+
+function renderStrikes(t, via) {
+  const st = $("strikes");
+  st.dataset.via = via;
+  if (!t) { st.dataset.state = "none"; $("strike-head").innerHTML = "<span class='mute'>no data</span>"; st.innerHTML = ""; return; }
+  const h = t.header || {};
+  st.dataset.state = t.stale ? "stale" : "fresh";
+  $("strike-head").innerHTML = (t.stale ? "<span class='pill stale'>stale</span> " + esc(t.stale_reason || "") : "<span class='pill fresh'>fresh</span>") +
+    " · " + esc(h.event_ticker || "") + " · price $" + num(h.current_price, 2) + " · closes in " + secs(h.ttc_seconds == null ? null : h.ttc_seconds * 1000) +
+    " · updated " + when(h.last_updated);
+  st.innerHTML = (t.strikes || []).map((r) => "<tr><td class='num'>" + num(r.strike, 0) + "</td><td class='num'>" + num(r.buffer_pct, 2) + "</td><td class='num'>" +
+    num(r.probability, 2) + "</td><td class='num'>" + num(r.yes_ask, 0) + "</td><td class='num'>" + num(r.no_ask, 0) + "</td><td>" + esc(r.active_side || "") +
+    "</td><td>" + esc(r.ticker || "") + "</td></tr>").join("") || "<tr><td colspan='7' class='mute'>no strikes</td></tr>";
+}
+
+/** Polls prices and the BTC strike table: at load, and while the market stream is down. */
 async function refreshMarket() {
   for (const sym of ["btc", "eth"]) {
-    const el = $("price-" + sym);
-    try {
-      const p = await getJson("/prices/" + sym + "/latest");
-      el.dataset.state = p ? "data" : "none";
-      el.innerHTML = "<div class='mute'>" + sym.toUpperCase() + "</div>" + (p ?
-        "<b>$" + num(p.price, 2) + "</b> <span class='" + (Number(p.momentum) >= 0 ? "ok" : "bad") + "'>momentum " + pct(p.momentum) + "</span>" +
-        "<div class='mute'>1m " + pct(p.delta_1m) + " · 15m " + pct(p.delta_15m) + " · 30m " + pct(p.delta_30m) + "</div>" +
-        "<div class='mute'>" + when(p.timestamp) + " (" + secs(p.ageMs) + " ago)</div>" : "<b class='mute'>no data</b>");
-    } catch (e) { el.dataset.state = "error"; el.innerHTML = "<div class='mute'>" + sym.toUpperCase() + "</div><b class='bad'>unavailable</b>"; }
+    try { renderPrice(sym, await getJson("/prices/" + sym + "/latest"), "poll"); }
+    catch (e) { const el = $("price-" + sym); el.dataset.state = "error"; el.innerHTML = "<div class='mute'>" + sym.toUpperCase() + "</div><b class='bad'>unavailable</b>"; }
   }
-  const st = $("strikes");
-  try {
-    const t = await getJson("/strike-table/BTC");
-    if (!t) { st.dataset.state = "none"; $("strike-head").innerHTML = "<span class='mute'>no data</span>"; st.innerHTML = ""; return; }
-    const h = t.header || {};
-    st.dataset.state = t.stale ? "stale" : "fresh";
-    $("strike-head").innerHTML = (t.stale ? "<span class='pill stale'>stale</span> " + esc(t.stale_reason || "") : "<span class='pill fresh'>fresh</span>") +
-      " · " + esc(h.event_ticker || "") + " · price $" + num(h.current_price, 2) + " · closes in " + secs(h.ttc_seconds == null ? null : h.ttc_seconds * 1000) +
-      " · updated " + when(h.last_updated);
-    st.innerHTML = (t.strikes || []).map((r) => "<tr><td class='num'>" + num(r.strike, 0) + "</td><td class='num'>" + num(r.buffer_pct, 2) + "</td><td class='num'>" +
-      num(r.probability, 2) + "</td><td class='num'>" + num(r.yes_ask, 0) + "</td><td class='num'>" + num(r.no_ask, 0) + "</td><td>" + esc(r.active_side || "") +
-      "</td><td>" + esc(r.ticker || "") + "</td></tr>").join("") || "<tr><td colspan='7' class='mute'>no strikes</td></tr>";
-  } catch (e) { st.dataset.state = "error"; $("strike-head").innerHTML = "<span class='bad'>unavailable</span>"; }
+  try { renderStrikes(await getJson("/strike-table/BTC"), "poll"); }
+  catch (e) { $("strikes").dataset.state = "error"; $("strike-head").innerHTML = "<span class='bad'>unavailable</span>"; }
+}
+
+/**
+ * Prices and the BTC strike table pushed over GET /market/stream as they are committed. While it
+ * is open the page does not poll them; when it fails (EventSource retries by itself, or gives up
+ * on an answer that is not a stream) the 5 s poll takes over, and a closed one is reopened.
+ */
+let marketLive = false;
+function connectMarket() {
+  const pill = $("market-live");
+  const es = new EventSource("/market/stream");
+  es.addEventListener("open", () => { marketLive = true; pill.className = "pill ok"; pill.textContent = "live"; });
+  es.addEventListener("error", () => {
+    marketLive = false; pill.className = "pill warn"; pill.textContent = "polling";
+    if (es.readyState === EventSource.CLOSED) setTimeout(connectMarket, 10000);
+  });
+  es.addEventListener("price", (m) => { try { const p = JSON.parse(m.data); renderPrice(String(p.symbol), p, "stream"); } catch (_) { /* malformed: ignore */ } });
+  es.addEventListener("strike_table", (m) => {
+    try { const t = JSON.parse(m.data); if (String(t.symbol).toLowerCase() === "btc") renderStrikes(t, "stream"); } catch (_) { /* malformed: ignore */ }
+  });
 }
 
 const seen = new Set();
@@ -181,9 +210,11 @@ function connectEvents() {
 
 (async () => {
   try { connectEvents(); } catch (_) { $("live").className = "pill bad"; $("live").textContent = "unavailable"; }
+  try { connectMarket(); } catch (_) { $("market-live").className = "pill bad"; $("market-live").textContent = "polling"; }
   const quietly = (fn) => () => fn().catch(() => {}); // a render error must not stop the polling
   quietly(refreshStatus)(); quietly(refreshMarket)();
-  setInterval(quietly(refreshStatus), 2000); setInterval(quietly(refreshMarket), 5000);
+  setInterval(quietly(refreshStatus), 2000);
+  setInterval(() => { if (!marketLive) quietly(refreshMarket)(); }, 5000);
   try { for (const e of ((await getJson("/events?limit=50")) || []).reverse()) addEvent(e, false); } catch (_) { /* the stream still works */ }
 })();
 `;
@@ -201,7 +232,7 @@ export const STATUS_PAGE = `<!doctype html>
 <section class="wide"><h2>Supervision tree</h2>
 <table><thead><tr><th>actor</th><th>state</th><th>incarnation</th><th>restarts</th><th>heartbeat age</th><th>data freshness (lag / limit)</th><th>reason</th></tr></thead>
 <tbody id="actors"></tbody></table></section>
-<section><h2>Latest prices</h2><div class="prices"><div class="price" id="price-btc">BTC …</div><div class="price" id="price-eth">ETH …</div></div></section>
+<section><h2>Latest prices <small id="market-live" class="pill warn">connecting</small></h2><div class="prices"><div class="price" id="price-btc">BTC …</div><div class="price" id="price-eth">ETH …</div></div></section>
 <section><h2>Strike table BTC</h2><p id="strike-head" class="mute">…</p>
 <table><thead><tr><th>strike</th><th>buffer %</th><th>prob.</th><th>yes ask</th><th>no ask</th><th>side</th><th>ticker</th></tr></thead><tbody id="strikes"></tbody></table></section>
 ${JOURNAL_HTML}

@@ -2,7 +2,8 @@
  * The status page end to end in headless Chromium (Debian's `chromium` package driven by
  * `playwright-core`; nothing is downloaded): the real supervisor process on a real database, the
  * page loaded once, a test actor that crashes, and its restart appearing live over
- * `GET /events/stream` without a reload; the model's reliability diagram and the first user's
+ * `GET /events/stream` without a reload; a committed price row and strike table (with their
+ * `NOTIFY`) shown from `GET /market/stream` without a poll; the model's reliability diagram and the first user's
  * P&L curve drawn from the rows the test writes.
  *
  * Set `RECIO_UPDATE_SCREENSHOT=1` to refresh `docs/status_page.png`.
@@ -141,6 +142,35 @@ Deno.test({
       await page.waitForSelector("#strikes[data-state='stale']");
       assert.equal(await page.$$eval("#strikes tr", (r) => r.length), 3);
       assert.match(await page.textContent("#strike-head") ?? "", /stale price feed lagging/);
+
+      // Then prices and the strike table come over GET /market/stream as they are committed,
+      // with no poll of /prices or /strike-table (the rows and NOTIFYs as the actors send them).
+      await page.waitForSelector("#market-live.ok");
+      const polled: string[] = [];
+      page.on("request", (r) => {
+        const path = new URL(r.url()).pathname;
+        if (/^\/(prices|strike-table)\//.test(path)) polled.push(path);
+      });
+      await db.sql`with r as (
+          insert into live_data.btc_price_log ("timestamp", price)
+          values (date_trunc('second', now()) + interval '1 second', '98765.43')
+          returning "timestamp", price)
+        select pg_notify('recio_price_btc', json_build_object('symbol', 'btc',
+          'timestamp', to_json("timestamp") #>> '{}', 'price', price::text, 'rows', 1)::text)
+        from r`;
+      await page.waitForFunction(
+        `(document.querySelector("#price-btc")?.textContent ?? "").includes("$98,765.43")`,
+      );
+      assert.equal(await page.getAttribute("#price-btc", "data-via"), "stream");
+      await db.sql`with h as (
+          update live_data.strike_table_header set stale = false, stale_reason = null,
+            current_price = '98765.43', last_updated = now() where symbol = 'BTC'
+          returning last_updated)
+        select pg_notify('recio_strike_table_btc', json_build_object('symbol', 'btc',
+          'cycleAt', to_json(last_updated) #>> '{}')::text) from h`;
+      await page.waitForSelector("#strikes[data-state='fresh'][data-via='stream']");
+      assert.match(await page.textContent("#strike-head") ?? "", /price \$98,765\.43/);
+      assert.deepEqual(polled, [], "neither was polled");
 
       // The reliability diagram (two bins at each of two horizons) and the P&L curve of user_0001.
       await page.waitForSelector("#calibration[data-state='data'] svg");
