@@ -3,7 +3,8 @@
  * hosted by the real runtime on a fake clock against a real PostgreSQL, listening on its own
  * pool: a price row committed with its `NOTIFY` (as the price watchdog writes it) runs a cycle
  * at once, the timer never firing; a burst of 100 runs two cycles and the table shows the newest
- * price; the safety-net timer still runs a cycle without notifications; a coordinator fenced
+ * price; the safety-net timer still runs a cycle without notifications, and a refused LISTEN is
+ * retried; a coordinator fenced
  * from the start publishes and notifies nothing; malformed payloads are ignored and counted; a
  * market snapshot of its series runs a cycle. And the market watchdog's snapshot transaction
  * notifies `recio_market_snapshot` only when it commits.
@@ -97,6 +98,7 @@ function coordinator(
   grant: LeaseGrant,
   clock: ManualClock,
   gate?: { wait: () => Promise<void> },
+  refuse?: () => boolean,
 ) {
   const sql = createSql(db.url, { max: 2 });
   const settings: CoordinatorSettings = {
@@ -120,7 +122,10 @@ function coordinator(
         : store,
       settings,
       writeJson: writeJsonAtomic,
-      listen: (channel, fn, onListen) => sql.listen(channel, fn, onListen),
+      listen: (channel, fn, onListen) =>
+        refuse?.()
+          ? Promise.reject(new Error("connection refused"))
+          : sql.listen(channel, fn, onListen),
       close: () => sql.end({ timeout: 1 }),
     }), { id: ID, lease: grant, clock });
 }
@@ -198,6 +203,23 @@ Deno.test("strike_coordinator - without notifications the safety-net timer still
   await eventually(async () => (await headerPrice(db)) === "99000");
   await eventually(() => h.counter("triggers.timer") === 1);
   assert.equal(h.counter("triggers.price"), 0);
+});
+
+Deno.test("strike_coordinator - a refused LISTEN is counted, the timer still cycles, and it listens again", async () => {
+  await using db = await createTestDb();
+  await seed(db);
+  let refuse = true;
+  const clock = new ManualClock(T0);
+  await using h = coordinator(db, await grantLease(db, ID), clock, undefined, () => refuse);
+  await h.ready();
+  await eventually(() => h.counter("cycles.published") === 1 && h.counter("listen.failed") === 1);
+  refuse = false;
+  await clock.tick(SAFETY_MS); // the safety net and the retry of the LISTEN
+  await eventually(() => h.counter("triggers.timer") === 1 && h.counter("triggers.relisten") === 1);
+  await writePrice(db, T0 - 100_000, "103000");
+  await eventually(async () => (await headerPrice(db)) === "103000");
+  await eventually(() => h.counter("triggers.price") === 1);
+  assert.equal(h.counter("listen.failed"), 1);
 });
 
 Deno.test("strike_coordinator - fenced from the start (missing or expired lease), a notified cycle publishes nothing and notifies nothing", async () => {

@@ -24,6 +24,9 @@ import {
   priceChannel,
 } from "../../lib/notify_channels.ts";
 
+/** How long `start` waits for the LISTEN before the first cycle runs anyway. */
+const LISTEN_WAIT_MS = 2_000;
+
 /** One LISTEN: `unlisten` ends it. */
 export interface Listening {
   unlisten(): Promise<void>;
@@ -165,8 +168,19 @@ export function createCycleLoop(o: CycleLoopOptions) {
   return {
     request,
     async start(): Promise<void> {
-      // Listen first, so nothing committed after the first cycle's reads goes unnoticed.
-      if (o.listen) await listenAll(o.listen);
+      // Listen first, so nothing committed after the first cycle's reads goes unnoticed; but a
+      // database slow to answer does not hold the start up: past LISTEN_WAIT_MS the first cycle
+      // runs, and another once the LISTEN is in place.
+      if (o.listen) {
+        let cancel = () => {};
+        const listened = listenAll(o.listen).then(() => true);
+        const inTime = await Promise.race([
+          listened,
+          new Promise<false>((r) => (cancel = ctx.clock.setTimer(() => r(false), LISTEN_WAIT_MS))),
+        ]);
+        cancel();
+        if (!inTime) void listened.then(() => request("relisten"));
+      }
       run("start");
     },
     async stop(): Promise<void> {
