@@ -8,6 +8,9 @@
  * parameter and is counted (`/metrics` and `/status`, actor `http`). Errors are JSON problems
  * (see `http_problem.ts`); no error carries a secret or the database URL.
  *
+ * `/status` is one document built at most every 250 ms and served as bytes (`status_doc.ts`); a
+ * counted rejection or a control request marks it stale at once.
+ *
  * @example
  * ```ts ignore
  * const app = createStatusApp({ view: supervisor, sql, token: Deno.env.get("STATUS_TOKEN") });
@@ -32,10 +35,11 @@ import { readOpsMetrics } from "./ops_metrics.ts";
 import type { ClusterDoc } from "./cluster.ts";
 import type { EventBus } from "./event_bus.ts";
 import { readEvents } from "./event_log.ts";
-import { type MetricsExtra, REJECTED_PREFIX, renderMetrics } from "./http_metrics.ts";
+import { type MetricsExtra, renderMetrics } from "./http_metrics.ts";
 import { classify, problem, problemError, problemResponse } from "./http_problem.ts";
 import { STATUS_PAGE } from "./status_page.ts";
-import type { ChildStatus, Readiness, SupervisorView } from "./types.ts";
+import { type DbPing, pingDb, singleFlight, StatusDocument } from "./status_doc.ts";
+import type { Readiness, SupervisorView } from "./types.ts";
 
 /** What the status app reads from and acts on. */
 export interface StatusAppDeps {
@@ -89,53 +93,6 @@ const EventsQuery = z.strictObject({
     .pipe(z.number().int().min(1).max(1000)).default(100),
 });
 
-/**
- * Shares one in-flight call among concurrent callers: a burst of `/status` or `/readyz` requests
- * costs one database round trip, and each caller still gets an answer no older than that trip.
- */
-function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => (pending ??= fn().finally(() => (pending = undefined)));
-}
-
-/** Database reachability and round-trip time of `select 1`, bounded by `timeoutMs`. */
-async function pingDb(sql: Sql, clock: Clock, timeoutMs: number) {
-  const t0 = clock.monotonic();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      sql`select 1`.execute(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), timeoutMs);
-      }),
-    ]);
-    return { reachable: true, latencyMs: Math.round((clock.monotonic() - t0) * 100) / 100 };
-  } catch {
-    return { reachable: false, latencyMs: null };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Rejected-input totals from the children's `rejected.<reason>` counters and the server's own. */
-function rejectedTotals(children: ChildStatus[], http: Record<string, number>) {
-  const byReason: Record<string, number> = {};
-  const byActor: Record<string, number> = {};
-  let total = 0;
-  const addAll = (actor: string, counters: Record<string, number>, prefixed: boolean) => {
-    for (const [name, n] of Object.entries(counters)) {
-      if (prefixed && !name.startsWith(REJECTED_PREFIX)) continue;
-      const reason = prefixed ? name.slice(REJECTED_PREFIX.length) : name;
-      byReason[reason] = (byReason[reason] ?? 0) + n;
-      byActor[actor] = (byActor[actor] ?? 0) + n;
-      total += n;
-    }
-  };
-  for (const c of children) addAll(c.id, c.counters, true);
-  addAll("http", http, false);
-  return { total, byReason, byActor };
-}
-
 /** Builds the status app. */
 export function createStatusApp(deps: StatusAppDeps): Hono {
   const { view, sql } = deps;
@@ -147,7 +104,10 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     now: () => clock.now(),
   });
   const httpRejected: Record<string, number> = {};
-  const reject = (reason: string) => void (httpRejected[reason] = (httpRejected[reason] ?? 0) + 1);
+  const reject = (reason: string) => {
+    httpRejected[reason] = (httpRejected[reason] ?? 0) + 1;
+    status.invalidate(); // /status counts it at once
+  };
   const ping = singleFlight(() => pingDb(sql, clock, DB_TIMEOUT_MS));
   const app = new Hono();
 
@@ -178,11 +138,11 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
       problem(421, "this server does not answer to that Host (see RECIO_HTTP_ALLOWED_HOSTS)");
     }
     await next();
+    // A control request changed the supervisor's state: /status shows it at once.
+    if (c.req.method === "POST") status.invalidate();
   });
 
-  const readiness = async (): Promise<
-    Readiness & { database: Awaited<ReturnType<typeof pingDb>> }
-  > => {
+  const readiness = async (): Promise<Readiness & { database: DbPing }> => {
     const r = view.readiness();
     const database = await ping();
     const reasons = [...r.reasons, ...(database.reachable ? [] : ["database unreachable"])];
@@ -202,23 +162,11 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
     return c.json(ready ? { ready, ...detail } : { ready, reasons, ...detail }, ready ? 200 : 503);
   });
 
-  app.get("/status", async (c) => {
-    const { database, ...ready } = await readiness();
-    const children = view.children();
-    return c.json({
-      node: view.node,
-      version: deps.version ?? "dev",
-      now: new Date(clock.now()).toISOString(),
-      uptimeMs: clock.now() - view.startedAt,
-      readiness: ready,
-      database,
-      zombies: view.zombies(),
-      rejectedInputs: rejectedTotals(children, httpRejected),
-      health: database.reachable ? await health() : null,
-      ...(deps.extra?.jobs ? { jobs: deps.extra.jobs() } : {}),
-      ...(deps.cluster && database.reachable ? { cluster: await clusterDoc() } : {}),
-      actors: children,
-    });
+  const statusResponse = (bytes: Uint8Array<ArrayBuffer>) =>
+    new Response(bytes, { headers: { "content-type": "application/json" } });
+  app.get("/status", (): Response | Promise<Response> => {
+    const bytes = status.bytes();
+    return bytes instanceof Uint8Array ? statusResponse(bytes) : bytes.then(statusResponse);
   });
 
   const health = singleFlight(latestHealth);
@@ -239,6 +187,17 @@ export function createStatusApp(deps: StatusAppDeps): Hono {
   }
 
   const clusterDoc = singleFlight(() => deps.cluster!.doc());
+  /** `/status`, built at most every 250 ms (`status_doc.ts`); control requests invalidate it. */
+  const status = new StatusDocument({
+    view,
+    clock,
+    version: deps.version ?? "dev",
+    ping,
+    health,
+    ...(deps.cluster ? { cluster: clusterDoc } : {}),
+    ...(deps.extra?.jobs ? { jobs: deps.extra.jobs } : {}),
+    httpRejected,
+  });
   app.get("/cluster", async (c) => {
     if (!deps.cluster) problem(404, "this supervisor runs no cluster membership");
     return c.json(await clusterDoc());

@@ -6,6 +6,7 @@ import { createTestDb, type TestDb } from "../tests/_db.ts";
 import { createStatusApp, type StatusAppDeps } from "./http.ts";
 import { allowedHosts } from "./http_host.ts";
 import { STATUS_PAGE } from "./status_page.ts";
+import { STATUS_MAX_AGE_MS } from "./status_doc.ts";
 import type { ChildStatus, Readiness, SupervisorView } from "./types.ts";
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -476,13 +477,14 @@ Deno.test("GET /status returns the latest health row and tolerates a missing vie
     values
       (${new Date(T0 - 30_000)}, 'test-node', 'degraded', true, 2.5, ${db.sql.json({ n: 1 })}),
       (${new Date(T0 - 15_000)}, 'test-node', 'healthy', true, 1.25, ${db.sql.json({ n: 2 })})`;
-  const { app } = setup(db);
+  const { app, clock } = setup(db);
   const body = await (await app.request("/status")).json();
   assert.equal(body.health.overall_status, "healthy");
   assert.equal(body.health.db_latency_ms, "1.25");
   assert.deepEqual(body.health.details, { n: 2 });
 
   await db.sql`drop view system.health_status_latest`;
+  clock.advance(STATUS_MAX_AGE_MS); // the document built above expires
   const res = await app.request("/status");
   assert.equal(res.status, 200);
   assert.equal((await res.json()).health, null);
