@@ -26,45 +26,11 @@ import {
 import { redactByField, redactByPattern } from "@logtape/redaction";
 import { getRotatingFileSink } from "@logtape/file";
 import { ensurePrivateFile, keepPrivate } from "./private_files.ts";
+import { redactText, SECRET_FIELDS, SECRET_PATTERNS } from "./redact.ts";
 
 export type { Logger };
 
-/** Field names whose values are always replaced by `[REDACTED]`. */
-const SECRET_FIELDS = [
-  /pass(word)?/i,
-  /secret/i,
-  /token/i,
-  /private[-_]?key/i,
-  /api[-_]?key/i,
-  /authorization/i,
-  /signature/i,
-  /database_?url/i,
-  /^key$/i,
-];
-
-/** Patterns that are secrets wherever they appear in a message. */
-export const SECRET_PATTERNS = [
-  {
-    // Any `user:password@` shape, in a URL of any scheme or none, well formed or not: the
-    // password runs to the last `@` of the word, since a careless one may hold `@`, `:` or `/`.
-    pattern: /([^\s:/@"'<>`]+):(?!\/\/)[^\s"'<>`]*@/g,
-    replacement: (m: string) => `${m.slice(0, m.indexOf(":"))}:[REDACTED]@`,
-  },
-  {
-    pattern: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-    replacement: () => "[REDACTED PRIVATE KEY]",
-  },
-  { pattern: /Bearer\s+[A-Za-z0-9._~+/=-]+/g, replacement: () => "Bearer [REDACTED]" },
-];
-
-/** Removes secrets from any text (used for error messages that leave the process). */
-export function redactText(text: string): string {
-  let out = text;
-  for (const { pattern, replacement } of SECRET_PATTERNS) {
-    out = out.replace(pattern, replacement);
-  }
-  return out;
-}
+export { redactText, SECRET_PATTERNS };
 
 export interface LogOptions {
   format: "auto" | "json" | "text";

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { getLogger } from "../lib/log.ts";
+import { type HeartLog, heartLogger } from "./heart_log.ts";
+import { pingHealthz } from "./heart_ping.ts";
 
 /** A running notifier. */
 export interface SdNotifier {
@@ -27,6 +28,8 @@ export interface SdNotifyOptions {
   env?: Record<string, string | undefined>;
   /** Sends one message; default runs `systemd-notify <message>`. */
   send?: (message: string) => Promise<void>;
+  /** Where a failed notification is said (default: `recio.heart.sd_notify`, see `heart_log.ts`). */
+  log?: Pick<HeartLog, "warn">;
   /** How often READY polls the health URL. */
   pollMs?: number;
 }
@@ -46,7 +49,7 @@ async function systemdNotify(message: string): Promise<void> {
 /** Starts the watchdog pings; a no-op notifier when `NOTIFY_SOCKET` is not set. */
 export function startSdNotify(options: SdNotifyOptions = {}): SdNotifier {
   const env = options.env ?? Deno.env.toObject();
-  const log = getLogger("heart", "sd_notify");
+  const log = options.log ?? heartLogger({ format: "auto", level: "info" }, ["heart", "sd_notify"]);
   if (!env.NOTIFY_SOCKET) {
     return { enabled: false, readyWhenHealthy: () => {}, stop: () => Promise.resolve() };
   }
@@ -72,15 +75,11 @@ export function startSdNotify(options: SdNotifyOptions = {}): SdNotifier {
     readyWhenHealthy(healthUrl: string) {
       if (ready || poll !== undefined) return;
       poll = setInterval(async () => {
-        try {
-          const r = await fetch(healthUrl, { signal: AbortSignal.timeout(2_000) });
-          await r.body?.cancel();
-          if (!r.ok || ready) return;
-          ready = true;
-          clearInterval(poll);
-          poll = undefined;
-          await safeSend("READY=1");
-        } catch { /* not up yet */ }
+        if (!(await pingHealthz(healthUrl, 2_000)) || ready) return; // not up yet
+        ready = true;
+        clearInterval(poll);
+        poll = undefined;
+        await safeSend("READY=1");
       }, options.pollMs ?? 250);
     },
     async stop() {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { EmbeddedLog } from "./log.ts";
 import { DatabaseError } from "../errors.ts";
 import { PG_BIN } from "./binaries.ts";
 import { type EmbeddedLayout, readPasswordFile, writePasswordFile } from "./layout.ts";
@@ -79,7 +79,7 @@ async function initialise(files: EmbeddedLayout, pw: string, ids: Ids): Promise<
 /** Options of {@linkcode prepareCluster}. */
 export interface PrepareOptions {
   ids: Ids;
-  log?: Logger | undefined;
+  log?: EmbeddedLog | undefined;
   /** Called with the password as soon as it is known, so errors can be redacted. */
   onPassword?: (password: string) => void;
 }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { EmbeddedLog } from "./log.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DatabaseError } from "../errors.ts";
 import { sleep } from "../sleep.ts";
@@ -36,7 +36,7 @@ function signal(pid: number, sig: Deno.Signal): void {
 
 /** Options of {@linkcode clearLeftover}. */
 export interface ClearLeftoverOptions {
-  log?: Logger | undefined;
+  log?: EmbeddedLog | undefined;
   /** Time the leftover server has for its fast shutdown before SIGKILL; default 15 000 ms. */
   graceMs?: number;
   clock?: Clock;

@@ -35,11 +35,11 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
-import type { Logger } from "@logtape/logtape";
-import { createSql } from "../db.ts";
+import { dirname, resolve } from "./paths.ts";
 import { DatabaseError } from "../errors.ts";
 import { prepareCluster } from "./init.ts";
+import type { EmbeddedLog } from "./log.ts";
+import { checkPassword } from "./login.ts";
 import { type EmbeddedLayout, embeddedLayout, embeddedUrl } from "./layout.ts";
 import { claim } from "./lock.ts";
 import { assertReachable, type Ids, serverUser } from "./os_user.ts";
@@ -57,6 +57,7 @@ export {
 } from "./os_user.ts";
 export { clearLeftover } from "./leftover.ts";
 export { type EmbeddedLayout, embeddedLayout } from "./layout.ts";
+export type { EmbeddedLog } from "./log.ts";
 export { OutageRefused } from "./outage.ts";
 export { processStartTime } from "./process_identity.ts";
 export { runningEmbedded } from "./running.ts";
@@ -86,7 +87,7 @@ export interface EmbeddedOptions {
   dir: string;
   /** 0 or absent = a free port. */
   port?: number;
-  log?: Logger;
+  log?: EmbeddedLog;
   /** Bound on the server's start-up until it accepts connections; default 60 000 ms. */
   connectTimeoutMs?: number;
 }
@@ -117,7 +118,7 @@ export async function startEmbeddedDb(options: EmbeddedOptions): Promise<Embedde
     const start = { port, ids, timeoutMs: options.connectTimeoutMs ?? 60_000 };
     await startServer(files, start);
     const url = embeddedUrl(pw, port);
-    await checkLogin(files, { port, url, ids });
+    await checkLogin(files, { port, password: pw, ids });
     log?.info("Embedded PostgreSQL running on 127.0.0.1:{port} ({dir})", { port, dir });
     const { stop, outage } = serverControl({
       dir,
@@ -135,14 +136,19 @@ export async function startEmbeddedDb(options: EmbeddedOptions): Promise<Embedde
   }
 }
 
-/** One query with the stored password, so a wrong password fails here and not in every actor. */
+/** One login with the stored password, so a wrong password fails here and not in every actor. */
 async function checkLogin(
   files: EmbeddedLayout,
-  o: { port: number; url: string; ids: Ids },
+  o: { port: number; password: string; ids: Ids },
 ): Promise<void> {
-  const sql = createSql(o.url, { max: 1, applicationName: "recio-embedded-check" });
   try {
-    await sql`select 1`;
+    await checkPassword({
+      port: o.port,
+      user: "postgres",
+      database: "postgres",
+      password: o.password,
+      applicationName: "recio-embedded-check",
+    });
   } catch (e) {
     await fastStop(files, o.ids, 30);
     const code = (e as { code?: string })?.code;
@@ -152,7 +158,5 @@ async function checkLogin(
     throw new DatabaseError(
       `Cannot log in to the embedded PostgreSQL on 127.0.0.1:${o.port} (${files.dir}): ${why}`,
     );
-  } finally {
-    await sql.end({ timeout: 1 });
   }
 }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
+import { dirname, resolve } from "./paths.ts";
 import { DatabaseError } from "../errors.ts";
 import { PG_BIN } from "./binaries.ts";
 

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
+import type { EmbeddedLog } from "./log.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { DatabaseError } from "../errors.ts";
 import { sleep } from "../sleep.ts";
@@ -45,7 +45,7 @@ export interface ServerControlDeps {
   stopServer(): Promise<void>;
   /** Called once, after the final stop (even when it failed). */
   release?: () => void;
-  log?: Logger | undefined;
+  log?: EmbeddedLog | undefined;
   clock?: Clock;
 }
 

@@ -12,16 +12,19 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
-import type { Logger } from "@logtape/logtape";
+import type { EmbeddedLog } from "./log.ts";
 import { DatabaseError } from "../errors.ts";
 import { PG_BIN } from "./binaries.ts";
 import type { EmbeddedLayout } from "./layout.ts";
 import { clearLeftover } from "./leftover.ts";
 import type { Ids } from "./os_user.ts";
 
-/** Runs a PostgreSQL tool (as the `postgres` OS user when we are root). */
-export function pgTool(
+/**
+ * Runs a PostgreSQL tool (as the `postgres` OS user when we are root); its exit code, and its
+ * output with stderr (where the tools say what failed) after stdout. `output()` collects both
+ * without a JS stream (the first stream a process pipes loads Deno's streams code into its heap).
+ */
+export async function pgTool(
   bin: string,
   args: string[],
   ids: Ids,
@@ -30,15 +33,15 @@ export function pgTool(
   const env = Object.fromEntries(
     Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("PG")),
   );
-  return new Promise((resolve, reject) => {
-    const who = ids ? { uid: ids.uid, gid: ids.gid } : {};
-    const p = spawn(bin, args, { ...who, env: { ...env, LC_MESSAGES: "C" } });
-    let out = "";
-    p.stdout?.on("data", (d: Uint8Array) => (out += String(d)));
-    p.stderr?.on("data", (d: Uint8Array) => (out += String(d)));
-    p.on("error", reject);
-    p.on("close", (code: number | null) => resolve({ code: code ?? -1, out }));
-  });
+  const r = await new Deno.Command(bin, {
+    args,
+    ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+    clearEnv: true,
+    env: { ...env, LC_MESSAGES: "C" },
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder();
+  return { code: r.code, out: text.decode(r.stdout) + text.decode(r.stderr) };
 }
 
 /** The last `n` non-empty lines of a tool's output, on one line. */
@@ -113,7 +116,7 @@ export function fastStop(
 export async function stopServer(
   files: EmbeddedLayout,
   ids: Ids,
-  log: Logger | undefined,
+  log: EmbeddedLog | undefined,
 ): Promise<void> {
   const r = await fastStop(files, ids, 60);
   if (r.code === 0 || !exists(files.pidFile)) return;
