@@ -1,23 +1,24 @@
 /**
  * Supervisor benchmarks: restart latency (crash → replacement ready) beside a bare worker spawn
- * of the same actor module in the same run; hang detection → replacement; RSS of the process with
- * 7 idle actors; `deno task start` to all-ready on the embedded database, cold and warm.
+ * of the same actor module in the same run, in a process with the supervisor process's V8 flags
+ * (`SUPERVISOR_V8_FLAGS`) and in one with V8's defaults; hang detection → replacement; a real
+ * `deno task start` on the embedded database (`_tree_rss.ts`), cold and warm, to all-ready, and
+ * the RSS of its processes with the default tree and no venue reachable: the heart, the
+ * supervisor process, per actor (the tree minus the same tree started with no actors, divided by
+ * the actors) and the whole tree (heart + supervisor process; the embedded PostgreSQL's processes
+ * are printed beside it but are not part of it), each beside its target.
  *
  * @module
  */
 import { validateChildSpecs } from "../supervisor/child_spec.ts";
 import type { SupervisorEvent } from "../supervisor/event_log.ts";
+import { SUPERVISOR_V8_FLAGS } from "../supervisor/heart.ts";
 import { Supervisor } from "../supervisor/mod.ts";
-import { freePort } from "../lib/embedded_db/mod.ts";
+import { bareProcessMem, measureTree, type TreeRun } from "./_tree_rss.ts";
 import { type BenchRow, percentile, round } from "./_stats.ts";
 
 const ACTOR = new URL("../tests/fixtures/test_actor.ts", import.meta.url).href;
 const N = 200;
-
-function rss(): number {
-  const m = Deno.readTextFileSync("/proc/self/status").match(/^VmRSS:\s+(\d+)/m);
-  return m ? Number(m[1]) * 1024 : NaN;
-}
 
 async function bareSpawn(): Promise<number[]> {
   const out: number[] = [];
@@ -109,84 +110,129 @@ async function hangReplacement(): Promise<number[]> {
   return out;
 }
 
-async function idleRss(): Promise<{ before: number; after: number }> {
-  const before = rss();
-  const { sup } = supervised(7);
-  sup.start();
-  while (!sup.children().every((c) => c.state === "running")) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 1000));
-  const after = rss();
-  await sup.stop();
-  return { before, after };
+const MiB = 2 ** 20;
+const mib = (bytes: number) => round(bytes / MiB, 1);
+const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
+
+/** Bare spawn and restart latencies, measured in a process of their own with `v8Flags`. */
+async function latencies(
+  v8Flags: readonly string[],
+): Promise<{ bare: number[]; restart: number[] }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--unstable-worker-options",
+      ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
+      new URL(import.meta.url).pathname,
+      "--latencies",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`the latency process failed (exit ${out.code})`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
-async function startToReady(dataDir: string): Promise<number> {
-  const port = freePort();
-  const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../main.ts", import.meta.url).pathname],
-    env: {
-      RECIO_DATA_DIR: dataDir,
-      RECIO_HTTP_PORT: String(port),
-      RECIO_LOG_LEVEL: "error",
-      DATABASE_URL: "",
-    },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  let ms = NaN;
-  while (performance.now() - t0 < 60_000) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/readyz`);
-      await r.body?.cancel();
-      if (r.status === 200) {
-        ms = performance.now() - t0;
-        break;
-      }
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  child.kill("SIGTERM");
-  await child.status;
-  return ms;
-}
-
-/** Runs the supervisor benchmarks. */
-export async function run(): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const b = "supervisor";
-  const bare = await bareSpawn();
-  const restart = await restartLatency();
-  rows.push(
+function latencyRows(b: string, label: string, l: { bare: number[]; restart: number[] }) {
+  const bare50 = percentile(l.bare, 50);
+  const restart50 = percentile(l.restart, 50);
+  const restart99 = percentile(l.restart, 99);
+  const rows: BenchRow[] = [
     {
       bench: b,
-      metric: "bare worker spawn → ready p50",
-      value: round(percentile(bare, 50)),
+      metric: `bare worker spawn → ready p50 (${label})`,
+      value: round(bare50),
       unit: "ms",
       note: `n=${N}, same actor module`,
     },
     {
       bench: b,
-      metric: "bare worker spawn → ready p99",
-      value: round(percentile(bare, 99)),
+      metric: `bare worker spawn → ready p99 (${label})`,
+      value: round(percentile(l.bare, 99)),
       unit: "ms",
     },
     {
       bench: b,
-      metric: "restart crash → replacement ready p50",
-      value: round(percentile(restart, 50)),
+      metric: `restart crash → replacement ready p50 (${label})`,
+      value: round(restart50),
       unit: "ms",
-      note: `n=${N}, backoff 0`,
+      note: `n=${N}, backoff 0; ${round(restart50 / bare50)}× the bare spawn (target ≤ 1.5×: ${
+        verdict(restart50 <= 1.5 * bare50)
+      })`,
     },
     {
       bench: b,
-      metric: "restart crash → replacement ready p99",
-      value: round(percentile(restart, 99)),
+      metric: `restart crash → replacement ready p99 (${label})`,
+      value: round(restart99),
       unit: "ms",
+      note: `target ≤ 100 ms: ${verdict(restart99 <= 100)}`,
     },
-  );
+  ];
+  return rows;
+}
+
+function treeRows(b: string, tree: TreeRun, empty: TreeRun, bare: { rss: number }): BenchRow[] {
+  const rss = tree.heart.rss + tree.supervisor.rss;
+  const before = empty.heart.rss + empty.supervisor.rss;
+  const perActor = (rss - before) / tree.actors;
+  const where = "embedded DB, default tree, no venue reachable";
+  return [
+    {
+      bench: b,
+      metric: "heart RSS",
+      value: mib(tree.heart.rss),
+      unit: "MiB",
+      note: `target ≤ 50 MiB: ${verdict(tree.heart.rss <= 50 * MiB)}; ${where}`,
+    },
+    {
+      bench: b,
+      metric: "supervisor process RSS",
+      value: mib(tree.supervisor.rss),
+      unit: "MiB",
+      note: `${tree.actors} actors; ${mib(empty.supervisor.rss)} MiB with none`,
+    },
+    {
+      bench: b,
+      metric: "RSS per actor",
+      value: mib(perActor),
+      unit: "MiB",
+      note: `(tree ${mib(rss)} − tree before actors ${mib(before)}) / ${tree.actors}`,
+    },
+    {
+      bench: b,
+      metric: "tree RSS (heart + supervisor process)",
+      value: mib(rss),
+      unit: "MiB",
+      note: `target ≤ 220 MiB: ${verdict(rss <= 220 * MiB)}; the embedded PostgreSQL is not ` +
+        `part of it; PSS ${mib(tree.heart.pss + tree.supervisor.pss)} MiB (the deno binary's ` +
+        `pages, mapped by both, counted once)`,
+    },
+    {
+      bench: b,
+      metric: "embedded PostgreSQL RSS (not in the tree)",
+      value: mib(tree.postgres.rss),
+      unit: "MiB",
+      note: `${tree.postgres.processes} processes, PSS ${mib(tree.postgres.pss)} MiB`,
+    },
+    {
+      bench: b,
+      metric: "idle Deno process RSS",
+      value: mib(bare.rss),
+      unit: "MiB",
+      note: "an empty module run as the start task runs main.ts: the floor of each process above",
+    },
+  ];
+}
+
+/** Runs the supervisor benchmarks. */
+export async function run(): Promise<BenchRow[]> {
+  const b = "supervisor";
+  const rows: BenchRow[] = [];
+  const flags = SUPERVISOR_V8_FLAGS.join(" ");
+  rows.push(...latencyRows(b, `V8 ${flags}`, await latencies(SUPERVISOR_V8_FLAGS)));
+  rows.push(...latencyRows(b, "V8 defaults", await latencies([])));
   const hang = await hangReplacement();
   rows.push({
     bench: b,
@@ -195,34 +241,39 @@ export async function run(): Promise<BenchRow[]> {
     unit: "ms",
     note: "hangAfterMs 300, heartbeat 50 ms, n=10",
   });
-  const mem = await idleRss();
-  rows.push(
-    { bench: b, metric: "RSS before actors", value: round(mem.before / 2 ** 20, 1), unit: "MiB" },
-    {
-      bench: b,
-      metric: "RSS with 7 idle actors",
-      value: round(mem.after / 2 ** 20, 1),
-      unit: "MiB",
-      note: `${round((mem.after - mem.before) / 7 / 2 ** 20, 1)} MiB per actor`,
-    },
-  );
   const dataDir = await Deno.makeTempDir({ prefix: "recio-bench-" });
   await Deno.chmod(dataDir, 0o755);
   try {
-    const cold = await startToReady(dataDir);
-    const warm = await startToReady(dataDir);
+    const cold = await measureTree(dataDir, { settleMs: 0 });
+    const tree = await measureTree(dataDir);
+    const noActors = `${dataDir}/no-actors.json`;
+    await Deno.writeTextFile(noActors, "[]");
+    const empty = await measureTree(dataDir, { childrenFile: noActors });
     rows.push(
       {
         bench: b,
         metric: "start → ready, embedded DB, cold",
-        value: round(cold, 0),
+        value: round(cold.readyMs, 0),
         unit: "ms",
         note: "initdb + migrations",
       },
-      { bench: b, metric: "start → ready, embedded DB, warm", value: round(warm, 0), unit: "ms" },
+      {
+        bench: b,
+        metric: "start → ready, embedded DB, warm",
+        value: round(tree.readyMs, 0),
+        unit: "ms",
+      },
+      ...treeRows(b, tree, empty, await bareProcessMem()),
     );
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
   return rows;
+}
+
+if (import.meta.main && Deno.args.includes("--latencies")) {
+  const bare = await bareSpawn();
+  const restart = await restartLatency();
+  console.log(JSON.stringify({ bare, restart }));
+  Deno.exit(0);
 }
