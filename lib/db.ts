@@ -20,6 +20,7 @@
 import net from "node:net";
 import postgres from "postgres";
 import { backoffDelay } from "./backoff.ts";
+import { arrayTypes, type Serialize } from "./db_arrays.ts";
 import { hostSocket } from "./db_hosts.ts";
 import { DatabaseError, DatabaseRefusedError } from "./errors.ts";
 import { formatHostPort } from "./host_port.ts";
@@ -208,16 +209,21 @@ export function createSql(url: string, options: SqlOptions = {}): Sql {
     : options.noDelay
     ? noDelaySocket
     : undefined;
-  return postgres(url, {
+  const sql: Sql = postgres(url, {
     max: options.max ?? 10,
     connect_timeout: connectTimeout,
     idle_timeout: 60,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? "recio" },
-    // Timestamps come back as Date; numerics as strings (no float rounding on the way).
-    types: {},
+    // Timestamps come back as Date; numerics as strings (no float rounding on the way). Array
+    // parameters are right from the first statement on (db_arrays.ts).
+    types: arrayTypes(() =>
+      (sql as unknown as { options: { serializers: Record<number, Serialize> } }).options
+        .serializers
+    ),
     ...(socket ? { socket } : {}),
   }) as unknown as Sql;
+  return sql;
 }
 
 export interface RetryOptions extends SqlOptions {

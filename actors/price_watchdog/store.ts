@@ -268,11 +268,13 @@ export function createPriceStore(o: PriceStoreOptions): PriceStore {
     }
     const { copied, bulkError, refused } = outcome;
     if (copied) o.count("rows.copied", batch.rows.length);
-    if (bulkError !== undefined && !isDataError(bulkError) && refused === undefined) {
+    if (bulkError !== undefined && !isDataError(bulkError) && (refused?.length ?? 0) === 0) {
       // COPY failed where plain statements work (not an outage: those fail both and count as
-      // db.write_failed): leave COPY alone for a while. When the plain statement was refused for
-      // its data too, the rows were at fault, not COPY (which may only have timed out on them):
-      // they were split out, and COPY is used again.
+      // db.write_failed): leave COPY alone for a while. When the plain statement refused rows for
+      // their data too, the rows were at fault, not COPY (which may only have timed out on them):
+      // they were split out, and COPY is used again. A split that refused nothing (the statement
+      // failed once and wrote every row when tried again, as postgres.js can on a pool's very
+      // first array statement) leaves COPY at fault.
       bulkAfter = o.clock.monotonic() + (o.bulkCoolDownMs ?? 60_000);
       reportBulkFailure(o, warn, batch.rows.length, bulkError);
     }
