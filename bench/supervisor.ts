@@ -226,6 +226,67 @@ function treeRows(b: string, tree: TreeRun, empty: TreeRun, bare: { rss: number 
   ];
 }
 
+const FLOOR = new URL("./_worker_floor.ts", import.meta.url).pathname;
+
+/** RSS one worker of `fixture` adds to a process with the supervisor process's V8 flags. */
+async function workerRss(fixture: string): Promise<number> {
+  const module = new URL(`./fixtures/${fixture}`, import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `--v8-flags=${SUPERVISOR_V8_FLAGS.join(",")}`, FLOOR, module, "6"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (out.code !== 0) throw new Error(`${FLOOR} exited with ${out.code}`);
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
+  return (JSON.parse(line) as { perWorkerKib: number }).perWorkerKib * 1024;
+}
+
+/**
+ * What bounds the tree: the RSS of a worker that loads nothing, of one that loads only the
+ * libraries every actor needs, and of one holding an actor's code; and the floor they set for the
+ * whole tree (this run's heart and supervisor process before actors, plus each actor at the
+ * libraries' floor: the tree if the system's own code cost nothing).
+ */
+async function floorRows(b: string, tree: TreeRun, empty: TreeRun): Promise<BenchRow[]> {
+  const bare = await workerRss("floor_empty_worker.ts");
+  const libs = await workerRss("floor_libs_worker.ts");
+  const actor = await workerRss("floor_actor_worker.ts");
+  const floor = empty.heart.rss + empty.supervisor.rss + tree.actors * libs;
+  return [
+    {
+      bench: b,
+      metric: "RSS of one Web Worker that loads nothing",
+      value: mib(bare),
+      unit: "MiB",
+      note: "the Deno runtime of an isolate: paid by every actor",
+    },
+    {
+      bench: b,
+      metric: "RSS of one worker loading postgres.js, zod and LogTape only",
+      value: mib(libs),
+      unit: "MiB",
+      note:
+        `+${mib(libs - bare)} MiB over an empty worker (Node compatibility comes with any npm ` +
+        "package)",
+    },
+    {
+      bench: b,
+      metric: "RSS of one worker holding the price watchdog's modules",
+      value: mib(actor),
+      unit: "MiB",
+      note: `+${mib(actor - libs)} MiB of the system's own code over the libraries`,
+    },
+    {
+      bench: b,
+      metric: "tree RSS floor (own code free)",
+      value: mib(floor),
+      unit: "MiB",
+      note: `heart + supervisor before actors + ${tree.actors} × libraries floor; beside the ` +
+        `220 MiB target: ${floor <= 220 * MiB ? "below" : "above it"}, so isolated actors bound it`,
+    },
+  ];
+}
+
 /** Runs the supervisor benchmarks. */
 export async function run(): Promise<BenchRow[]> {
   const b = "supervisor";
@@ -249,6 +310,8 @@ export async function run(): Promise<BenchRow[]> {
     const noActors = `${dataDir}/no-actors.json`;
     await Deno.writeTextFile(noActors, "[]");
     const empty = await measureTree(dataDir, { childrenFile: noActors });
+    // V8's memory reducer and code flushing shrink idle heaps about 30-40 s after start.
+    const steady = await measureTree(dataDir, { settleMs: 45_000 });
     rows.push(
       {
         bench: b,
@@ -264,6 +327,16 @@ export async function run(): Promise<BenchRow[]> {
         unit: "ms",
       },
       ...treeRows(b, tree, empty, await bareProcessMem()),
+      {
+        bench: b,
+        metric: "tree RSS after 45 s idle",
+        value: mib(steady.heart.rss + steady.supervisor.rss),
+        unit: "MiB",
+        note: `heart ${mib(steady.heart.rss)} + supervisor process ${
+          mib(steady.supervisor.rss)
+        }; target ≤ 220 MiB: ${verdict(steady.heart.rss + steady.supervisor.rss <= 220 * MiB)}`,
+      },
+      ...await floorRows(b, tree, empty),
     );
   } finally {
     await Deno.remove(dataDir, { recursive: true });
