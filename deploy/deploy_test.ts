@@ -88,3 +88,25 @@ Deno.test("deploy/grafana/recio.json queries only metric families that /metrics 
   assert.ok(used.size >= 15);
   for (const name of used) assert.ok(exported.has(name), `${name} is not exported`);
 });
+
+Deno.test("deploy/Containerfile and deploy/recio.service run main.ts with the start task's runtime flags", async () => {
+  const task: string = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)))
+    .tasks.start;
+  // Flags that change how the heart runs (not its permissions, which each deployment narrows).
+  const runtime = task.split(/\s+/).filter((w) => w === "--no-code-cache");
+  assert.deepEqual(
+    runtime,
+    ["--no-code-cache"],
+    "the start task runs the heart without code cache",
+  );
+  const unit = await Deno.readTextFile(new URL("./recio.service", import.meta.url));
+  const exec = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(/\s+/);
+  const container = await Deno.readTextFile(new URL("./Containerfile", import.meta.url));
+  const entry = JSON.parse(
+    /^ENTRYPOINT (\[[^\]]*\])/ms.exec(container)![1]!.replaceAll("\\\n", ""),
+  ) as string[];
+  for (const [name, words] of [["recio.service", exec], ["Containerfile", entry]] as const) {
+    assert.equal(words.at(-1)?.endsWith("main.ts"), true, `${name} runs main.ts`);
+    for (const flag of runtime) assert.ok(words.includes(flag), `${name} passes ${flag}`);
+  }
+});
