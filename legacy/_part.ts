@@ -7,9 +7,14 @@
  */
 import { cleanText, type TextProblem, textProblem } from "../lib/bad_rows.ts";
 import type { Sql, TransactionSql } from "../lib/db.ts";
-import { InputError } from "../lib/errors.ts";
+import type { Column } from "./_sql.ts";
 import type { Occurrence } from "./ambiguity.ts";
 import { DecimalError, easternToUtc, legacyBoolean, roundDecimal, toDecimal } from "./canonical.ts";
+
+import { badRow, ExcludeRow, RowError } from "./_row_error.ts";
+
+export { badRow, ExcludeRow, RowError } from "./_row_error.ts";
+export { checkSqliteText, sqliteTextCheck } from "./_sqlite_text.ts";
 
 /** One canonical source row. `values` follow the part's `columns`; `raw` is carried, not hashed. */
 export interface SourceRow {
@@ -66,6 +71,23 @@ export interface Part {
   lossy?: string[];
   /** Anything else the report should say (dropped columns, superseded snapshot rows). */
   notes?: string[];
+  /** The COPY path, for parts that offer it (see {@linkcode BulkSpec}). */
+  bulk?: BulkSpec;
+}
+
+/**
+ * What a part offers to be imported through COPY (`bulk.ts`) and checked by digests of its target
+ * computed in SQL (`digest.ts`): its canonical values are exactly the values of `columns` of its
+ * target, the first (its whole key) a timestamptz of a table range-partitioned by month, the
+ * others numeric(p, s) with their `scale`. No canonical value holds a character COPY would
+ * escape (decimals and canonical UTC times never do). `prepare` and `finish` are not run on this
+ * path.
+ */
+export interface BulkSpec {
+  /** The target columns, in the order of the canonical values. */
+  columns: readonly Column[];
+  /** The same rows as `rows()`, a page at a time. */
+  pages(ctx: ReadContext): Iterable<SourceRow[]>;
 }
 
 /** A recognised legacy file: its parts are imported in one transaction. */
@@ -75,36 +97,6 @@ export interface Source {
   parts: Part[];
   /** Releases the file (closes a SQLite handle). */
   close(): void;
-}
-
-/** Thrown by a reader to leave one row out on purpose (reported, not a failure). */
-export class ExcludeRow extends Error {
-  override name = "ExcludeRow";
-  /** Counted reason, e.g. `nonexistent_spring_forward_time`. */
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super(message);
-    this.reason = reason;
-  }
-}
-
-/** A bad legacy row. Inside a row reader it rejects that row only (see {@linkcode readRow}). */
-export class RowError extends InputError {
-  override name = "RowError";
-  /** What is wrong with the row, without the file name. */
-  readonly detail: string;
-  constructor(reason: string, message: string, detail: string) {
-    super(reason, message);
-    this.detail = detail;
-  }
-}
-
-/**
- * A bad legacy row: names the file and the row. Thrown while a row is read, it rejects that row
- * (counted under `reason`); thrown while a file is opened (its name, its layout), it fails the file.
- */
-export function badRow(file: string, ref: string, why: string, reason = "invalid"): RowError {
-  return new RowError(reason, `Cannot import legacy file "${file}": row ${ref}: ${why}`, why);
 }
 
 /**
@@ -169,77 +161,26 @@ export function readRow<T extends SourceRow>(
     checkText(row);
     return row;
   } catch (e) {
-    // The ref quotes the file (a key with a NUL, say): cleaned for the report.
-    const at = cleanText(ref, 200);
-    if (e instanceof ExcludeRow) {
-      ctx.exclude({ ref: at, reason: e.reason, detail: cleanText(e.message, 500) });
-    } else if (e instanceof RowError) {
-      ctx.exclude({ ref: at, reason: e.reason, detail: cleanText(e.detail, 500) });
-    } else {
-      throw e;
-    }
-    return undefined;
+    return rowLeftOut(ctx, ref, e);
   }
 }
 
-/** What {@linkcode checkSqliteText} needs of a SQLite handle. */
-interface SqliteHandle {
-  prepare(sql: string): {
-    get(...params: (number | bigint | string)[]): unknown;
-    all(...params: (number | bigint | string)[]): unknown[];
-  };
-}
-
 /**
- * A check for the rows of one SQLite table, for what node:sqlite hides: it decodes text that is
- * not valid UTF-8 to U+FFFD (which a valid file may hold too) and ends a text at its first NUL.
- * A row holding U+FFFD, or one of the rows found (in one scan) to hold a NUL, has its columns read
- * again as bytes and is rejected (`invalid_unicode`, `nul_character`). The rows must carry their
- * rowid as `_rowid`.
+ * What {@linkcode readRow} does with an error thrown while a row is read: a row left out on
+ * purpose or rejected is recorded with `ctx.exclude` (undefined is returned), anything else is
+ * thrown. For readers that build their rows without `readRow` (the price log's hot loop).
  */
-export function checkSqliteText(
-  db: SqliteHandle,
-  table: string,
-  columns: Iterable<string>,
-  file: string,
-): (row: Record<string, unknown>, ref: string) => void {
-  const q = (name: string) => `"${name.replaceAll('"', '""')}"`;
-  const names = [...columns];
-  let withNul: Set<number> | undefined;
-  let bytesOf: ReturnType<SqliteHandle["prepare"]> | undefined;
-  const strict = new TextDecoder("utf-8", { fatal: true });
-  return (row, ref) => {
-    withNul ??= new Set(
-      names.length === 0 ? [] : (db.prepare(
-        `select rowid as r from ${q(table)} where ${
-          names.map((c) => `(typeof(${q(c)}) = 'text' and instr(cast(${q(c)} as blob), x'00') > 0)`)
-            .join(" or ")
-        }`,
-      ).all() as { r: number }[]).map((x) => Number(x.r)),
-    );
-    const nul = withNul.has(Number(row._rowid));
-    if (!nul && !Object.values(row).some((v) => typeof v === "string" && v.includes("\uFFFD"))) {
-      return;
-    }
-    bytesOf ??= db.prepare(
-      `select ${
-        names.map((c, i) => `typeof(${q(c)}) as t${i}, cast(${q(c)} as blob) as c${i}`).join(", ")
-      } from ${q(table)} where rowid = ?`,
-    );
-    const got = (bytesOf.get(row._rowid as number) ?? {}) as Record<string, unknown>;
-    for (const [i, name] of names.entries()) {
-      const b = got[`c${i}`];
-      if (got[`t${i}`] !== "text" || !(b instanceof Uint8Array)) continue;
-      if (b.includes(0)) {
-        throw badRow(file, ref, `${name} contains a NUL character`, "nul_character");
-      }
-      try {
-        strict.decode(b);
-      } catch {
-        throw badRow(file, ref, `${name} is not valid UTF-8`, "invalid_unicode");
-      }
-    }
-  };
+export function rowLeftOut(ctx: ReadContext, ref: string, e: unknown): undefined {
+  // The ref quotes the file (a key with a NUL, say): cleaned for the report.
+  const at = cleanText(ref, 200);
+  if (e instanceof ExcludeRow) {
+    ctx.exclude({ ref: at, reason: e.reason, detail: cleanText(e.message, 500) });
+  } else if (e instanceof RowError) {
+    ctx.exclude({ ref: at, reason: e.reason, detail: cleanText(e.detail, 500) });
+  } else {
+    throw e;
+  }
+  return undefined;
 }
 
 /** Options of {@linkcode decimal}. */
@@ -257,6 +198,26 @@ export interface DecimalOptions {
 }
 
 /**
+ * {@linkcode decimal} of a finite REAL that needs no rounding or shift and passes the checks,
+ * without the general parse or a row reference: its shortest round-trip form (`String(n)`) is
+ * already canonical when it has no exponent (no leading or trailing zeros, `-0` prints as `0`).
+ * Null for no value; undefined for anything else (then {@linkcode decimal} says why).
+ */
+export function quickDecimal(value: unknown, options: DecimalOptions): string | null | undefined {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number" || options.shift || !Number.isFinite(value)) return undefined;
+  if ((options.nonNegative && value < 0) || (options.positive && value <= 0)) return undefined;
+  if (options.maxAbs !== undefined && Math.abs(value) >= options.maxAbs) return undefined;
+  const s = String(value);
+  if (s.includes("e")) return undefined;
+  const dot = s.indexOf(".");
+  if (options.scale !== undefined && dot >= 0 && s.length - dot - 1 > options.scale) {
+    return undefined;
+  }
+  return s;
+}
+
+/**
  * A legacy number (REAL, INTEGER, numeric text) → canonical decimal text, or null. Throws a
  * row error naming `file`, `ref` and `column` for non-numbers and impossible values.
  */
@@ -265,7 +226,8 @@ export function decimal(
   at: { file: string; ref: string; column: string },
   options: DecimalOptions = {},
 ): string | null {
-  if (value === null || value === undefined) return null;
+  const quick = quickDecimal(value, options);
+  if (quick !== undefined) return quick;
   let d: string;
   try {
     if (typeof value !== "number" && typeof value !== "bigint" && typeof value !== "string") {
@@ -371,11 +333,24 @@ export function timestamp(
   if (ms > options.nowMs + 86_400_000) {
     throw badRow(at.file, at.ref, `${at.column} "${value}" is in the future`, "future_date");
   }
-  if (ms < Date.UTC(2000, 0, 1)) {
+  if (ms < YEAR_2000) {
     throw badRow(at.file, at.ref, `${at.column} "${value}" is before 2000`, "impossible_value");
   }
   return utc;
 }
+
+/**
+ * {@linkcode timestamp} of a text that converts without question (not in a DST gap or fold, not
+ * in the future or before 2000), without a row reference; undefined for anything else (then
+ * {@linkcode timestamp} says why).
+ */
+export function quickTimestamp(value: unknown, nowMs: number): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const r = easternToUtc(value);
+  return r.kind === "ok" && r.ms <= nowMs + 86_400_000 && r.ms >= YEAR_2000 ? r.utc : undefined;
+}
+
+const YEAR_2000 = Date.UTC(2000, 0, 1);
 
 /** Compares two keys component by component (code-unit order, as `collate "C"`). */
 export function compareKeys(a: readonly string[], b: readonly string[]): number {

@@ -12,6 +12,8 @@ import type { SourceRow } from "./_part.ts";
 export interface Column {
   name: string;
   type: "timestamptz" | "numeric" | "text" | "boolean" | "bigint" | "int" | "jsonb";
+  /** Fraction digits of a numeric(p, s) column (s), which PostgreSQL prints; for the COPY path. */
+  scale?: number;
 }
 
 type AnySql = Sql | TransactionSql;

@@ -223,8 +223,57 @@ function wallMs(m: RegExpExecArray): number | undefined {
  * Naive US Eastern wall time (`YYYY-MM-DD[T ]HH:MM[:SS[.ffffff]]`) → UTC. Text carrying `Z` or
  * an offset is converted as written. Reports the spring-forward gap as `nonexistent` and the
  * repeated fall-back hour as `ambiguous` with both candidates.
+ *
+ * The common shape, `YYYY-MM-DDTHH:MM:SS` of an hour that is neither a gap nor a fold, takes a
+ * shortcut: the offset is the same for every second of an hour (the transitions are on the hour),
+ * so the hour is converted once and its seconds reuse it (a legacy price log has 3,600 rows an
+ * hour, read in order). The result is the same as {@linkcode easternToUtcUncached}'s.
  */
 export function easternToUtc(text: string): UtcResult {
+  return plainWallSecond(text) ?? easternToUtcUncached(text);
+}
+
+/** The hour {@linkcode plainWallSecond} converted last: its text, UTC text and UTC ms. */
+const lastHour = { text: "", utc: "", ms: 0, ok: false };
+
+/** Where `YYYY-MM-DD HH` has its digits. */
+const DATE_HOUR_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12] as const;
+
+/** 0-9 at `i` of `s`, else -1. */
+function digitAt(s: string, i: number): number {
+  const d = s.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+}
+
+/** `YYYY-MM-DD[T ]HH:MM:SS` of an hour with one UTC offset → UTC; anything else undefined. */
+function plainWallSecond(text: string): UtcResult | undefined {
+  if (text.length !== 19) return undefined;
+  const sep = text.charCodeAt(10);
+  if (
+    text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || (sep !== 84 && sep !== 32) ||
+    text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58
+  ) return undefined;
+  for (const i of DATE_HOUR_DIGITS) if (digitAt(text, i) < 0) return undefined;
+  const m1 = digitAt(text, 14);
+  const m2 = digitAt(text, 15);
+  const s1 = digitAt(text, 17);
+  const s2 = digitAt(text, 18);
+  if (m1 < 0 || m1 > 5 || m2 < 0 || s1 < 0 || s1 > 5 || s2 < 0) return undefined;
+  const hour = text.slice(0, 13);
+  if (hour !== lastHour.text) {
+    const r = easternToUtcUncached(`${hour}:00:00`);
+    lastHour.text = hour;
+    lastHour.ok = r.kind === "ok";
+    lastHour.utc = r.kind === "ok" ? r.utc.slice(0, 13) : "";
+    lastHour.ms = r.kind === "ok" ? r.ms : 0;
+  }
+  if (!lastHour.ok) return undefined;
+  const ms = lastHour.ms + ((m1 * 10 + m2) * 60 + s1 * 10 + s2) * 1000;
+  return { kind: "ok", utc: `${lastHour.utc}${text.slice(13)}.000000Z`, ms };
+}
+
+/** {@linkcode easternToUtc} without the per-hour shortcut: the reference it must agree with. */
+export function easternToUtcUncached(text: string): UtcResult {
   const t = text.trim();
   const off = OFFSET.exec(t);
   if (off) {

@@ -7,6 +7,12 @@
  * like the readers' rejections and left out of its parity), every other row is imported. After
  * the commit, parity is computed per part by streaming both sides again.
  *
+ * A part that offers the COPY path (`bulk.ts`, the per-second price logs) goes through COPY
+ * instead, hashed for parity on the way; its parity is then proven by digests computed in SQL
+ * (`digest.ts`) and settled by the merge only when they differ. When PostgreSQL refuses anything on
+ * that path the file's transaction is rolled back and the file imported again through the row path
+ * above, which reports the refused rows.
+ *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -16,6 +22,8 @@ import { cleanText, rejectionReason, writeSplitting } from "../lib/bad_rows.ts";
 import { redactText } from "../lib/log.ts";
 import type { Excluded, Part, ReadContext, Source, SourceRow } from "./_part.ts";
 import { findSources } from "./detect.ts";
+import { BulkFailed, copyPart, digestPart } from "./bulk.ts";
+import { digestParity, type SourceDigest } from "./digest.ts";
 import { orderedRows, parity, type ParityResult } from "./parity.ts";
 import { type LegacyReport, type ReportEntry, reportOk, storeReport } from "./report.ts";
 
@@ -103,20 +111,64 @@ function applyParity(e: ReportEntry, p: ParityResult, mode: ReportEntry["mode"])
 interface Imported {
   added: number[];
   refused: Map<string, Excluded>[];
+  /** For a part imported through COPY: its source digest and the rows it left out on the way. */
+  bulk: ({ digest: SourceDigest; excluded: Collector } | undefined)[];
 }
+
+type Collector = ReturnType<typeof collector>;
 
 /** The key of a refused row in {@linkcode Imported}'s maps (the part's key, as parity sees it). */
 const refusedKey = (key: readonly string[]) => JSON.stringify(key);
 
-async function importSource(
+/** Whether a part goes through the COPY path (`bulk.ts`). */
+function usesBulk(part: Part): boolean {
+  return part.bulk !== undefined && !part.prepare && !part.finish;
+}
+
+type SourceOptions = Required<Pick<ImportOptions, "batchSize">> & { clock: Clock; log?: Logger };
+
+/**
+ * Imports one source in one transaction: through COPY for the parts that offer it, and when the
+ * COPY path meets a database error (a row PostgreSQL refuses, say), once more from the start
+ * through the row path, which splits out the refused rows.
+ */
+async function importSource(sql: Sql, source: Source, options: SourceOptions): Promise<Imported> {
+  if (source.parts.some(usesBulk)) {
+    try {
+      return await importParts(sql, source, options, true);
+    } catch (e) {
+      if (!(e instanceof BulkFailed)) throw e;
+      options.log?.warn(
+        "Legacy import of {path} through COPY failed, importing it row by row: " +
+          "{error}",
+        { path: source.path, error: redactText(e.message) },
+      );
+    }
+  }
+  return await importParts(sql, source, options, false);
+}
+
+async function importParts(
   sql: Sql,
   source: Source,
-  options: Required<Pick<ImportOptions, "batchSize">> & { clock: Clock; log?: Logger },
+  options: SourceOptions,
+  bulk: boolean,
 ): Promise<Imported> {
   const nowMs = options.clock.now();
   return await sql.begin(async (tx) => {
-    const out: Imported = { added: [], refused: [] };
+    const out: Imported = { added: [], refused: [], bulk: [] };
     for (const part of source.parts) {
+      if (bulk && usesBulk(part)) {
+        const excluded = collector();
+        const r = await copyPart(tx, part, {
+          file: source.path,
+          ctx: { nowMs, exclude: excluded.exclude },
+        });
+        out.added.push(r.added);
+        out.refused.push(new Map());
+        out.bulk.push({ digest: r.digest, excluded });
+        continue;
+      }
       const ctx: ReadContext = { nowMs, exclude: () => {} };
       const refused = new Map<string, Excluded>();
       let batch: (SourceRow & { key: string[] })[] = [];
@@ -152,9 +204,50 @@ async function importSource(
       await part.finish?.(tx);
       out.added.push(n);
       out.refused.push(refused);
+      out.bulk.push(undefined);
     }
     return out;
   }) as unknown as Imported;
+}
+
+/**
+ * The parity of one part. A part with a COPY path is checked by digests first (`digest.ts`: the
+ * source digest from its import, or read now), settled by the merge (`parity()`) only when the
+ * digests differ or rows were refused; `collect` receives the rows left out by the pass that
+ * counts.
+ */
+async function partParity(
+  sql: Sql,
+  part: Part,
+  file: string,
+  o: {
+    nowMs: number;
+    refused: ReadonlyMap<string, Excluded>;
+    bulk: Imported["bulk"][number];
+    collect: (c: Collector) => void;
+  },
+): Promise<ParityResult> {
+  if (usesBulk(part) && o.refused.size === 0) {
+    let bulk = o.bulk;
+    if (!bulk) {
+      const excluded = collector();
+      const digest = await digestPart(part, {
+        file,
+        ctx: { nowMs: o.nowMs, exclude: excluded.exclude },
+      });
+      bulk = { digest, excluded };
+    }
+    const p = await digestParity(sql, part, bulk.digest);
+    if (p) {
+      o.collect(bulk.excluded);
+      return p;
+    }
+  }
+  const c = collector();
+  o.collect(c);
+  return await parity(sql, part, file, { nowMs: o.nowMs, exclude: c.exclude }, {
+    refused: o.refused,
+  });
 }
 
 async function run(
@@ -184,6 +277,7 @@ async function run(
       let imported: Imported = {
         added: source.parts.map(() => 0),
         refused: source.parts.map(() => new Map()),
+        bulk: source.parts.map(() => undefined),
       };
       let failure: string | null = null;
       if (mode === "import") {
@@ -208,13 +302,15 @@ async function run(
           e.error = failure;
           continue;
         }
-        const c = collector();
+        let c = collector();
         try {
-          const p = await parity(sql, part, source.path, {
+          const checked = await partParity(sql, part, source.path, {
             nowMs: clock.now(),
-            exclude: c.exclude,
-          }, { refused: imported.refused[i] });
-          applyParity(e, p, mode);
+            refused: imported.refused[i]!,
+            bulk: imported.bulk[i],
+            collect: (x) => c = x,
+          });
+          applyParity(e, checked, mode);
           e.inserted = imported.added[i] ?? 0;
         } catch (err) {
           e.status = "failed";

@@ -10,14 +10,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Sql } from "../lib/db.ts";
-import {
-  badRow,
-  compareKeys,
-  type Excluded,
-  type Part,
-  type ReadContext,
-  type SourceRow,
-} from "./_part.ts";
+import { compareKeys, type Excluded, type Part, type ReadContext } from "./_part.ts";
+import { type Keyed, KeyOrder, type ReadStats, sameValues } from "./order.ts";
+
+export type { ReadStats } from "./order.ts";
 
 /** At most this many mismatching keys are listed. */
 export const MAX_LISTED = 10;
@@ -28,12 +24,6 @@ export interface Mismatch {
   problem: "missing_in_target" | "different";
   /** Columns whose values differ. */
   columns?: string[];
-}
-
-/** Counters collected while reading a source. */
-export interface ReadStats {
-  /** Identical rows repeated under one key in the legacy file (imported once). */
-  duplicates: number;
 }
 
 /** Result of {@linkcode parity}. */
@@ -49,59 +39,27 @@ export interface ParityResult {
   duplicates: number;
 }
 
-function sameValues(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
 /**
- * The part's rows in strict key order: consecutive rows of one group are sorted by key, an
- * identical repeated row is skipped (counted in `stats.duplicates`), a conflicting repeat or a
- * key out of order is a row error naming the file.
+ * The part's rows in strict key order (see {@linkcode KeyOrder}): a conflicting repeat or a key
+ * out of order is a row error naming the file.
  */
 export async function* orderedRows(
   part: Part,
   file: string,
   ctx: ReadContext,
   stats: ReadStats,
-): AsyncGenerator<SourceRow & { key: string[] }> {
-  let prev: (SourceRow & { key: string[] }) | undefined;
-  let buffer: (SourceRow & { key: string[] })[] = [];
-  let group: string | undefined;
-  function* emit(row: SourceRow & { key: string[] }) {
-    if (prev) {
-      const c = compareKeys(row.key, prev.key);
-      if (c === 0) {
-        if (sameValues(row.values, prev.values)) {
-          stats.duplicates++;
-          return;
-        }
-        throw badRow(file, row.ref, `repeats key ${row.key.join(" ")} with other values`);
-      }
-      if (c < 0) {
-        throw badRow(file, row.ref, `is out of key order (after ${prev.key.join(" ")})`);
-      }
-    }
-    prev = row;
-    yield row;
-  }
-  function* flush() {
-    buffer.sort((a, b) => compareKeys(a.key, b.key));
-    const rows = buffer;
-    buffer = [];
-    for (const r of rows) yield* emit(r);
-  }
+): AsyncGenerator<Keyed> {
+  const order = new KeyOrder(part, file, stats);
+  let out: Keyed[] = [];
   for await (const row of part.rows(ctx)) {
-    const keyed = { ...row, key: part.keyOf(row.values) };
-    if (row.group !== undefined && row.group === group) {
-      buffer.push(keyed);
-      continue;
+    order.push(row, out);
+    if (out.length > 0) {
+      yield* out;
+      out = [];
     }
-    yield* flush();
-    group = row.group;
-    if (group === undefined) yield* emit(keyed);
-    else buffer.push(keyed);
   }
-  yield* flush();
+  order.end(out);
+  yield* out;
 }
 
 /** Options of {@linkcode parity}. */

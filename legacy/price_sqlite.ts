@@ -5,7 +5,8 @@
  * (cloud copies) and `btc_prices(id, timestamp, price)` (the oldest). The symbol comes from the
  * file name (`btc_…`, `eth_…`). Timestamps are naive ET; price keeps 8 decimals, momentum and
  * deltas (percent) 6, as the target columns. `one_minute_avg` has no target and is dropped.
- * Rows are streamed with `StatementSync.iterate()`, never loaded whole.
+ * Rows are read a page at a time (`sqlite_pages.ts`), never loaded whole; the part offers the
+ * COPY path (`bulk`), since its canonical values are its target's columns.
  *
  * @module
  */
@@ -15,16 +16,20 @@ import { type Occurrence, resolveAllFolds } from "./ambiguity.ts";
 import { easternTransitions, inFallBackHour } from "./canonical.ts";
 import {
   badRow,
-  checkSqliteText,
   decimal,
+  type DecimalOptions,
   type Part,
+  quickDecimal,
+  quickTimestamp,
   type ReadContext,
-  readRow,
+  rowLeftOut,
   type SourceRow,
+  sqliteTextCheck,
   timestamp,
 } from "./_part.ts";
 import { canonicalSelect, type Column, insertUnnest } from "./_sql.ts";
 import { cursorValues } from "./parity.ts";
+import { sqlitePages } from "./sqlite_pages.ts";
 
 /** Legacy price tables this module reads. */
 export const PRICE_TABLES = ["price_log", "price_history", "btc_prices"] as const;
@@ -41,8 +46,8 @@ const VALUE_COLUMNS = [
 
 const COLUMNS: Column[] = [
   { name: "timestamp", type: "timestamptz" },
-  { name: "price", type: "numeric" },
-  ...VALUE_COLUMNS.map((name): Column => ({ name, type: "numeric" })),
+  { name: "price", type: "numeric", scale: 8 },
+  ...VALUE_COLUMNS.map((name): Column => ({ name, type: "numeric", scale: 6 })),
 ];
 
 /** `btc` or `eth` from a legacy file name, or undefined. */
@@ -66,8 +71,11 @@ export function tableColumns(db: DatabaseSync, table: string): Map<string, strin
  * an hour are read (by range on the text, which the primary key index serves).
  */
 export function foldsOf(db: DatabaseSync, table: string, column: string): Map<number, Occurrence> {
-  const span = db.prepare(`select min("${column}") as lo, max("${column}") as hi from "${table}"`)
-    .get() as { lo: unknown; hi: unknown } | undefined;
+  // Two subqueries: SQLite answers a lone min() or max() from the index, both together by a scan.
+  const span = db.prepare(
+    `select (select min("${column}") from "${table}") as lo,
+      (select max("${column}") from "${table}") as hi`,
+  ).get() as { lo: unknown; hi: unknown } | undefined;
   const lo = typeof span?.lo === "string" ? Number(span.lo.slice(0, 4)) : NaN;
   const hi = typeof span?.hi === "string" ? Number(span.hi.slice(0, 4)) : NaN;
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi - lo > 50) return new Map();
@@ -105,12 +113,25 @@ function pricePart(db: DatabaseSync, file: string, table: string, sym: "btc" | "
   const present = VALUE_COLUMNS.filter((c) => cols.has(c));
   const target = `live_data.${sym}_price_log`;
   const notes = cols.has("one_minute_avg") ? ["one_minute_avg dropped (no target column)"] : [];
+  // Read as arrays: rowid, timestamp, price, then VALUE_COLUMNS.
   const select = [
-    "rowid as _rowid",
-    `"timestamp" as ts`,
+    "rowid",
+    `"timestamp"`,
     "price",
-    ...VALUE_COLUMNS.map((c) => (present.includes(c) ? `"${c}"` : `null as "${c}"`)),
+    ...VALUE_COLUMNS.map((c) => (present.includes(c) ? `"${c}"` : "null")),
   ].join(", ");
+  function* pages(ctx: ReadContext): Iterable<SourceRow[]> {
+    const folds = foldsOf(db, table, "timestamp");
+    const check = sqliteTextCheck(db, table, cols.keys(), file);
+    for (const page of sqlitePages(db, { table, column: "timestamp", select })) {
+      const out: SourceRow[] = [];
+      for (const r of page) {
+        const row = priceRow(r, { file, ctx, occurrence: folds.get(Number(r[0])), check });
+        if (row) out.push(row);
+      }
+      yield out;
+    }
+  }
   return {
     kind: `price_sqlite:${table}`,
     target,
@@ -118,30 +139,18 @@ function pricePart(db: DatabaseSync, file: string, table: string, sym: "btc" | "
     notes,
     keyOf: (v) => [v[0] ?? ""],
     *rows(ctx: ReadContext): Iterable<SourceRow> {
-      const folds = foldsOf(db, table, "timestamp");
-      const check = checkSqliteText(db, table, cols.keys(), file);
-      const stmt = db.prepare(`select ${select} from "${table}" order by "timestamp"`);
-      for (const r of stmt.iterate()) {
-        const row = r as Record<string, unknown>;
-        const ref = `timestamp=${String(row.ts)}`;
-        const out = priceRow(row, {
-          file,
-          ref,
-          ctx,
-          occurrence: folds.get(Number(row._rowid)),
-          check,
-        });
-        if (out) yield out;
-      }
+      for (const page of pages(ctx)) yield* page;
     },
+    bulk: { columns: COLUMNS, pages },
     async insert(tx: TransactionSql, rows: SourceRow[]): Promise<number> {
       if (rows.length === 0) return 0;
+      // `::text`: postgres.js sends a parameter typed timestamptz through a JS Date (milliseconds).
       await tx`select system.ensure_month_partitions(${target}::regclass,
-        ${rows[0]!.values[0]!}::timestamptz, ${rows.at(-1)!.values[0]!}::timestamptz)`;
+        ${rows[0]!.values[0]!}::text::timestamptz, ${rows.at(-1)!.values[0]!}::text::timestamptz)`;
       return await insertUnnest(tx, target, COLUMNS, rows, (r) => r.values);
     },
     targetRows(sql: Sql, from: string | null) {
-      const where = from === null ? sql`` : sql`where "timestamp" >= ${from}::timestamptz`;
+      const where = from === null ? sql`` : sql`where "timestamp" >= ${from}::text::timestamptz`;
       return cursorValues(
         sql`select ${canonicalSelect(sql, COLUMNS)} from ${sql(target)} ${where}
             order by "timestamp"`.cursor(5000),
@@ -150,35 +159,53 @@ function pricePart(db: DatabaseSync, file: string, table: string, sym: "btc" | "
   };
 }
 
+const PRICE: DecimalOptions = { scale: 8, positive: true, maxAbs: 1e12 };
+const PERCENT: DecimalOptions = { scale: 6, maxAbs: 1e4 };
+
+/**
+ * One legacy row (rowid, timestamp, price, VALUE_COLUMNS) → a canonical row, or undefined when it
+ * is left out (recorded in `ctx`). The common row takes the quick forms of the checks, which make
+ * no row reference; any other goes through the full ones, which say what is wrong. Every value is
+ * built from digits, a sign, a point and the fixed ISO form, so the text check of `readRow` could
+ * not refuse one; the legacy text itself went through the SQLite text check.
+ */
 function priceRow(
-  row: Record<string, unknown>,
+  row: readonly unknown[],
   o: {
     file: string;
-    ref: string;
     ctx: ReadContext;
     occurrence: Occurrence | undefined;
-    check: (row: Record<string, unknown>, ref: string) => void;
+    check: (rowid: number, values: readonly unknown[], ref: string) => void;
   },
 ): SourceRow | undefined {
-  const { file, ref, ctx } = o;
-  return readRow(ctx, ref, () => {
-    o.check(row, ref);
-    const ts = timestamp(row.ts, { file, ref, column: "timestamp" }, {
-      occurrence: o.occurrence,
-      nowMs: ctx.nowMs,
-    });
-    if (ts === null) throw badRow(file, ref, "timestamp is missing");
-    const price = decimal(row.price, { file, ref, column: "price" }, {
-      scale: 8,
-      positive: true,
-      maxAbs: 1e12,
-    });
-    if (price === null) throw badRow(file, ref, "price is missing", "impossible_value");
-    const values: (string | null)[] = [ts, price];
-    for (const c of VALUE_COLUMNS) {
-      values.push(decimal(row[c], { file, ref, column: c }, { scale: 6, maxAbs: 1e4 }));
+  const { file, ctx } = o;
+  const ref = `timestamp=${String(row[1])}`;
+  try {
+    o.check(Number(row[0]), row, ref);
+    let ts: string | null | undefined = quickTimestamp(row[1], ctx.nowMs);
+    let group: string | undefined;
+    if (ts === undefined) {
+      ts = timestamp(row[1], { file, ref, column: "timestamp" }, {
+        occurrence: o.occurrence,
+        nowMs: ctx.nowMs,
+      });
+      if (ts === null) throw badRow(file, ref, "timestamp is missing");
+      const text = row[1] as string;
+      if (inFallBackHour(text)) group = `fold:${text.slice(0, 10)}`;
     }
-    const text = row.ts as string;
-    return { values, ref, group: inFallBackHour(text) ? `fold:${text.slice(0, 10)}` : undefined };
-  });
+    const price = row[2] === null ? null : quickDecimal(row[2], PRICE) ??
+      decimal(row[2], { file, ref, column: "price" }, PRICE);
+    if (price === null) throw badRow(file, ref, "price is missing", "impossible_value");
+    const values: (string | null)[] = [ts, price, null, null, null, null, null, null, null];
+    for (let i = 0; i < VALUE_COLUMNS.length; i++) {
+      const v = row[3 + i];
+      if (v !== null) {
+        values[2 + i] = quickDecimal(v, PERCENT) ??
+          decimal(v, { file, ref, column: VALUE_COLUMNS[i]! }, PERCENT);
+      }
+    }
+    return { values, ref, group };
+  } catch (e) {
+    return rowLeftOut(ctx, ref, e);
+  }
 }
