@@ -4,6 +4,7 @@ import {
   centsToDollars,
   dollars,
   easternToUtc,
+  easternToUtcUncached,
   legacyBoolean,
   roundDecimal,
   strikeText,
@@ -135,4 +136,27 @@ Deno.test("strikeText() reads legacy strike text such as $104,250", () => {
   assert.equal(strikeText("$104,250"), "104250");
   assert.equal(strikeText(114749.99), "114749.99");
   assert.throws(() => strikeText("abc"));
+});
+
+Deno.test("easternToUtc() with its per-hour shortcut agrees with easternToUtcUncached() every hour of two years", () => {
+  const t0 = Date.UTC(2024, 0, 1);
+  for (let h = 0; h < 2 * 366 * 24; h++) {
+    const hour = new Date(t0 + h * 3_600_000).toISOString().slice(0, 13);
+    for (const rest of [":00:00", ":30:15", ":59:59"]) {
+      for (const text of [`${hour}${rest}`, `${hour.replace("T", " ")}${rest}`]) {
+        assert.deepEqual(easternToUtc(text), easternToUtcUncached(text), text);
+      }
+    }
+  }
+  for (
+    const text of [
+      "2025-02-30T10:00:00",
+      "2025-01-06T10:60:00",
+      "2025-01-06T10:00:60",
+      "2025-01-06T24:00:00",
+      "2025-01-06X10:00:00",
+      "2025-01-06T1a:00:00",
+      " 2025-01-06T10:00:0",
+    ]
+  ) assert.deepEqual(easternToUtc(text), easternToUtcUncached(text), text);
 });
