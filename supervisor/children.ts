@@ -8,7 +8,13 @@
 import type { Config } from "../lib/config.ts";
 import { ConfigError, SupervisorError } from "../lib/errors.ts";
 import { pgBinDirs } from "../lib/pg_tools.ts";
-import { type ActorArgsInput, COINBASE_URLS } from "../schema/actor_args.ts";
+import {
+  ACTOR_ARGS,
+  type ActorArgsInput,
+  type ActorName,
+  COINBASE_URLS,
+  parseActorArgs,
+} from "../schema/actor_args.ts";
 import { hostPort } from "../lib/host_port.ts";
 import type { ChildSpec, ChildSpecInput } from "./child_spec.ts";
 import {
@@ -260,6 +266,36 @@ export function assertModulesExist(specs: readonly ChildSpec[]): void {
       Deno.statSync(new URL(s.module));
     } catch {
       throw new SupervisorError(`Cannot start child "${s.id}": module not found (${s.module})`);
+    }
+  }
+}
+
+const ACTORS_ROOT = new URL("../actors/", import.meta.url).href;
+
+/**
+ * The actor whose worker `module` is (`actors/<name>/worker.ts`, `actors/jobs/<name>/worker.ts`),
+ * when it has a schema of arguments; undefined for any other module (a test's own actor).
+ */
+export function actorOfModule(module: string): ActorName | undefined {
+  if (!module.startsWith(ACTORS_ROOT)) return undefined;
+  const m = /^(?:jobs\/)?([a-z_]+)\/worker\.ts$/.exec(module.slice(ACTORS_ROOT.length));
+  return m && Object.hasOwn(ACTOR_ARGS, m[1]!) ? m[1] as ActorName : undefined;
+}
+
+/**
+ * Refuses to start when a child of one of the system's actors has arguments its worker would
+ * refuse (`schema/actor_args.ts`): a clear error naming the child and the key, exit 2, instead of
+ * that child failing to start again and again.
+ */
+export function assertArgsValid(specs: readonly ChildSpec[]): void {
+  for (const s of specs) {
+    const name = actorOfModule(s.module);
+    if (name === undefined) continue;
+    try {
+      parseActorArgs(name, s.args);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      throw new ConfigError(`Child "${s.id}": ${e.message}`);
     }
   }
 }

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
+import { ConfigError } from "../lib/errors.ts";
 import { ACTOR_ARGS, type ActorName, parseActorArgs } from "../schema/actor_args.ts";
 import { eventually } from "../tests/_eventually.ts";
 import { validateChildSpecs } from "./child_spec.ts";
 import {
+  actorOfModule,
+  assertArgsValid,
   assertModulesExist,
   defaultChildren,
   jobDefinitions,
@@ -219,5 +222,49 @@ Deno.test("readChildrenFile() with args an actor's schema refuses: that actor fa
     }
   } finally {
     await Deno.remove(file);
+  }
+});
+
+Deno.test("actorOfModule() names the system's actors by their worker module, and nothing else", () => {
+  const specs = validateChildSpecs(defaultChildren(everyActor()));
+  for (const spec of specs) assert.equal(actorOfModule(spec.module), actorOf(spec.id), spec.id);
+  const root = new URL("../actors/", import.meta.url).href;
+  for (
+    const other of [
+      new URL("../tests/fixtures/test_actor.ts", import.meta.url).href,
+      `${root}price_watchdog/mod.ts`,
+      `${root}no_such_actor/worker.ts`,
+      `${root}jobs/_job.ts`,
+      `${root}toString/worker.ts`,
+      "file:///elsewhere/actors/price_watchdog/worker.ts",
+    ]
+  ) assert.equal(actorOfModule(other), undefined, other);
+});
+
+Deno.test("assertArgsValid() refuses a child list whose actor args its worker would refuse, naming the child and the key", () => {
+  const modules = new Map(defaultChildren(everyActor()).map((s) => [actorOf(s.id), s.module]));
+  const spec = (id: string, module: string, args: Record<string, unknown>) =>
+    validateChildSpecs([{ id, module, args }]);
+  // The default tree passes, and so does a module that is none of the system's actors.
+  assertArgsValid(validateChildSpecs(defaultChildren(everyActor())));
+  const fixture = new URL("../tests/fixtures/test_actor.ts", import.meta.url).href;
+  assertArgsValid(spec("t", fixture, { anything: [1, "x"] }));
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ["price_watchdog", { symbol: "BTC", flushMS: 250 }, /Unrecognized key: "flushMS"/],
+    ["price_watchdog", {}, /\(symbol: /],
+    ["strike_coordinator", { symbol: "BTC", mode: "closed_form" }, /\(cycleMs: /],
+    ["backup", { keepDaily: 7 }, /\(dir: /],
+    ["retention", { retentionMonths: -1 }, /\(retentionMonths: /],
+  ];
+  for (const [actor, args, why] of bad) {
+    let e: unknown;
+    try {
+      assertArgsValid(spec(`${actor}:x`, modules.get(actor as ActorName)!, args));
+    } catch (error) {
+      e = error;
+    }
+    assert.ok(e instanceof ConfigError, `${actor} ${JSON.stringify(args)}`);
+    assert.match(e.message, new RegExp(`^Child "${actor}:x": Cannot start ${actor}: invalid args`));
+    assert.match(e.message, why);
   }
 });

@@ -26,6 +26,7 @@ import { checkDatabaseMode, markDatabaseMode } from "../schema/database_mode.ts"
 import { migrate } from "../schema/migrate.ts";
 import { type ChildSpecInput, databaseUser, validateChildSpecs } from "./child_spec.ts";
 import {
+  assertArgsValid,
   assertModulesExist,
   defaultChildren,
   jobDefinitions,
@@ -112,6 +113,7 @@ export async function startSystem(
       (config.childrenFile ? readChildrenFile(config.childrenFile) : defaultChildren(config)),
   );
   assertModulesExist(specs);
+  assertArgsValid(specs);
   // Every user whose children connect as its own role (in the default tree, every user in
   // KALSHI_USERS) gets its schema and login now; the URLs (secrets) go only to those children.
   const users = [...new Set(specs.map(databaseUser).filter((u) => u !== undefined))];

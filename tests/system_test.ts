@@ -110,6 +110,15 @@ Deno.test("system - bad child lists are start-up errors with a clear message", a
       [{ ...base, id: "a", restart: "sometimes" }],
       /Cannot start child "a": invalid spec \(restart/,
     ],
+    [
+      [{
+        ...base,
+        id: "p",
+        module: new URL("../actors/price_watchdog/worker.ts", import.meta.url).href,
+        args: { symbol: "BTC", flushMS: 250 },
+      }],
+      /Child "p": Cannot start price_watchdog: invalid args \(.*"flushMS"/,
+    ],
   ];
   for (const [specs, expected] of cases) {
     const file = await writeChildrenFile(specs);
