@@ -6,7 +6,8 @@
  * parity rows/s, COPY rows/s and their ratio (target ≥ 0.5), the peak RSS of the importing
  * process (its own process, VmHWM), and at the larger size the rows/s of a verification alone.
  * At 200 k rows each side is measured twice and the faster run counts (less noise on a shared
- * machine); at 10 M once. The larger size takes about three minutes on two cores.
+ * machine); at 10 M once. The larger size takes about three minutes on two cores. The importing
+ * process runs with the V8 flags of `deno task import-legacy` (none today), as a user's would.
  *
  * Needs `DATABASE_URL`; works in scratch databases. Run alone:
  * `DATABASE_URL=... deno run -A bench/legacy_import.ts`.
@@ -37,10 +38,16 @@ interface ChildResult {
   error: string | null;
 }
 
+/** The V8 flags `deno task import-legacy` runs the importer with (read from `deno.json`). */
+export function importV8Flags(): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(new URL("../deno.json", import.meta.url))).tasks;
+  return (tasks["import-legacy"] as string).split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
+}
+
 /** Imports `path` in a child process (see `_legacy_import_child.ts`), dumping to `dumpTo`. */
 async function importInChild(url: string, path: string, dumpTo?: string): Promise<ChildResult> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CHILD, url, path, ...(dumpTo ? [dumpTo] : [])],
+    args: ["run", "-A", ...importV8Flags(), CHILD, url, path, ...(dumpTo ? [dumpTo] : [])],
     stdout: "piped",
     stderr: "inherit",
   }).output();

@@ -124,7 +124,7 @@ export function csvParts(path: string): Source {
         "coinbase",
       ]),
     targetRows(sql: Sql, from: string | null) {
-      const where = from === null ? sql`` : sql`where "timestamp" >= ${from}::timestamptz`;
+      const where = from === null ? sql`` : sql`where "timestamp" >= ${from}::text::timestamptz`;
       return cursorValues(
         sql`select ${canonicalSelect(sql, COLUMNS)} from ${sql(target)} ${where}
             order by "timestamp"`.cursor(5000),

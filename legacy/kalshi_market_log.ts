@@ -90,7 +90,7 @@ export function marketLogParts(db: DatabaseSync, file: string, tables: readonly 
         return await insertUnnest(tx, TARGET, COLUMNS, rows, (r) => r.values);
       },
       targetRows(sql: Sql, from: string | null) {
-        const where = from === null ? sql`` : sql`where observed_at >= ${from}::timestamptz`;
+        const where = from === null ? sql`` : sql`where observed_at >= ${from}::text::timestamptz`;
         return cursorValues(
           sql`select ${canonicalSelect(sql, COLUMNS)} from ${sql(TARGET)} ${where}
               order by observed_at, market_ticker collate "C"`.cursor(5000),
