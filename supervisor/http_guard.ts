@@ -1,7 +1,8 @@
 /**
  * Time limits for the status server's connections, which `Deno.serve` does not have (it keeps a
  * half-sent request open for good: denoland/deno#3515). The guard owns the TCP port and relays
- * each connection to the real server on a Unix socket of its own, watching the bytes:
+ * each connection to the real server on a Unix socket of its own, watching the bytes
+ * (`http_relay.ts`):
  *
  * - **header timeout**: bytes of a request that is not complete (no blank line ending its
  *   headers, no answer from the server) for `headerTimeoutMs` (10 s) close the connection, so a
@@ -10,7 +11,11 @@
  *   is closed (an event stream sends a heartbeat every 15 s, so it stays open);
  * - **at most `maxConnections`** (1,000) at a time; beyond, new ones are closed at once.
  *
- * Closed connections are counted by reason (`header_timeout`, `idle_timeout`, `too_many`).
+ * The relay runs in a worker of its own (`http_guard_worker.ts`): copying the bytes is as much
+ * JavaScript as answering the request, and on the main thread it competed with the handlers and
+ * the supervision (`bench/http.ts` measures /status against a raw `Deno.serve`). Closed
+ * connections are counted by reason (`header_timeout`, `idle_timeout`, `too_many`), as the worker
+ * last reported them.
  *
  * @example
  * ```ts ignore
@@ -21,6 +26,10 @@
  *
  * @module
  */
+import type { ClosedCounts } from "./http_relay.ts";
+import type { GuardReport, GuardRequest } from "./http_guard_worker.ts";
+
+export { headerEnd } from "./http_relay.ts";
 
 /** Options of {@linkcode serveGuarded}. */
 export interface GuardOptions {
@@ -47,39 +56,13 @@ export interface GuardedServer {
   finished: Promise<void>;
 }
 
-/**
- * Index just past the first blank line (CR LF CR LF) ending a header block in `chunk`, or -1;
- * `tail` is the last (up to 3) bytes seen before `chunk`, for a blank line split across reads.
- */
-export function headerEnd(tail: Uint8Array, chunk: Uint8Array): number {
-  const isEnd = (b: (i: number) => number | undefined, i: number) =>
-    b(i) === 13 && b(i + 1) === 10 && b(i + 2) === 13 && b(i + 3) === 10;
-  if (tail.length > 0) {
-    const joined = new Uint8Array([...tail, ...chunk.subarray(0, 3)]);
-    for (let i = 0; i < tail.length; i++) {
-      if (isEnd((k) => joined[k], i)) return i + 4 - tail.length;
-    }
-  }
-  for (let i = chunk.indexOf(13); i >= 0; i = chunk.indexOf(13, i + 1)) {
-    if (isEnd((k) => chunk[k], i)) return i + 4;
-  }
-  return -1;
-}
-
-/** The last (up to) 3 bytes of `tail` followed by `chunk`. */
-function lastThree(tail: Uint8Array, chunk: Uint8Array): Uint8Array {
-  if (chunk.length >= 3) return chunk.slice(chunk.length - 3);
-  return new Uint8Array([...tail, ...chunk]).slice(-3);
-}
+const WORKER = new URL("./http_guard_worker.ts", import.meta.url).href;
 
 /** Serves `handler` behind the guard. */
 export async function serveGuarded(
   handler: Deno.ServeHandler<Deno.UnixAddr>,
   o: GuardOptions,
 ): Promise<GuardedServer> {
-  const headerTimeoutMs = o.headerTimeoutMs ?? 10_000;
-  const idleTimeoutMs = o.idleTimeoutMs ?? 60_000;
-  const maxConnections = o.maxConnections ?? 1_000;
   const dir = await Deno.makeTempDir({ prefix: "recio-http-" });
   await Deno.chmod(dir, 0o700);
   const path = `${dir}/http.sock`;
@@ -89,98 +72,63 @@ export async function serveGuarded(
     onListen: () => {},
     ...(o.onError ? { onError: o.onError } : {}),
   }, handler);
-  const listener = Deno.listen({ hostname: o.hostname, port: o.port, transport: "tcp" });
-  const closed = { header_timeout: 0, idle_timeout: 0, too_many: 0 };
-  const open = new Set<() => void>();
-  let stopping = false;
-
-  const relay = async (client: Deno.TcpConn) => {
-    let upstream: Deno.UnixConn;
-    try {
-      upstream = await Deno.connect({ transport: "unix", path });
-    } catch {
-      client.close();
-      return;
-    }
-    let lastActivity = performance.now();
-    /** When the bytes of a request not yet complete began arriving. */
-    let partialSince: number | undefined;
-    let tail: Uint8Array = new Uint8Array(0);
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearInterval(watch);
-      open.delete(end);
-      for (const c of [client, upstream]) {
-        try {
-          c.close();
-        } catch { /* already closed */ }
-      }
+  const closed: ClosedCounts = { header_timeout: 0, idle_timeout: 0, too_many: 0 };
+  let connections = 0;
+  const worker = new Worker(WORKER, { type: "module" });
+  const send = (m: GuardRequest) => worker.postMessage(m);
+  const stopped = Promise.withResolvers<void>();
+  const listening = new Promise<Deno.NetAddr>((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<GuardReport>) => {
+      const m = e.data;
+      if (m.type === "listening") resolve(m.addr);
+      else if (m.type === "error") {
+        const Known = (Deno.errors as unknown as Record<string, new (m: string) => Error>)[m.name];
+        reject(Known ? new Known(m.message) : new Error(m.message));
+      } else if (m.type === "counts") {
+        Object.assign(closed, m.closed);
+        connections = m.connections;
+      } else if (m.type === "stopped") stopped.resolve();
     };
-    open.add(end);
-    const watch = setInterval(() => {
-      const now = performance.now();
-      if (partialSince !== undefined && now - partialSince > headerTimeoutMs) {
-        closed.header_timeout++;
-        end();
-      } else if (now - lastActivity > idleTimeoutMs) {
-        closed.idle_timeout++;
-        end();
-      }
-    }, Math.max(50, Math.min(1_000, headerTimeoutMs / 4, idleTimeoutMs / 4)));
-    const pump = async (from: Deno.Conn, to: Deno.Conn, fromClient: boolean) => {
-      const buf = new Uint8Array(64 * 1024);
-      try {
-        while (true) {
-          const n = await from.read(buf);
-          if (n === null) break;
-          const chunk = buf.subarray(0, n);
-          lastActivity = performance.now();
-          if (fromClient) {
-            partialSince ??= lastActivity;
-            const at = headerEnd(tail, chunk);
-            // Headers complete: the request is now the server's to answer (a body that
-            // follows is bounded by the idle timeout and the server's answer).
-            if (at >= 0) partialSince = at < chunk.length ? lastActivity : undefined;
-            tail = lastThree(tail, chunk);
-          } else {
-            partialSince = undefined; // the server answered what it was sent
-          }
-          let written = 0;
-          while (written < n) written += await to.write(chunk.subarray(written));
-        }
-      } catch { /* either side went away */ }
-      end();
+    worker.onerror = (e) => {
+      e.preventDefault();
+      const error = new Error(`The status server's guard failed: ${e.message}`);
+      reject(error);
+      stopped.resolve();
     };
-    await Promise.all([pump(client, upstream, true), pump(upstream, client, false)]);
-  };
-
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      if (stopping) {
-        conn.close();
-        continue;
-      }
-      if (open.size >= maxConnections) {
-        closed.too_many++;
-        conn.close();
-        continue;
-      }
-      conn.setNoDelay(true);
-      relay(conn).catch(() => {});
-    }
-  })().catch(() => {});
-
-  const addr = listener.addr as Deno.NetAddr;
+  });
+  send({
+    type: "start",
+    options: {
+      hostname: o.hostname,
+      port: o.port,
+      path,
+      headerTimeoutMs: o.headerTimeoutMs ?? 10_000,
+      idleTimeoutMs: o.idleTimeoutMs ?? 60_000,
+      maxConnections: o.maxConnections ?? 1_000,
+    },
+  });
+  let addr: Deno.NetAddr;
+  try {
+    addr = await listening;
+  } catch (error) {
+    worker.terminate();
+    await inner.shutdown();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
+  }
   o.onListen?.(addr);
   let finishing: Promise<void> | undefined;
   const shutdown = () =>
     finishing ??= (async () => {
-      stopping = true;
-      listener.close();
-      await accepting;
-      for (const end of [...open]) end();
+      send({ type: "shutdown" });
+      // The worker closes its listener and every connection; a stuck one is ended regardless.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        stopped.promise,
+        new Promise<void>((r) => (timer = setTimeout(r, 5_000))),
+      ]);
+      clearTimeout(timer);
+      worker.terminate();
       await inner.shutdown();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     })();
@@ -188,7 +136,7 @@ export async function serveGuarded(
     addr,
     closed,
     get connections() {
-      return open.size;
+      return connections;
     },
     shutdown,
     get finished() {
