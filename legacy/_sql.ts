@@ -6,7 +6,6 @@
  * @module
  */
 import type { Sql, TransactionSql } from "../lib/db.ts";
-import type { SourceRow } from "./_part.ts";
 
 /** A target column and its PostgreSQL type (a code constant, never input). */
 export interface Column {
@@ -61,12 +60,12 @@ export function canonicalSelect(sql: AnySql, columns: readonly Column[]) {
  * Inserts rows with `insert … select * from unnest($1::type[], …) on conflict do nothing`.
  * `pick(row)` returns the values for `columns`. Returns the number of rows added.
  */
-export async function insertUnnest(
+export async function insertUnnest<R>(
   tx: TransactionSql,
   target: string,
   columns: readonly Column[],
-  rows: readonly SourceRow[],
-  pick: (row: SourceRow) => readonly unknown[],
+  rows: readonly R[],
+  pick: (row: R) => readonly unknown[],
   options: { overriding?: boolean } = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;

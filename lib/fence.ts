@@ -24,10 +24,18 @@
  *
  * @module
  */
-import type { LeaseGrant } from "../schema/messages.ts";
 import type { Sql, TransactionSql } from "./db.ts";
 
-export type { LeaseGrant } from "../schema/messages.ts";
+/**
+ * A lease held by this node (cluster mode, `supervisor/leases.ts`), which every write of its
+ * actor proves; `epoch` grows on every acquisition of any lease. `schema/messages.ts` checks the
+ * grant that crosses the worker wall against this shape.
+ */
+export interface LeaseGrant {
+  name: string;
+  node: string;
+  epoch: number;
+}
 
 /** The SQLSTATE `system.lease_fence` raises for a stale grant. */
 export const FENCED_SQLSTATE = "RF001";

@@ -13,6 +13,7 @@
  * @module
  */
 import { z } from "zod";
+import type { LeaseGrant as Grant } from "../lib/fence.ts";
 
 /** Serialisable error. */
 export const ErrorPayload = z.object({
@@ -25,7 +26,7 @@ export const ErrorPayload = z.object({
  * A lease held by this node (cluster mode, `supervisor/leases.ts`): the actor's writes prove it
  * with `lib/fence.ts`. `epoch` grows on every acquisition of any lease.
  */
-export const LeaseGrant = z.object({
+export const LeaseGrant: z.ZodType<Grant> = z.object({
   name: z.string().min(1),
   node: z.string().min(1),
   epoch: z.number().int().nonnegative(),

@@ -22,7 +22,7 @@
 import type { ActorContext } from "../_runtime.ts";
 import type { LeaseGrant } from "../../lib/fence.ts";
 import type { RateLimitedLog } from "../../lib/log.ts";
-import { type CycleResult, emptyCycleResult } from "./mod.ts";
+import { type CycleResult, emptyCycleResult } from "./cycle_result.ts";
 import type { EventSnapshot } from "./snapshot.ts";
 import type { MarketStore } from "./store.ts";
 

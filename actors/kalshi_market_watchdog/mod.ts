@@ -52,6 +52,7 @@ import { createFollower, createResultRecorder, type EventStatus } from "./follow
 import { validateSnapshot } from "./snapshot.ts";
 import type { MarketStore } from "./store.ts";
 import { type ActorArgs, parseActorArgs } from "../../schema/actor_args.ts";
+import { type CycleResult, emptyCycleResult } from "./cycle_result.ts";
 
 export type { MarketStore } from "./store.ts";
 
@@ -136,40 +137,6 @@ export function pollCondition(
 /** `KXBTCD` → `btc`. */
 export function seriesSymbol(series: string): string {
   return series.replace(/^KX/, "").replace(/D$/, "").toLowerCase();
-}
-
-/** What one cycle did. */
-export interface CycleResult {
-  written: number;
-  rejected: number;
-  missing: number;
-  historyRows: number;
-  /** Final results recorded (rows inserted or changed in `kalshi_market_results`). */
-  results: number;
-  /** Events past the current and next hour polled for their results. */
-  followed: number;
-  /** Events whose fetch failed (network, 5xx after retries, authentication). */
-  failed: number;
-  /** Events whose fetch Kalshi answered with 429. */
-  rateLimited: number;
-  /** The longest `Retry-After` of those 429s, when any was sent. */
-  retryAfterMs?: number | undefined;
-  ms: number;
-}
-
-/** A cycle that did nothing yet. */
-export function emptyCycleResult(): CycleResult {
-  return {
-    written: 0,
-    rejected: 0,
-    missing: 0,
-    historyRows: 0,
-    results: 0,
-    followed: 0,
-    failed: 0,
-    rateLimited: 0,
-    ms: 0,
-  };
 }
 
 /** The watchdog, with a `cycle()` for tests and benchmarks. */

@@ -8,7 +8,6 @@
 import type { RateLimitedLog } from "../../lib/log.ts";
 import { cleanText, rejectionReason } from "../../lib/bad_rows.ts";
 import type { Refusal } from "./price_log.ts";
-import type { PriceStoreOptions } from "./store.ts";
 import {
   CAUSE_CHARS,
   checkRow,
@@ -19,7 +18,10 @@ import {
 } from "./store_format.ts";
 
 /** Sinks of the admission checks and the reports. */
-export type Sinks = Pick<PriceStoreOptions, "symbol" | "count">;
+export interface Sinks {
+  symbol: string;
+  count(name: string, n?: number): void;
+}
 
 /**
  * The row as it is stored, or null when refused: a row the table cannot take would fail its
