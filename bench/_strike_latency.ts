@@ -13,7 +13,10 @@
  * @module
  */
 import { type ActorContext, NOT_LEASED } from "../actors/_runtime.ts";
-import { createStrikeCoordinator } from "../actors/strike_coordinator/mod.ts";
+import {
+  type CoordinatorSettings,
+  createStrikeCoordinator,
+} from "../actors/strike_coordinator/mod.ts";
 import { createCoordinatorStore } from "../actors/strike_coordinator/store.ts";
 import { createSql } from "../lib/db.ts";
 import { priceChannel, strikeTableChannel } from "../lib/notify_channels.ts";
@@ -21,6 +24,23 @@ import { sleep } from "../lib/sleep.ts";
 import type { TestDb } from "../tests/_db.ts";
 
 const SAMPLES = 300;
+
+/** The coordinator settings of the strike coordinator benchmarks (inputs stay fresh for an hour). */
+export function benchSettings(mode: "closed_form" | "empirical"): CoordinatorSettings {
+  return {
+    symbol: "BTC",
+    mode,
+    cycleMs: 1_000,
+    strikeCount: 21,
+    volWindowS: 1_800,
+    volFloorAnnual: 0.2,
+    momentumDrift: 0,
+    priceMaxAgeMs: 3_600_000,
+    marketMaxAgeMs: 3_600_000,
+    outputDir: null,
+    watchlist: { minVolume: 1_000, minProbability: 90, maxAsk: 98, minDiff: -2.75 },
+  };
+}
 const GAP_MS = 20;
 
 /** Latencies (ms) of `SAMPLES` price rows, on a database seeded with the 75-market event. */
@@ -33,19 +53,7 @@ export async function priceToTable(
   const ctx = { ...context(), lease: NOT_LEASED };
   const coordinator = createStrikeCoordinator(ctx, {
     store: createCoordinatorStore(sql, "BTC"),
-    settings: {
-      symbol: "BTC",
-      mode: "closed_form",
-      cycleMs: 1_000,
-      strikeCount: 21,
-      volWindowS: 1_800,
-      volFloorAnnual: 0.2,
-      momentumDrift: 0,
-      priceMaxAgeMs: 3_600_000,
-      marketMaxAgeMs: 3_600_000,
-      outputDir: null,
-      watchlist: { minVolume: 1_000, minProbability: 90, maxAsk: 98, minDiff: -2.75 },
-    },
+    settings: benchSettings("closed_form"),
     writeJson: () => Promise.resolve(),
     listen: (channel, fn, onListen) => sql.listen(channel, fn, onListen),
     close: () => sql.end({ timeout: 2 }),

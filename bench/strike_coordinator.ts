@@ -14,7 +14,7 @@ import { systemClock } from "../lib/clock.ts";
 import { getLogger } from "../lib/log.ts";
 import { createTestDb, type TestDb } from "../tests/_db.ts";
 import { type BenchRow, percentile, round } from "./_stats.ts";
-import { priceToTable } from "./_strike_latency.ts";
+import { benchSettings, priceToTable } from "./_strike_latency.ts";
 
 const CYCLES = 300;
 
@@ -98,19 +98,7 @@ async function candles(db: TestDb, minutes: number): Promise<void> {
 async function cycles(db: TestDb, mode: "closed_form" | "empirical"): Promise<number[]> {
   const coordinator = createStrikeCoordinator(context(), {
     store: createCoordinatorStore(db.sql, "BTC"),
-    settings: {
-      symbol: "BTC",
-      mode,
-      cycleMs: 1_000,
-      strikeCount: 21,
-      volWindowS: 1_800,
-      volFloorAnnual: 0.2,
-      momentumDrift: 0,
-      priceMaxAgeMs: 3_600_000,
-      marketMaxAgeMs: 3_600_000,
-      outputDir: null,
-      watchlist: { minVolume: 1_000, minProbability: 90, maxAsk: 98, minDiff: -2.75 },
-    },
+    settings: benchSettings(mode),
     writeJson: () => Promise.resolve(),
   });
   await coordinator.cycle(); // warm-up (loads the lookup table in empirical mode)

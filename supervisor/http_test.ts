@@ -3,6 +3,7 @@ import { ManualClock } from "../lib/clock.ts";
 import { createSql } from "../lib/db.ts";
 import { SupervisorError } from "../lib/errors.ts";
 import { createTestDb, type TestDb } from "../tests/_db.ts";
+import { childStatus } from "../tests/_view.ts";
 import { createStatusApp, type StatusAppDeps } from "./http.ts";
 import { allowedHosts } from "./http_host.ts";
 import { STATUS_PAGE } from "./status_page.ts";
@@ -13,36 +14,7 @@ const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 const TOKEN = "s3cret-token-for-tests";
 
 function child(id: string, over: Partial<ChildStatus> = {}): ChildStatus {
-  return {
-    id,
-    module: `file:///actors/${id}/worker.ts`,
-    state: "running",
-    incarnation: 1,
-    restarts: 0,
-    restartsInWindow: 0,
-    critical: false,
-    restart: "permanent",
-    dependsOn: [],
-    startedAt: T0 - 60_000,
-    readyAt: T0 - 59_000,
-    lastHeartbeatAt: T0 - 500,
-    heartbeatAgeMs: 500,
-    newestDataAt: T0 - 1_500,
-    freshnessMs: 30_000,
-    freshnessLagMs: 1_500,
-    stale: false,
-    handled: 42,
-    heapUsed: 1_000_000,
-    counters: {},
-    details: {},
-    reason: null,
-    lastError: null,
-    nextRestartAt: null,
-    restartsByCause: {},
-    lease: null,
-    singleton: null,
-    ...over,
-  };
+  return childStatus(id, T0, over);
 }
 
 /** A hand-written supervisor view that records the control calls it gets. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../lib/clock.ts";
 import { createTestDb } from "../tests/_db.ts";
-import { fixedView } from "../tests/_view.ts";
+import { childStatus, fixedView } from "../tests/_view.ts";
 import { createStatusApp } from "./http.ts";
 import {
   type DbPing,
@@ -14,36 +14,16 @@ import type { ChildStatus } from "./types.ts";
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 
 function child(id: string, over: Partial<ChildStatus> = {}): ChildStatus {
-  return {
-    id,
-    module: `file:///actors/${id}/worker.ts`,
-    state: "running",
-    incarnation: 1,
-    restarts: 0,
-    restartsInWindow: 0,
+  return childStatus(id, T0, {
     critical: true,
-    restart: "permanent",
-    dependsOn: [],
-    startedAt: T0 - 60_000,
-    readyAt: T0 - 59_000,
-    lastHeartbeatAt: T0 - 500,
-    heartbeatAgeMs: 500,
     newestDataAt: null,
     freshnessMs: null,
     freshnessLagMs: null,
-    stale: false,
     handled: 1,
     heapUsed: null,
     counters: { "rejected.bad_frame": 1 },
-    details: {},
-    reason: null,
-    lastError: null,
-    nextRestartAt: null,
-    restartsByCause: {},
-    lease: null,
-    singleton: null,
     ...over,
-  };
+  });
 }
 
 /** A document over one child, with a database that answers as `db` says, counting its calls. */

@@ -33,6 +33,7 @@ import {
   strikeTableChannel,
 } from "../lib/notify_channels.ts";
 import { createTestDb, type TestDb } from "./_db.ts";
+import { seedStrikeEvent } from "./_strike_seed.ts";
 import { eventually } from "./_eventually.ts";
 import { grantLease, hostLeased, NODE } from "./_leased_actor.ts";
 import { FakeKalshi, generateTestKeys } from "./fakes/kalshi_server.ts";
@@ -52,21 +53,11 @@ async function seed(db: TestDb): Promise<void> {
     price: String(i % 2 === 0 ? 100_000 : 100_050),
   }));
   await db.sql`insert into live_data.btc_price_log ${db.sql(prices, "timestamp", "price")}`;
-  await db.sql`insert into live_data.kalshi_events (event_ticker, series_ticker, symbol, title,
-      strike_date, status)
-    values (${EVENT}, 'KXBTCD', 'BTC', 'Bitcoin at 3pm EST?', ${new Date(T0 + 1_800_000)}, 'open')`;
-  const markets = Array.from({ length: 40 }, (_, i) => ({
-    market_ticker: `${EVENT}-T${95_000 + i * 250 - 0.01}`,
-    event_ticker: EVENT,
-    series_ticker: "KXBTCD",
-    floor_strike: String(95_000 + i * 250 - 0.01),
-    status: "active",
-    yes_ask: "0.50",
-    no_ask: "0.51",
-    volume: "2500",
-    observed_at: new Date(T0),
-  }));
-  await db.sql`insert into live_data.kalshi_market_state ${db.sql(markets)}`;
+  await seedStrikeEvent(db, {
+    event: EVENT,
+    strikeDate: new Date(T0 + 1_800_000),
+    observedAt: new Date(T0),
+  });
 }
 
 /** A price row and its notification in one transaction, as the price watchdog commits them. */

@@ -20,6 +20,7 @@ import { pgBinDirs } from "../lib/pg_tools.ts";
 import type { Sql } from "../lib/db.ts";
 import { FENCED_SQLSTATE } from "../lib/fence.ts";
 import { createTestDb, type TestDb } from "./_db.ts";
+import { seedStrikeEvent } from "./_strike_seed.ts";
 import { eventually } from "./_eventually.ts";
 import { testContext } from "./_kalshi.ts";
 import { grantLease, hostLeased, moveLease } from "./_leased_actor.ts";
@@ -58,24 +59,19 @@ async function seed(db: TestDb, now: number): Promise<void> {
   await db.sql`insert into live_data.btc_price_log ${
     db.sql(prices, "timestamp", "price", "momentum")
   }`;
-  await db.sql`insert into live_data.kalshi_events (event_ticker, series_ticker, symbol, title,
-      strike_date, status)
-    values (${EVENT}, 'KXBTCD', 'BTC', 'Bitcoin at 3pm EST?', ${new Date(CLOSE)}, 'open')`;
-  const markets = Array.from({ length: 40 }, (_, i) => ({
-    market_ticker: `${EVENT}-T${95_000 + i * 250 - 0.01}`,
-    event_ticker: EVENT,
-    series_ticker: "KXBTCD",
-    floor_strike: String(95_000 + i * 250 - 0.01),
-    status: "active",
-    yes_bid: i === 20 ? null : "0.4900",
-    yes_ask: "0.5000",
-    no_bid: "0.4800",
-    no_ask: i === 30 ? null : "0.5100",
-    volume: String(1_000 + i),
-    close_time: new Date(CLOSE),
-    observed_at: new Date(now - MARKET_AGE),
-  }));
-  await db.sql`insert into live_data.kalshi_market_state ${db.sql(markets)}`;
+  await seedStrikeEvent(db, {
+    event: EVENT,
+    strikeDate: new Date(CLOSE),
+    observedAt: new Date(now - MARKET_AGE),
+    market: (i) => ({
+      yes_bid: i === 20 ? null : "0.4900",
+      yes_ask: "0.5000",
+      no_bid: "0.4800",
+      no_ask: i === 30 ? null : "0.5100",
+      volume: String(1_000 + i),
+      close_time: new Date(CLOSE),
+    }),
+  });
 }
 
 /** The next second: a new price (moving the table) and a new market snapshot, both as old as always. */
